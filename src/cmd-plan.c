@@ -1,0 +1,36 @@
+/* kubestrap plan: show what apply would change, with unified diffs of text files. */
+#include "cmd.h"
+#include "log.h"
+
+static int cmd_plan(struct cmd_ctx *ctx)
+{
+        long long start = now_usec();
+        struct job job;
+        int r = job_prepare(ctx, &job, true);
+        if (r != EXIT_OK) {
+                report_summary("plan", NULL, 0, 1, start);
+                job_done(&job);
+                return r;
+        }
+        size_t changed = 0;
+        for (size_t i = 0; i < job.plan->n_items; i++) {
+                const struct item *it = &job.plan->items[i];
+                if (it->action == ACTION_NONE && !log_verbose)
+                        continue;
+                changed += it->action != ACTION_NONE;
+                report_item(&job.target, it, "plan", true);
+        }
+        report_summary("plan", job.plan, changed, 0, start);
+        job_done(&job);
+        return EXIT_OK;
+}
+
+const struct command cmd_plan_entry = {
+        .name = "plan",
+        .min_args = 0,
+        .max_args = 0,
+        .flags = CMD_NEEDS_CONFIG,
+        .usage = "plan",
+        .summary = "show what apply would change (with diffs)",
+        .exec = cmd_plan,
+};

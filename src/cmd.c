@@ -1,0 +1,175 @@
+/* The command table and the steps that several commands share (prepare a plan, report it). */
+#include "cmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+static const struct command *const commands[] = {
+        &cmd_plan_entry,
+        &cmd_apply_entry,
+        &cmd_version_entry,
+};
+
+const struct command *cmd_find(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(commands[i]->name, name))
+                        return commands[i];
+        return NULL;
+}
+
+void cmd_print_list(void)
+{
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                printf("  %-10s %s\n", commands[i]->name, commands[i]->summary);
+}
+
+int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
+{
+        char **errors = NULL;
+        _cleanup_free_ char *err = NULL;
+
+        *job = (struct job){0};
+        int r = model_load(ctx->config_path, &job->model, &errors);
+        if (r < 0) {
+                for (char **e = errors; e && *e; e++)
+                        log_error("%s", *e);
+                if (!errors)
+                        log_error_errno(r, "%s: %m", ctx->config_path);
+                strv_free(errors);
+                return EXIT_USAGE;
+        }
+        r = target_open(ctx->root, &job->target);
+        if (r < 0) {
+                log_error_errno(r, "--root %s: %m", ctx->root);
+                return EXIT_USAGE;
+        }
+        job->target_open = true;
+        r = render_all(job->model, &job->target, &job->rendered, &err);
+        if (r < 0) {
+                if (err)
+                        log_error("%s", err);
+                else
+                        log_error_errno(r, "Failed to render templates: %m");
+                return EXIT_USAGE;
+        }
+        r = plan_build(job->model, job->rendered, &job->plan, &err);
+        if (r < 0) {
+                if (err)
+                        log_error("%s", err);
+                else
+                        log_error_errno(r, "Failed to build the plan: %m");
+                return EXIT_RUN_FAILED;
+        }
+        r = plan_compare(job->plan, &job->target, want_diff, &err);
+        if (r < 0) {
+                log_error("%s", err ? err : strerror(-r));
+                return EXIT_RUN_FAILED;
+        }
+        return EXIT_OK;
+}
+
+void job_done(struct job *job)
+{
+        plan_free(job->plan);
+        render_result_free(job->rendered);
+        model_free(job->model);
+        if (job->target_open)
+                target_close(&job->target);
+        *job = (struct job){0};
+}
+
+static const char *item_detail(const struct item *it, char *buf, size_t size)
+{
+        switch (it->kind) {
+        case ITEM_DOWNLOAD:
+                snprintf(buf, size, "%s, %s:%.12s… from %s", it->what, digest_alg_to_string(it->alg),
+                         it->hex, it->url);
+                break;
+        case ITEM_SYMLINK:
+                snprintf(buf, size, "%s, -> %s", it->what, it->link_target);
+                break;
+        case ITEM_DIR:
+                snprintf(buf, size, "%s", it->what);
+                break;
+        default:
+                snprintf(buf, size, "%s, %04o%s", it->what, (unsigned)it->mode,
+                         it->secret ? ", secret: content not shown" : "");
+        }
+        return buf;
+}
+
+void report_item(const struct target *t, const struct item *it, const char *event, bool show_diff)
+{
+        char detail[1024];
+        if (arg_output == OUTPUT_JSON) {
+                struct json_event e;
+                char mode[8];
+                snprintf(mode, sizeof(mode), "%04o", (unsigned)it->mode);
+                json_begin(&e, event);
+                json_str(&e, "action", item_action_to_string(it->action));
+                json_str(&e, "kind", it->what);
+                json_str(&e, "path", it->path);
+                if (it->kind != ITEM_SYMLINK)
+                        json_str(&e, "mode", mode);
+                if (it->kind == ITEM_DOWNLOAD) {
+                        json_str(&e, "url", it->url);
+                        json_str(&e, "digest_alg", digest_alg_to_string(it->alg));
+                        json_str(&e, "digest", it->hex);
+                        json_str(&e, "digest_from", it->digest_from);
+                }
+                if (it->kind == ITEM_SYMLINK)
+                        json_str(&e, "target", it->link_target);
+                if (show_diff && it->diff)
+                        json_str(&e, "diff", it->diff);
+                json_end(&e);
+                return;
+        }
+        static const char sym[] = {[ACTION_NONE] = '=', [ACTION_CREATE] = '+', [ACTION_UPDATE] = '~',
+                                   [ACTION_CHMOD] = '~'};
+        _cleanup_free_ char *shown = target_display(t, it->path);
+        if (streq(event, "plan"))
+                printf("%c %-9s %s (%s)\n", sym[it->action], item_action_to_string(it->action),
+                       shown ? shown : it->path, item_detail(it, detail, sizeof(detail)));
+        else
+                printf("%s %s\n",
+                       it->action == ACTION_CREATE   ? "created"
+                       : it->action == ACTION_UPDATE ? "updated"
+                                                     : "fixed mode of",
+                       shown ? shown : it->path);
+        if (show_diff && it->diff) {
+                /* indent the diff under its item */
+                for (const char *p = it->diff; *p;) {
+                        const char *nl = strchr(p, '\n');
+                        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                        printf("    %.*s\n", (int)len, p);
+                        p += len + (nl ? 1 : 0);
+                }
+        }
+        fflush(stdout);
+}
+
+void report_summary(const char *verb, const struct plan *p, size_t changed, size_t failed,
+                    long long started_usec)
+{
+        size_t unchanged = p ? plan_count(p, ACTION_NONE) : 0;
+        long long ms = (now_usec() - started_usec) / 1000;
+        if (arg_output == OUTPUT_JSON) {
+                struct json_event e;
+                json_begin(&e, "summary");
+                json_str(&e, "verb", verb);
+                json_int(&e, "changed", (long long)changed);
+                json_int(&e, "unchanged", (long long)unchanged);
+                json_int(&e, "failed", (long long)failed);
+                json_int(&e, "duration_ms", ms);
+                json_end(&e);
+                return;
+        }
+        printf("%s: %zu %s, %zu unchanged, %zu failed (%lld ms)\n", verb, changed,
+               streq(verb, "plan") ? "to change" : "changed", unchanged, failed, ms);
+        fflush(stdout);
+}

@@ -1,0 +1,57 @@
+/* The command table: one entry per verb, each defined in its own src/cmd-<verb>.c. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "fileio.h"
+#include "model.h"
+#include "plan.h"
+#include "render.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_RUN_FAILED = 1,
+        EXIT_USAGE = 2,
+};
+
+#define CMD_NEEDS_CONFIG (1u << 0)
+
+struct cmd_ctx {
+        const char *config_path;
+        const char *root;
+        int argc; /* arguments after the verb */
+        char **argv;
+};
+
+struct command {
+        const char *name;
+        int min_args, max_args;
+        unsigned flags;
+        const char *usage;
+        const char *summary;
+        int (*exec)(struct cmd_ctx *ctx);
+};
+
+extern const struct command cmd_plan_entry;
+extern const struct command cmd_apply_entry;
+extern const struct command cmd_version_entry;
+
+const struct command *cmd_find(const char *name);
+void cmd_print_list(void);
+
+/* Shared by plan and apply: config -> model -> render -> plan -> compare. Prints errors and
+ * returns an exit code (EXIT_OK when the plan is ready). */
+struct job {
+        struct model *model;
+        struct render_result *rendered;
+        struct plan *plan;
+        struct target target;
+        bool target_open;
+};
+int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff);
+void job_done(struct job *job);
+
+/* Reporting of plan items and run summaries, human or JSON. */
+void report_item(const struct target *t, const struct item *it, const char *event, bool show_diff);
+void report_summary(const char *verb, const struct plan *p, size_t changed, size_t failed,
+                    long long started_usec);

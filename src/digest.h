@@ -1,0 +1,42 @@
+/* Message digests through OpenSSL's EVP interface, and parsing of checksum sidecar files. */
+#pragma once
+
+#include <stddef.h>
+
+enum digest_alg {
+        DIGEST_SHA256,
+        DIGEST_SHA512,
+        _DIGEST_MAX,
+};
+
+#define DIGEST_HEX_MAX 129 /* sha512 hex + NUL */
+
+struct digest;
+
+int digest_alg_from_string(const char *s);
+const char *digest_alg_to_string(enum digest_alg alg);
+size_t digest_hex_len(enum digest_alg alg);
+
+int digest_new(enum digest_alg alg, struct digest **ret);
+int digest_update(struct digest *d, const void *data, size_t len);
+int digest_final_hex(struct digest *d, char ret[DIGEST_HEX_MAX]);
+struct digest *digest_free(struct digest *d);
+static inline void digest_freep(struct digest **d)
+{
+        digest_free(*d);
+}
+
+/* Hashes an open file from its current position to the end. */
+int digest_fd(int fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX]);
+
+/* Checks that hex is exactly a lowercase/uppercase hex string of the length alg needs and
+ * stores it lowercased. */
+int digest_normalize_hex(enum digest_alg alg, const char *hex, char ret[DIGEST_HEX_MAX]);
+
+/* "sha256:HEX", "sha512:HEX", or bare HEX (algorithm from its length). */
+int digest_parse_pin(const char *s, enum digest_alg *ret_alg, char ret[DIGEST_HEX_MAX]);
+
+/* A sidecar is the hex digest alone (dl.k8s.io) or "HEX  NAME" (coreutils), optionally
+ * followed by a newline. A name, when present, must be the file's name. */
+int digest_parse_sidecar(const char *text, size_t len, enum digest_alg alg, const char *name,
+                         char ret[DIGEST_HEX_MAX]);

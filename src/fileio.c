@@ -1,0 +1,321 @@
+/* File helpers: trusted reads, atomic writes and staging, and path resolution inside --root. */
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int check_fd_trusted(int fd)
+{
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EISDIR;
+        if (st.st_mode & S_IWOTH)
+                return -EPERM;
+        /* Group-writable is fine only for root's group. */
+        if ((st.st_mode & S_IWGRP) && st.st_gid != 0)
+                return -EPERM;
+        if (st.st_uid != 0 && st.st_uid != geteuid())
+                return -EPERM;
+        return 0;
+}
+
+static int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
+{
+        struct buf b = {0};
+        char chunk[65536];
+        for (;;) {
+                ssize_t n = read(fd, chunk, sizeof(chunk));
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int r = -errno;
+                        buf_done(&b);
+                        return r;
+                }
+                if (n == 0)
+                        break;
+                if (b.len + (size_t)n > max) {
+                        buf_done(&b);
+                        return -EFBIG;
+                }
+                if (buf_append(&b, chunk, (size_t)n) < 0) {
+                        buf_done(&b);
+                        return -ENOMEM;
+                }
+        }
+        if (ret_len)
+                *ret_len = b.len;
+        *ret = buf_steal(&b);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int read_file_trusted(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        int r = check_fd_trusted(fd);
+        if (r < 0)
+                return r;
+        return read_fd(fd, max, ret, ret_len);
+}
+
+int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EISDIR;
+        return read_fd(fd, max, ret, ret_len);
+}
+
+int target_open(const char *root, struct target *ret)
+{
+        const char *r = root && *root ? root : "/";
+        int fd = open(r, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret = (struct target){.root_fd = fd, .root = strdup(r)};
+        if (!ret->root) {
+                close(fd);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void target_close(struct target *t)
+{
+        if (t->root_fd >= 0)
+                close(t->root_fd);
+        t->root_fd = -1;
+        free(t->root);
+        t->root = NULL;
+        t->created_dirs = strv_free(t->created_dirs);
+}
+
+static int openat2_in_root(int rootfd, const char *path)
+{
+        struct open_how how = {
+                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+        return fd < 0 ? -errno : (int)fd;
+}
+
+int target_open_dir(struct target *t, const char *dir, bool create, int *ret_fd)
+{
+        if (dir[0] != '/')
+                return -EINVAL;
+        int fd = openat2_in_root(t->root_fd, dir);
+        if (fd >= 0 || fd != -ENOENT || !create) {
+                if (fd < 0)
+                        return fd;
+                *ret_fd = fd;
+                return 0;
+        }
+        /* Walk down, creating what is missing; each step is again resolved inside the root. */
+        _cleanup_free_ char *p = strdup(dir);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != 0)
+                        continue;
+                char saved = *s;
+                *s = 0;
+                int cfd = openat2_in_root(t->root_fd, p);
+                if (cfd == -ENOENT) {
+                        char *slash = strrchr(p, '/');
+                        _cleanup_free_ char *parent = slash == p ? strdup("/") : strndup(p, (size_t)(slash - p));
+                        if (!parent)
+                                return -ENOMEM;
+                        _cleanup_close_ int pfd = openat2_in_root(t->root_fd, parent);
+                        if (pfd < 0)
+                                return pfd;
+                        if (mkdirat(pfd, slash + 1, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        int r = strv_extend(&t->created_dirs, p);
+                        if (r < 0)
+                                return r;
+                        cfd = openat2_in_root(t->root_fd, p);
+                }
+                if (cfd < 0)
+                        return cfd;
+                if (saved == 0) {
+                        *ret_fd = cfd;
+                        return 0;
+                }
+                close(cfd);
+                *s = saved;
+        }
+}
+
+int target_open_parent(struct target *t, const char *path, bool create, int *ret_dirfd,
+                       const char **ret_name)
+{
+        const char *slash = strrchr(path, '/');
+        if (path[0] != '/' || !slash || !slash[1])
+                return -EINVAL;
+        _cleanup_free_ char *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+        if (!dir)
+                return -ENOMEM;
+        int r = target_open_dir(t, dir, create, ret_dirfd);
+        if (r < 0)
+                return r;
+        *ret_name = slash + 1;
+        return 0;
+}
+
+char *target_display(const struct target *t, const char *path)
+{
+        if (!t->root || streq(t->root, "/"))
+                return strdup(path);
+        return path_join(t->root, path);
+}
+
+void target_undo_dirs(struct target *t)
+{
+        size_t n = strv_length(t->created_dirs);
+        while (n > 0) {
+                n--;
+                const char *d = t->created_dirs[n];
+                const char *slash = strrchr(d, '/');
+                _cleanup_free_ char *parent = slash == d ? strdup("/") : strndup(d, (size_t)(slash - d));
+                if (!parent)
+                        continue;
+                _cleanup_close_ int pfd = openat2_in_root(t->root_fd, parent);
+                if (pfd >= 0)
+                        (void)unlinkat(pfd, slash + 1, AT_REMOVEDIR);
+        }
+        t->created_dirs = strv_free(t->created_dirs);
+}
+
+int write_all(int fd, const void *data, size_t len)
+{
+        const char *p = data;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Staging files are hidden (leading dot) and carry ".ks-" so a later run can recognise
+ * leftovers of an interrupted one. */
+static int tmpname_for(const char *name, char **ret)
+{
+        unsigned char rnd[6];
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+                return -errno;
+        return asprintf_safe(ret, ".%s.ks-%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1], rnd[2],
+                             rnd[3], rnd[4], rnd[5]);
+}
+
+int stage_open(int dirfd, const char *name, char **ret_tmpname)
+{
+        for (int attempt = 0; attempt < 16; attempt++) {
+                _cleanup_free_ char *tmp = NULL;
+                int r = tmpname_for(name, &tmp);
+                if (r < 0)
+                        return r;
+                /* Created 0600 so nothing is readable before mode and owner are final. */
+                int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                                0600);
+                if (fd < 0) {
+                        if (errno == EEXIST)
+                                continue;
+                        return -errno;
+                }
+                *ret_tmpname = TAKE_PTR(tmp);
+                return fd;
+        }
+        return -EEXIST;
+}
+
+int stage_finish(int fd, mode_t mode, bool chown_root)
+{
+        if (chown_root && geteuid() == 0 && fchown(fd, 0, 0) < 0)
+                return -errno;
+        if (fchmod(fd, mode) < 0)
+                return -errno;
+        if (fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+int stage_commit(int dirfd, const char *tmpname, const char *name)
+{
+        if (renameat(dirfd, tmpname, dirfd, name) < 0)
+                return -errno;
+        /* The rename is durable only once the directory itself is synced. O_PATH fds cannot
+         * be fsynced, so reopen the directory for reading. */
+        _cleanup_close_ int d = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d < 0)
+                return -errno;
+        if (fsync(d) < 0)
+                return -errno;
+        return 0;
+}
+
+void stage_abort(int dirfd, const char *tmpname)
+{
+        if (tmpname)
+                (void)unlinkat(dirfd, tmpname, 0);
+}
+
+int atomic_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                    bool chown_root)
+{
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = stage_open(dirfd, name, &tmp);
+        if (fd < 0)
+                return fd;
+        int r = write_all(fd, data, len);
+        if (r >= 0)
+                r = stage_finish(fd, mode, chown_root);
+        if (r >= 0)
+                r = stage_commit(dirfd, tmp, name);
+        if (r < 0)
+                stage_abort(dirfd, tmp);
+        return r;
+}
+
+int atomic_symlink_at(int dirfd, const char *name, const char *target)
+{
+        for (int attempt = 0; attempt < 16; attempt++) {
+                _cleanup_free_ char *tmp = NULL;
+                int r = tmpname_for(name, &tmp);
+                if (r < 0)
+                        return r;
+                if (symlinkat(target, dirfd, tmp) < 0) {
+                        if (errno == EEXIST)
+                                continue;
+                        return -errno;
+                }
+                r = stage_commit(dirfd, tmp, name);
+                if (r < 0)
+                        stage_abort(dirfd, tmp);
+                return r;
+        }
+        return -EEXIST;
+}

@@ -1,0 +1,43 @@
+/* File helpers: trusted reads, atomic writes and staging, and path resolution inside --root. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* Reads a whole regular file (at most max bytes). -EPERM if writable by group or others
+ * (a root tool must not act on input that an unprivileged user could have changed). */
+int read_file_trusted(const char *path, size_t max, char **ret, size_t *ret_len);
+int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
+int check_fd_trusted(int fd);
+
+/* The tree that kubestrap installs into: "/" or the --root directory. Paths inside are
+ * resolved with RESOLVE_IN_ROOT so a symlink in the tree cannot lead outside it. */
+struct target {
+        int root_fd;
+        char *root; /* as given, "/" when none */
+        char **created_dirs; /* directories this run created, to remove again on failure */
+};
+int target_open(const char *root, struct target *ret);
+void target_close(struct target *t);
+/* Opens directory dir (absolute, inside the target) as O_PATH|O_DIRECTORY; with create,
+ * missing components are made 0755 and remembered in created_dirs. */
+int target_open_dir(struct target *t, const char *dir, bool create, int *ret_fd);
+/* Splits an absolute path into its directory fd and basename. */
+int target_open_parent(struct target *t, const char *path, bool create, int *ret_dirfd,
+                       const char **ret_name);
+/* The path as seen from the caller's namespace (root prefix + path), for messages. */
+char *target_display(const struct target *t, const char *path);
+/* Removes directories created by this run, newest first, if they are empty. */
+void target_undo_dirs(struct target *t);
+
+/* Staging: a temp file next to the final name, invisible to readers of the final path. */
+int stage_open(int dirfd, const char *name, char **ret_tmpname);
+int stage_finish(int fd, mode_t mode, bool chown_root); /* fchown, fchmod, fsync */
+int stage_commit(int dirfd, const char *tmpname, const char *name);
+void stage_abort(int dirfd, const char *tmpname);
+int atomic_write_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                    bool chown_root);
+int atomic_symlink_at(int dirfd, const char *name, const char *target);
+int write_all(int fd, const void *data, size_t len);

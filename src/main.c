@@ -1,0 +1,100 @@
+/* kubestrap: parse the global options and hand over to the verb's command. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG "/etc/kubestrap/kubestrap.conf"
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: kubestrap [-c FILE] [--root DIR] [--output human|json] [-v] VERB [ARGS]\n"
+                "\n"
+                "Turns this machine into a Kubernetes control-plane node.\n"
+                "\n"
+                "Options:\n"
+                "  -c, --config FILE   configuration (default " DEFAULT_CONFIG ")\n"
+                "  -r, --root DIR      install into DIR instead of / (no systemd needed)\n"
+                "  -o, --output MODE   human (default) or json (one event per line)\n"
+                "  -v, --verbose       also list unchanged items and debug messages\n"
+                "  -h, --help          show this help\n"
+                "\n"
+                "Verbs:\n");
+        if (f == stdout)
+                cmd_print_list();
+        else {
+                fflush(f);
+                cmd_print_list();
+        }
+        fprintf(f, "\nExit status: 0 success, 1 the run failed, 2 usage or configuration error.\n");
+}
+
+int main(int argc, char *argv[])
+{
+        static const struct option options[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"root", required_argument, NULL, 'r'},
+                {"output", required_argument, NULL, 'o'},
+                {"verbose", no_argument, NULL, 'v'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        struct cmd_ctx ctx = {.config_path = DEFAULT_CONFIG, .root = NULL};
+        int c;
+
+        /* "+": stop at the verb so its own arguments are left alone. */
+        while ((c = getopt_long(argc, argv, "+c:r:o:vh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c':
+                        ctx.config_path = optarg;
+                        break;
+                case 'r':
+                        if (optarg[0] != '/') {
+                                log_error("--root needs an absolute path, got '%s'", optarg);
+                                return EXIT_USAGE;
+                        }
+                        ctx.root = optarg;
+                        break;
+                case 'o':
+                        if (streq(optarg, "json"))
+                                arg_output = OUTPUT_JSON;
+                        else if (streq(optarg, "human"))
+                                arg_output = OUTPUT_HUMAN;
+                        else {
+                                log_error("--output must be 'human' or 'json', got '%s'", optarg);
+                                return EXIT_USAGE;
+                        }
+                        break;
+                case 'v':
+                        log_verbose++;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return EXIT_OK;
+                default:
+                        usage(stderr);
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        const struct command *cmd = cmd_find(argv[optind]);
+        if (!cmd) {
+                log_error("unknown verb '%s' (try 'kubestrap --help')", argv[optind]);
+                return EXIT_USAGE;
+        }
+        ctx.argc = argc - optind - 1;
+        ctx.argv = argv + optind + 1;
+        if (ctx.argc < cmd->min_args || (cmd->max_args >= 0 && ctx.argc > cmd->max_args)) {
+                log_error("usage: kubestrap %s", cmd->usage);
+                return EXIT_USAGE;
+        }
+        return cmd->exec(&ctx);
+}

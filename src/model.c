@@ -1,0 +1,507 @@
+/* The typed, validated model of one controller node, built from the INI configuration. */
+#include "model.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "config.h"
+#include "netinfo.h"
+#include "util.h"
+#include "validate.h"
+
+const char *const component_names[_COMPONENT_MAX] = {
+        [COMPONENT_APISERVER] = "kube-apiserver",
+        [COMPONENT_CONTROLLER_MANAGER] = "kube-controller-manager",
+        [COMPONENT_SCHEDULER] = "kube-scheduler",
+};
+
+const char *const binary_names[_BINARY_MAX] = {
+        [BINARY_APISERVER] = "kube-apiserver",
+        [BINARY_CONTROLLER_MANAGER] = "kube-controller-manager",
+        [BINARY_SCHEDULER] = "kube-scheduler",
+        [BINARY_KUBECTL] = "kubectl",
+};
+
+enum vtype {
+        T_NAME,
+        T_IP_OR_AUTO,
+        T_HOST,
+        T_CIDR,
+        T_PORT_RANGE,
+        T_HTTPS_URL,
+        T_HTTPS_URL_LIST,
+        T_VERSION,
+        T_PATH,
+        T_COUNT,
+        T_ARCH,
+        T_CHECKSUM,
+        T_PIN,
+};
+
+struct key_spec {
+        const char *section;
+        const char *key;
+        enum vtype type;
+        const char *def; /* NULL: required; "": optional, empty */
+};
+
+/* Defaults are the seed's (Kubernetes The Hard Way, controller chapter). */
+static const struct key_spec schema[] = {
+        {"cluster", "name", T_NAME, "kubernetes"},
+        {"cluster", "version", T_VERSION, NULL},
+        {"cluster", "public-address", T_HOST, NULL},
+        {"cluster", "service-cluster-ip-range", T_CIDR, "10.32.0.0/24"},
+        {"cluster", "cluster-cidr", T_CIDR, "10.200.0.0/16"},
+        {"cluster", "service-node-port-range", T_PORT_RANGE, "30000-32767"},
+        {"cluster", "etcd-servers", T_HTTPS_URL_LIST, NULL},
+        {"cluster", "apiserver-count", T_COUNT, "3"},
+        {"node", "internal-ip", T_IP_OR_AUTO, "auto"},
+        {"download", "base-url", T_HTTPS_URL, "https://dl.k8s.io/release"},
+        {"download", "arch", T_ARCH, "amd64"},
+        {"download", "ca-file", T_PATH, ""},
+        {"download", "checksum", T_CHECKSUM, "sha256"},
+        {"download", "digest.kube-apiserver", T_PIN, ""},
+        {"download", "digest.kube-controller-manager", T_PIN, ""},
+        {"download", "digest.kube-scheduler", T_PIN, ""},
+        {"download", "digest.kubectl", T_PIN, ""},
+        {"pki", "source-dir", T_PATH, NULL},
+        {"paths", "bin-dir", T_PATH, "/usr/local/bin"},
+        {"paths", "lib-dir", T_PATH, "/var/lib/kubernetes"},
+        {"paths", "config-dir", T_PATH, "/etc/kubernetes/config"},
+        {"paths", "unit-dir", T_PATH, "/etc/systemd/system"},
+        {"paths", "nginx-dir", T_PATH, "/etc/nginx"},
+        {"paths", "template-dir", T_PATH, "/etc/kubestrap/templates"},
+        {"paths", "state-dir", T_PATH, "/var/lib/kubestrap"},
+        {"paths", "cache-dir", T_PATH, "/var/cache/kubestrap"},
+};
+
+static const char *const sections[] = {
+        "cluster", "node", "download", "pki", "paths",
+        "kube-apiserver", "kube-controller-manager", "kube-scheduler",
+};
+
+static const char *const arches[] = {"amd64", "arm64", "arm", "ppc64le", "s390x"};
+
+static const struct key_spec *schema_find(const char *section, const char *key)
+{
+        for (size_t i = 0; i < ELEMENTSOF(schema); i++)
+                if (streq(schema[i].section, section) && streq(schema[i].key, key))
+                        return &schema[i];
+        return NULL;
+}
+
+const char *model_suggest(const char *section, const char *key)
+{
+        const char *best = NULL;
+        unsigned best_d = UINT_MAX;
+        for (size_t i = 0; i < ELEMENTSOF(schema); i++) {
+                if (section && !streq(schema[i].section, section))
+                        continue;
+                unsigned d = edit_distance(key, schema[i].key);
+                if (d < best_d) {
+                        best_d = d;
+                        best = schema[i].key;
+                }
+        }
+        /* Only near misses: a distance of up to a third of the name, at least 2. */
+        size_t limit = strlen(key) / 3 > 2 ? strlen(key) / 3 : 2;
+        return best_d <= limit ? best : NULL;
+}
+
+static const char *suggest_section(const char *s)
+{
+        const char *best = NULL;
+        unsigned best_d = UINT_MAX;
+        for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
+                unsigned d = edit_distance(s, sections[i]);
+                if (d < best_d) {
+                        best_d = d;
+                        best = sections[i];
+                }
+        }
+        return best_d <= 3 ? best : NULL;
+}
+
+static int component_from_section(const char *s)
+{
+        for (int i = 0; i < _COMPONENT_MAX; i++)
+                if (streq(s, component_names[i]))
+                        return i;
+        return -1;
+}
+
+struct loader {
+        struct model *m;
+        const char *file;
+        char **errors;
+};
+
+static void add_error(struct loader *l, unsigned line, const char *section, const char *key,
+                      const char *fmt, ...) _printf_(5, 6);
+static void add_error(struct loader *l, unsigned line, const char *section, const char *key,
+                      const char *fmt, ...)
+{
+        va_list ap;
+        char *msg = NULL, *full = NULL;
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        char where[32] = "";
+        if (line)
+                snprintf(where, sizeof(where), ":%u", line);
+        if (key)
+                asprintf_safe(&full, "%s%s: [%s] %s: %s", l->file, where, section, key,
+                              msg ? msg : "?");
+        else if (section)
+                asprintf_safe(&full, "%s%s: [%s]: %s", l->file, where, section, msg ? msg : "?");
+        else
+                asprintf_safe(&full, "%s%s: %s", l->file, where, msg ? msg : "?");
+        free(msg);
+        if (full)
+                strv_push(&l->errors, full);
+}
+
+static struct var *var_find(struct model *m, const char *name)
+{
+        for (size_t i = 0; i < m->n_vars; i++)
+                if (streq(m->vars[i].name, name))
+                        return &m->vars[i];
+        return NULL;
+}
+
+const char *model_get(const struct model *m, const char *name)
+{
+        struct var *v = var_find((struct model *)m, name);
+        return v ? v->value : NULL;
+}
+
+static int var_set(struct model *m, const char *name, const char *value, unsigned line)
+{
+        struct var *v = var_find(m, name);
+        if (!v) {
+                struct var *n = realloc(m->vars, (m->n_vars + 1) * sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                m->vars = n;
+                v = &m->vars[m->n_vars++];
+                *v = (struct var){.name = strdup(name)};
+                if (!v->name)
+                        return -ENOMEM;
+        }
+        char *c = strdup(value);
+        if (!c)
+                return -ENOMEM;
+        free(v->value);
+        v->value = c;
+        v->line = line;
+        return 0;
+}
+
+static int check_value(struct loader *l, const struct key_spec *k, const char *value, unsigned line)
+{
+        const char *why = NULL;
+        int r = 0;
+
+        if (string_has_cc(value)) {
+                add_error(l, line, k->section, k->key, "control characters are not allowed");
+                return -EINVAL;
+        }
+        if (k->def && !k->def[0] && !value[0])
+                return 0; /* optional and left empty */
+        switch (k->type) {
+        case T_NAME:
+                r = validate_name(value, &why);
+                break;
+        case T_IP_OR_AUTO:
+                r = streq(value, "auto") ? 0 : validate_ip(value, &why);
+                if (r < 0)
+                        why = "expected an IP address or 'auto'";
+                break;
+        case T_HOST:
+                r = validate_host(value, &why);
+                break;
+        case T_CIDR:
+                r = validate_cidr(value, &why);
+                break;
+        case T_PORT_RANGE:
+                r = validate_port_range(value, &why);
+                break;
+        case T_HTTPS_URL:
+                r = validate_https_url(value, &why);
+                break;
+        case T_HTTPS_URL_LIST:
+                r = validate_https_url_list(value, &why);
+                break;
+        case T_VERSION:
+                r = validate_version(value, &why);
+                break;
+        case T_PATH:
+                r = validate_abs_path(value, &why);
+                break;
+        case T_COUNT:
+                r = validate_uint(value, 1, 1000, &why);
+                break;
+        case T_ARCH:
+                r = -EINVAL;
+                for (size_t i = 0; i < ELEMENTSOF(arches); i++)
+                        if (streq(value, arches[i]))
+                                r = 0;
+                why = "expected one of amd64, arm64, arm, ppc64le, s390x";
+                break;
+        case T_CHECKSUM:
+                r = digest_alg_from_string(value) >= 0 ? 0 : -EINVAL;
+                why = "expected sha256 or sha512";
+                break;
+        case T_PIN: {
+                enum digest_alg alg;
+                char hex[DIGEST_HEX_MAX];
+                r = digest_parse_pin(value, &alg, hex);
+                why = "expected sha256:<64 hex digits> or sha512:<128 hex digits>";
+                break;
+        }
+        }
+        if (r < 0) {
+                add_error(l, line, k->section, k->key, "invalid value '%s': %s", value,
+                          why ? why : "invalid");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int add_edit(struct loader *l, enum component c, const char *key, const char *value,
+                    unsigned line)
+{
+        struct model *m = l->m;
+        const char *why = NULL;
+        char op = '=';
+        const char *name = key;
+        if (key[0] == '+' || key[0] == '-') {
+                op = key[0];
+                name = key + 1;
+        }
+        if (validate_flag_name(name, &why) < 0) {
+                add_error(l, line, component_names[c], key, "invalid flag name: %s", why);
+                return -EINVAL;
+        }
+        if (op == '-' && value[0]) {
+                add_error(l, line, component_names[c], key,
+                          "a removal takes no value (write '-%s =')", name);
+                return -EINVAL;
+        }
+        if (validate_flag_value(value, &why) < 0) {
+                add_error(l, line, component_names[c], key, "invalid value '%s': %s", value, why);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < m->n_edits[c]; i++)
+                if (streq(m->edits[c][i].name, name)) {
+                        add_error(l, line, component_names[c], key,
+                                  "flag '%s' already edited on line %u", name,
+                                  m->edits[c][i].line);
+                        return -EINVAL;
+                }
+        struct flag_edit *n = realloc(m->edits[c], (m->n_edits[c] + 1) * sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        m->edits[c] = n;
+        n[m->n_edits[c]] = (struct flag_edit){
+                .op = op, .name = strdup(name), .value = strdup(value), .line = line};
+        if (!n[m->n_edits[c]].name || !n[m->n_edits[c]].value)
+                return -ENOMEM;
+        m->n_edits[c]++;
+        return 0;
+}
+
+static void check_section(struct loader *l, const char *section, unsigned line)
+{
+        for (size_t i = 0; i < ELEMENTSOF(sections); i++)
+                if (streq(section, sections[i]))
+                        return;
+        const char *s = suggest_section(section);
+        if (s)
+                add_error(l, line, section, NULL, "unknown section (did you mean [%s]?)", s);
+        else
+                add_error(l, line, section, NULL, "unknown section");
+}
+
+static int load_entries(struct loader *l, struct ini_file *f)
+{
+        struct model *m = l->m;
+        int r;
+
+        for (size_t i = 0; f->sections && f->sections[i]; i++)
+                check_section(l, f->sections[i], f->section_lines[i]);
+
+        for (size_t i = 0; i < f->n_entries; i++) {
+                struct ini_entry *e = &f->entries[i];
+                int c = component_from_section(e->section);
+                if (c >= 0) {
+                        r = add_edit(l, (enum component)c, e->key, e->value, e->line);
+                        if (r == -ENOMEM)
+                                return r;
+                        continue;
+                }
+                bool known_section = false;
+                for (size_t s = 0; s < ELEMENTSOF(sections); s++)
+                        known_section = known_section || streq(sections[s], e->section);
+                if (!known_section)
+                        continue; /* reported once per section above */
+                const struct key_spec *k = schema_find(e->section, e->key);
+                if (!k) {
+                        const char *s = model_suggest(e->section, e->key);
+                        const char *other = NULL;
+                        for (size_t j = 0; j < ELEMENTSOF(schema) && !s; j++)
+                                if (streq(schema[j].key, e->key))
+                                        other = schema[j].section;
+                        if (s)
+                                add_error(l, e->line, e->section, e->key,
+                                          "unknown key (did you mean '%s'?)", s);
+                        else if (other)
+                                add_error(l, e->line, e->section, e->key,
+                                          "unknown key (it belongs in [%s])", other);
+                        else
+                                add_error(l, e->line, e->section, e->key, "unknown key");
+                        continue;
+                }
+                _cleanup_free_ char *name = strjoin3(e->section, ".", e->key);
+                if (!name)
+                        return -ENOMEM;
+                struct var *prev = var_find(m, name);
+                if (prev && prev->line) {
+                        add_error(l, e->line, e->section, e->key,
+                                  "duplicate key (first set on line %u)", prev->line);
+                        continue;
+                }
+                if (check_value(l, k, e->value, e->line) < 0)
+                        continue;
+                r = var_set(m, name, e->value, e->line);
+                if (r < 0)
+                        return r;
+        }
+
+        /* Required keys last, so they are reported after what is wrong in the file. */
+        for (size_t i = 0; i < ELEMENTSOF(schema); i++) {
+                const struct key_spec *k = &schema[i];
+                _cleanup_free_ char *name = strjoin3(k->section, ".", k->key);
+                if (!name)
+                        return -ENOMEM;
+                if (var_find(m, name))
+                        continue;
+                if (!k->def) {
+                        add_error(l, 0, k->section, k->key, "required key is missing");
+                        continue;
+                }
+                r = var_set(m, name, k->def, 0);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Values derived from the validated ones: the internal IP for 'auto', pins, checksum. */
+static int resolve(struct loader *l)
+{
+        struct model *m = l->m;
+        struct var *ip = var_find(m, "node.internal-ip");
+        if (ip && streq(ip->value, "auto")) {
+                _cleanup_free_ char *addr = NULL, *ifname = NULL;
+                int r = netinfo_default_route_ipv4(&addr, &ifname);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        add_error(l, ip->line, "node", "internal-ip",
+                                  "'auto' found no IPv4 address on the default route's interface "
+                                  "(%s); set the address", strerror(-r));
+                else if ((r = var_set(m, "node.internal-ip", addr, ip->line)) < 0)
+                        return r;
+        }
+        const char *cs = model_get(m, "download.checksum");
+        m->checksum = cs ? (enum digest_alg)digest_alg_from_string(cs) : DIGEST_SHA256;
+        for (int b = 0; b < _BINARY_MAX; b++) {
+                _cleanup_free_ char *name = strjoin3("download.digest.", binary_names[b], NULL);
+                if (!name)
+                        return -ENOMEM;
+                const char *v = model_get(m, name);
+                if (v && v[0] && digest_parse_pin(v, &m->pins[b].alg, m->pins[b].hex) == 0)
+                        m->pins[b].set = true;
+        }
+        return 0;
+}
+
+static int load_common(const char *name, struct ini_file *f, struct model **ret,
+                       char ***ret_errors)
+{
+        struct model *m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        struct loader l = {.m = m, .file = name};
+        m->config_path = strdup(name);
+        int r = m->config_path ? load_entries(&l, f) : -ENOMEM;
+        if (r >= 0 && !l.errors)
+                r = resolve(&l);
+        if (r >= 0 && l.errors)
+                r = -EINVAL;
+        if (r < 0) {
+                model_free(m);
+                *ret_errors = l.errors;
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
+int model_load(const char *path, struct model **ret, char ***ret_errors)
+{
+        struct ini_file *f = NULL;
+        char *err = NULL;
+        int r = ini_file_read(path, &f, &err);
+        if (r < 0) {
+                if (!err)
+                        asprintf_safe(&err, "%s: %s", path, strerror(-r));
+                *ret_errors = NULL;
+                if (err)
+                        strv_push(ret_errors, err);
+                return r == -ENOMEM ? r : -EINVAL;
+        }
+        r = load_common(path, f, ret, ret_errors);
+        ini_file_free(f);
+        return r;
+}
+
+int model_load_string(const char *name, const char *text, struct model **ret, char ***ret_errors)
+{
+        struct ini_file *f = NULL;
+        char *err = NULL;
+        int r = ini_file_parse_string(name, text, &f, &err);
+        if (r < 0) {
+                *ret_errors = NULL;
+                if (err)
+                        strv_push(ret_errors, err);
+                return r == -ENOMEM ? r : -EINVAL;
+        }
+        r = load_common(name, f, ret, ret_errors);
+        ini_file_free(f);
+        return r;
+}
+
+struct model *model_free(struct model *m)
+{
+        if (!m)
+                return NULL;
+        for (size_t i = 0; i < m->n_vars; i++) {
+                free(m->vars[i].name);
+                free(m->vars[i].value);
+        }
+        free(m->vars);
+        for (int c = 0; c < _COMPONENT_MAX; c++) {
+                for (size_t i = 0; i < m->n_edits[c]; i++) {
+                        free(m->edits[c][i].name);
+                        free(m->edits[c][i].value);
+                }
+                free(m->edits[c]);
+        }
+        free(m->config_path);
+        free(m);
+        return NULL;
+}

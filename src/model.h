@@ -1,0 +1,66 @@
+/* The typed, validated model of one controller node, built from the INI configuration. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "digest.h"
+
+enum component {
+        COMPONENT_APISERVER,
+        COMPONENT_CONTROLLER_MANAGER,
+        COMPONENT_SCHEDULER,
+        _COMPONENT_MAX,
+};
+
+enum binary {
+        BINARY_APISERVER,
+        BINARY_CONTROLLER_MANAGER,
+        BINARY_SCHEDULER,
+        BINARY_KUBECTL,
+        _BINARY_MAX,
+};
+
+extern const char *const component_names[_COMPONENT_MAX];
+extern const char *const binary_names[_BINARY_MAX];
+
+/* One edit of a component's flags from its config section:
+ * "NAME = V" replaces, "+NAME = V" adds, "-NAME =" removes. */
+struct flag_edit {
+        char op; /* '=', '+', '-' */
+        char *name;
+        char *value;
+        unsigned line;
+};
+
+struct var {
+        char *name; /* "section.key" */
+        char *value;
+        unsigned line; /* 0: default */
+};
+
+struct pin {
+        bool set;
+        enum digest_alg alg;
+        char hex[DIGEST_HEX_MAX];
+};
+
+struct model {
+        char *config_path;
+        struct var *vars;
+        size_t n_vars;
+        struct flag_edit *edits[_COMPONENT_MAX];
+        size_t n_edits[_COMPONENT_MAX];
+        enum digest_alg checksum;
+        struct pin pins[_BINARY_MAX];
+};
+
+/* Loads and validates. On configuration errors returns -EINVAL with every problem in
+ * *ret_errors, each naming file, line, section and key. */
+int model_load(const char *path, struct model **ret, char ***ret_errors);
+/* Same, from text (used by tests and bundles); name is used in messages. */
+int model_load_string(const char *name, const char *text, struct model **ret, char ***ret_errors);
+struct model *model_free(struct model *m);
+const char *model_get(const struct model *m, const char *name);
+/* Finds the key names known in a section, for suggestions ("did you mean"). */
+const char *model_suggest(const char *section, const char *key);

@@ -1,0 +1,400 @@
+/* Renders the unit files, kube-scheduler.yaml and the nginx site from templates and the model. */
+#include "render.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "template.h"
+#include "validate.h"
+#include "util.h"
+
+#ifndef TEMPLATEDIR
+#define TEMPLATEDIR "/usr/share/kubestrap/templates"
+#endif
+
+const char *render_shipped_dir(void)
+{
+        const char *e = getenv("KUBESTRAP_TEMPLATES");
+        return e && *e ? e : TEMPLATEDIR;
+}
+
+struct lookup_ctx {
+        const struct model *m;
+        const char *flags;
+        const char *component;
+};
+
+static const char *lookup(const char *name, bool *ret_raw, void *userdata)
+{
+        struct lookup_ctx *c = userdata;
+        if (c->flags && streq(name, "flags")) {
+                *ret_raw = true; /* built from values escaped one by one */
+                return c->flags;
+        }
+        if (c->component && streq(name, "component"))
+                return c->component;
+        return model_get(c->m, name);
+}
+
+/* An operator's copy in <template-dir> wins over the shipped one. */
+static int load_template(const struct model *m, struct target *t, const char *name, char **ret,
+                         char **ret_source, char **ret_error)
+{
+        const char *dir = model_get(m, "paths.template-dir");
+        _cleanup_close_ int dfd = -1;
+        if (dir && target_open_dir(t, dir, false, &dfd) == 0) {
+                _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                if (fd >= 0) {
+                        _cleanup_free_ char *shown = target_display(t, dir);
+                        _cleanup_free_ char *path = shown ? path_join(shown, name) : NULL;
+                        if (!path)
+                                return -ENOMEM;
+                        int r = check_fd_trusted(fd);
+                        if (r < 0) {
+                                asprintf_safe(ret_error, "%s: %s", path,
+                                              r == -EPERM ? "refusing a template writable by group or others"
+                                                          : strerror(-r));
+                                return -EINVAL;
+                        }
+                        r = read_file_at(dfd, name, 1 << 20, ret, NULL);
+                        if (r < 0) {
+                                asprintf_safe(ret_error, "%s: %s", path, strerror(-r));
+                                return r;
+                        }
+                        *ret_source = TAKE_PTR(path);
+                        return 0;
+                } else if (errno != ENOENT) {
+                        int r = -errno;
+                        asprintf_safe(ret_error, "%s/%s: %s", dir, name, strerror(-r));
+                        return r;
+                }
+        }
+        _cleanup_free_ char *path = path_join(render_shipped_dir(), name);
+        if (!path)
+                return -ENOMEM;
+        int r = read_file_trusted(path, 1 << 20, ret, NULL);
+        if (r < 0) {
+                asprintf_safe(ret_error, "%s: %s", path,
+                              r == -EPERM ? "refusing a template writable by group or others"
+                                          : strerror(-r));
+                return r == -EPERM ? -EINVAL : r;
+        }
+        *ret_source = TAKE_PTR(path);
+        return 0;
+}
+
+struct flag {
+        char *name;
+        char *value; /* NULL: bare flag */
+};
+
+static void flags_free(struct flag *f, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(f[i].name);
+                free(f[i].value);
+        }
+        free(f);
+}
+
+static int flags_add(struct flag **f, size_t *n, const char *name, size_t name_len,
+                     const char *value, bool escape)
+{
+        struct flag *nf = realloc(*f, (*n + 1) * sizeof(**f));
+        if (!nf)
+                return -ENOMEM;
+        *f = nf;
+        struct flag *x = &nf[*n];
+        *x = (struct flag){.name = strndup(name, name_len)};
+        if (!x->name)
+                return -ENOMEM;
+        if (value) {
+                struct buf b = {0};
+                int r = escape ? template_escape_append(&b, value, TEMPLATE_ESCAPE_SYSTEMD)
+                               : buf_puts(&b, value);
+                if (r < 0 || !(x->value = buf_steal(&b))) {
+                        buf_done(&b);
+                        free(x->name);
+                        return -ENOMEM;
+                }
+        }
+        (*n)++;
+        return 0;
+}
+
+static ssize_t flags_find(struct flag *f, size_t n, const char *name)
+{
+        for (size_t i = 0; i < n; i++)
+                if (streq(f[i].name, name))
+                        return (ssize_t)i;
+        return -1;
+}
+
+static const char *flags_suggest(struct flag *f, size_t n, const char *name)
+{
+        const char *best = NULL;
+        unsigned best_d = 3;
+        for (size_t i = 0; i < n; i++) {
+                unsigned d = edit_distance(name, f[i].name);
+                if (d < best_d) {
+                        best_d = d;
+                        best = f[i].name;
+                }
+        }
+        return best;
+}
+
+int render_flags(const struct model *m, enum component c, const char *flags_name,
+                 const char *text, char **ret_block, char **ret_error)
+{
+        struct flag *f = NULL;
+        size_t n = 0;
+        unsigned line = 0;
+        int r = 0;
+
+        for (const char *p = text; *p && r >= 0;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                line++;
+                while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r'))
+                        len--;
+                const char *s = p;
+                while (s < p + len && (*s == ' ' || *s == '\t'))
+                        s++;
+                size_t sl = (size_t)(p + len - s);
+                if (sl > 0 && *s != '#') {
+                        if (sl < 3 || s[0] != '-' || s[1] != '-') {
+                                asprintf_safe(ret_error, "%s:%u: expected '--flag=value'",
+                                              flags_name, line);
+                                r = -EINVAL;
+                                break;
+                        }
+                        const char *eq = memchr(s, '=', sl);
+                        size_t nlen = eq ? (size_t)(eq - s - 2) : sl - 2;
+                        _cleanup_free_ char *value = eq ? strndup(eq + 1, (size_t)(s + sl - eq - 1)) : NULL;
+                        if (eq && !value)
+                                r = -ENOMEM;
+                        else
+                                r = flags_add(&f, &n, s + 2, nlen, value, false);
+                }
+                p += nl ? len + (size_t)(nl - p - len) + 1 : strlen(p);
+        }
+
+        for (size_t i = 0; r >= 0 && i < m->n_edits[c]; i++) {
+                const struct flag_edit *e = &m->edits[c][i];
+                ssize_t at = flags_find(f, n, e->name);
+                const char *sect = component_names[c];
+                if (e->op == '=' && at < 0) {
+                        const char *s = flags_suggest(f, n, e->name);
+                        if (s)
+                                asprintf_safe(ret_error,
+                                              "%s:%u: [%s] %s: no such flag in the defaults (did you "
+                                              "mean '%s'?); write '+%s = ...' to add a new flag",
+                                              m->config_path, e->line, sect, e->name, s, e->name);
+                        else
+                                asprintf_safe(ret_error,
+                                              "%s:%u: [%s] %s: no such flag in the defaults; write "
+                                              "'+%s = ...' to add a new flag",
+                                              m->config_path, e->line, sect, e->name, e->name);
+                        r = -EINVAL;
+                } else if (e->op == '+' && at >= 0) {
+                        asprintf_safe(ret_error,
+                                      "%s:%u: [%s] +%s: flag is already set; write '%s = ...' to "
+                                      "replace its value",
+                                      m->config_path, e->line, sect, e->name, e->name);
+                        r = -EINVAL;
+                } else if (e->op == '-' && at < 0) {
+                        asprintf_safe(ret_error, "%s:%u: [%s] -%s: no such flag to remove",
+                                      m->config_path, e->line, sect, e->name);
+                        r = -EINVAL;
+                } else if (e->op == '-') {
+                        free(f[at].name);
+                        free(f[at].value);
+                        memmove(&f[at], &f[at + 1], (n - (size_t)at - 1) * sizeof(*f));
+                        n--;
+                } else if (e->op == '=') {
+                        struct buf b = {0};
+                        r = template_escape_append(&b, e->value, TEMPLATE_ESCAPE_SYSTEMD);
+                        char *v = r >= 0 ? buf_steal(&b) : NULL;
+                        if (!v) {
+                                buf_done(&b);
+                                r = -ENOMEM;
+                        } else {
+                                free(f[at].value);
+                                f[at].value = v;
+                        }
+                } else {
+                        r = flags_add(&f, &n, e->name, strlen(e->name),
+                                      e->value[0] ? e->value : NULL, true);
+                }
+        }
+
+        /* The seed's layout: one flag per line, continued with " \". */
+        struct buf b = {0};
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = buf_printf(&b, " \\\n  --%s", f[i].name);
+                if (r >= 0 && f[i].value)
+                        r = buf_printf(&b, "=%s", f[i].value);
+        }
+        flags_free(f, n);
+        if (r < 0) {
+                buf_done(&b);
+                return r;
+        }
+        *ret_block = buf_steal(&b);
+        return *ret_block ? 0 : -ENOMEM;
+}
+
+/* WantedBy= targets of a rendered unit's [Install] section, for enabling without systemd. */
+static int parse_wanted_by(const char *unit, char ***ret)
+{
+        bool install = false;
+        for (const char *p = unit; *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t len = nl ? (size_t)(nl - p) : strlen(p);
+                if (len > 0 && p[0] == '[')
+                        install = len == 9 && strncmp(p, "[Install]", 9) == 0;
+                else if (install && len > 9 && strncmp(p, "WantedBy=", 9) == 0) {
+                        _cleanup_free_ char *v = strndup(p + 9, len - 9);
+                        if (!v)
+                                return -ENOMEM;
+                        char *save = NULL;
+                        for (char *tok = strtok_r(v, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+                                const char *why = NULL;
+                                /* The target becomes a directory name: keep it a plain name. */
+                                if (strchr(tok, '/') || tok[0] == '.' || validate_flag_name(tok, &why) < 0)
+                                        return -EINVAL;
+                                int r = strv_extend(ret, tok);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+                p += len;
+                if (*p)
+                        p++;
+        }
+        return 0;
+}
+
+static int add_file(struct render_result *res, const char *dir, const char *name, char *content,
+                    mode_t mode, char *source, int component)
+{
+        struct rendered_file *n = realloc(res->files, (res->n_files + 1) * sizeof(*n));
+        if (!n) {
+                free(content);
+                free(source);
+                return -ENOMEM;
+        }
+        res->files = n;
+        n[res->n_files] = (struct rendered_file){
+                .path = path_join(dir, name),
+                .content = content,
+                .mode = mode,
+                .source = source,
+                .component = component,
+        };
+        res->n_files++;
+        return n[res->n_files - 1].path ? 0 : -ENOMEM;
+}
+
+static int render_one(const struct model *m, struct target *t, const char *tname,
+                      struct lookup_ctx *ctx, enum template_escape esc, char **ret,
+                      char **ret_source, char **ret_error)
+{
+        _cleanup_free_ char *text = NULL, *source = NULL;
+        int r = load_template(m, t, tname, &text, &source, ret_error);
+        if (r < 0)
+                return r;
+        r = template_render(source, text, lookup, ctx, esc, ret, ret_error);
+        if (r < 0)
+                return r;
+        *ret_source = TAKE_PTR(source);
+        return 0;
+}
+
+int render_all(const struct model *m, struct target *t, struct render_result **ret,
+               char **ret_error)
+{
+        struct render_result *res = calloc(1, sizeof(*res));
+        if (!res)
+                return -ENOMEM;
+        int r = 0;
+        const char *unit_dir = model_get(m, "paths.unit-dir");
+
+        for (int c = 0; r >= 0 && c < _COMPONENT_MAX; c++) {
+                const char *cn = component_names[c];
+                _cleanup_free_ char *fname = strjoin3(cn, ".flags", NULL);
+                _cleanup_free_ char *uname = strjoin3(cn, ".service", NULL);
+                _cleanup_free_ char *flags_text = NULL, *flags_src = NULL, *block = NULL;
+                char *unit = NULL, *unit_src = NULL;
+                if (!fname || !uname) {
+                        r = -ENOMEM;
+                        break;
+                }
+                struct lookup_ctx ctx = {.m = m, .component = cn};
+                r = render_one(m, t, fname, &ctx, TEMPLATE_ESCAPE_SYSTEMD, &flags_text, &flags_src,
+                               ret_error);
+                if (r >= 0)
+                        r = render_flags(m, (enum component)c, flags_src, flags_text, &block,
+                                         ret_error);
+                if (r < 0)
+                        break;
+                ctx.flags = block;
+                r = render_one(m, t, uname, &ctx, TEMPLATE_ESCAPE_SYSTEMD, &unit, &unit_src,
+                               ret_error);
+                if (r < 0)
+                        break;
+                r = parse_wanted_by(unit, &res->wanted_by[c]);
+                if (r == -EINVAL)
+                        asprintf_safe(ret_error, "%s: WantedBy= must name plain unit names",
+                                      unit_src);
+                if (r >= 0)
+                        r = add_file(res, unit_dir, uname, unit, 0644, unit_src, c);
+                else {
+                        free(unit);
+                        free(unit_src);
+                }
+        }
+
+        struct lookup_ctx ctx = {.m = m};
+        if (r >= 0) {
+                char *yaml = NULL, *src = NULL;
+                r = render_one(m, t, "kube-scheduler.yaml", &ctx, TEMPLATE_ESCAPE_NONE, &yaml, &src,
+                               ret_error);
+                if (r >= 0)
+                        r = add_file(res, model_get(m, "paths.config-dir"), "kube-scheduler.yaml",
+                                     yaml, 0644, src, -1);
+        }
+        if (r >= 0) {
+                char *site = NULL, *src = NULL;
+                _cleanup_free_ char *dir = path_join(model_get(m, "paths.nginx-dir"), "sites-available");
+                r = dir ? render_one(m, t, "nginx-healthz.conf", &ctx, TEMPLATE_ESCAPE_NONE, &site,
+                                     &src, ret_error)
+                        : -ENOMEM;
+                if (r >= 0)
+                        r = add_file(res, dir, NGINX_SITE_NAME, site, 0644, src, -1);
+        }
+        if (r < 0) {
+                render_result_free(res);
+                return r;
+        }
+        *ret = res;
+        return 0;
+}
+
+struct render_result *render_result_free(struct render_result *res)
+{
+        if (!res)
+                return NULL;
+        for (size_t i = 0; i < res->n_files; i++) {
+                free(res->files[i].path);
+                free(res->files[i].content);
+                free(res->files[i].source);
+        }
+        free(res->files);
+        for (int c = 0; c < _COMPONENT_MAX; c++)
+                strv_free(res->wanted_by[c]);
+        free(res);
+        return NULL;
+}

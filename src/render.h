@@ -1,0 +1,36 @@
+/* Renders the unit files, kube-scheduler.yaml and the nginx site from templates and the model. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "fileio.h"
+#include "model.h"
+
+#define NGINX_SITE_NAME "kubernetes.default.svc.cluster.local"
+
+struct rendered_file {
+        char *path;    /* inside the target */
+        char *content;
+        mode_t mode;
+        char *source;  /* template file it came from */
+        int component; /* for unit files, else -1 */
+};
+
+struct render_result {
+        struct rendered_file *files;
+        size_t n_files;
+        char **wanted_by[_COMPONENT_MAX]; /* targets from each unit's [Install] WantedBy= */
+};
+
+/* The directory holding the shipped templates: $KUBESTRAP_TEMPLATES or the installed one. */
+const char *render_shipped_dir(void);
+
+/* Renders everything. Template and flag-edit problems are configuration errors: -EINVAL with
+ * *ret_error naming the template file and line or the config file, line and key. */
+int render_all(const struct model *m, struct target *t, struct render_result **ret,
+               char **ret_error);
+struct render_result *render_result_free(struct render_result *r);
+
+/* Exposed for tests: applies edits to a rendered flags list and formats the ExecStart tail. */
+int render_flags(const struct model *m, enum component c, const char *flags_name,
+                 const char *flags_text, char **ret_block, char **ret_error);

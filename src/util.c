@@ -1,0 +1,212 @@
+/* Small shared helpers: growable buffers, string lists, string and number parsing. */
+#include "util.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <time.h>
+
+int buf_append(struct buf *b, const void *data, size_t len)
+{
+        if (b->len + len + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 256;
+                while (cap < b->len + len + 1)
+                        cap *= 2;
+                char *n = realloc(b->data, cap);
+                if (!n)
+                        return -ENOMEM;
+                b->data = n;
+                b->cap = cap;
+        }
+        if (len)
+                memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = 0;
+        return 0;
+}
+
+int buf_puts(struct buf *b, const char *s)
+{
+        return buf_append(b, s, strlen(s));
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+        va_list ap;
+        char *s = NULL;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -ENOMEM;
+        int r = buf_append(b, s, (size_t)n);
+        free(s);
+        return r;
+}
+
+char *buf_steal(struct buf *b)
+{
+        if (!b->data && buf_append(b, "", 0) < 0)
+                return NULL;
+        char *d = b->data;
+        *b = (struct buf){0};
+        return d;
+}
+
+void buf_done(struct buf *b)
+{
+        free(b->data);
+        *b = (struct buf){0};
+}
+
+char **strv_free(char **l)
+{
+        if (!l)
+                return NULL;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char *const *l)
+{
+        size_t n = 0;
+        while (l && l[n])
+                n++;
+        return n;
+}
+
+int strv_push(char ***l, char *s)
+{
+        size_t n = strv_length(*l);
+        char **nl = realloc(*l, (n + 2) * sizeof(char *));
+        if (!nl) {
+                free(s);
+                return -ENOMEM;
+        }
+        nl[n] = s;
+        nl[n + 1] = NULL;
+        *l = nl;
+        return 0;
+}
+
+int strv_extend(char ***l, const char *s)
+{
+        char *c = strdup(s);
+        if (!c)
+                return -ENOMEM;
+        return strv_push(l, c);
+}
+
+bool strv_contains(char *const *l, const char *s)
+{
+        for (size_t i = 0; l && l[i]; i++)
+                if (streq(l[i], s))
+                        return true;
+        return false;
+}
+
+char *strjoin3(const char *a, const char *b, const char *c)
+{
+        char *r = NULL;
+        if (asprintf(&r, "%s%s%s", a, b ? b : "", c ? c : "") < 0)
+                return NULL;
+        return r;
+}
+
+char *path_join(const char *a, const char *b)
+{
+        size_t la = strlen(a);
+        while (la > 0 && a[la - 1] == '/')
+                la--;
+        while (*b == '/')
+                b++;
+        char *r = NULL;
+        if (asprintf(&r, "%.*s/%s", (int)la, a, b) < 0)
+                return NULL;
+        return r;
+}
+
+int asprintf_safe(char **ret, const char *fmt, ...)
+{
+        va_list ap;
+        char *s = NULL;
+        va_start(ap, fmt);
+        int n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+bool startswith(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool endswith(const char *s, const char *suffix)
+{
+        size_t ls = strlen(s), lf = strlen(suffix);
+        return ls >= lf && streq(s + ls - lf, suffix);
+}
+
+/* Levenshtein distance, used for "did you mean" suggestions on short names. */
+unsigned edit_distance(const char *a, const char *b)
+{
+        size_t la = strlen(a), lb = strlen(b);
+        if (la > 64 || lb > 64)
+                return UINT_MAX;
+        unsigned row[65];
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = (unsigned)j;
+        for (size_t i = 1; i <= la; i++) {
+                unsigned diag = row[0];
+                row[0] = (unsigned)i;
+                for (size_t j = 1; j <= lb; j++) {
+                        unsigned up = row[j];
+                        unsigned cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                        unsigned v = diag + cost;
+                        if (row[j] + 1 < v)
+                                v = row[j] + 1;
+                        if (row[j - 1] + 1 < v)
+                                v = row[j - 1] + 1;
+                        row[j] = v;
+                        diag = up;
+                }
+        }
+        return row[lb];
+}
+
+bool string_has_cc(const char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+int safe_atou(const char *s, unsigned *ret)
+{
+        if (!*s || *s == '-' || *s == '+')
+                return -EINVAL;
+        unsigned long v = 0;
+        for (const char *p = s; *p; p++) {
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                v = v * 10 + (unsigned long)(*p - '0');
+                if (v > UINT_MAX)
+                        return -ERANGE;
+        }
+        *ret = (unsigned)v;
+        return 0;
+}
+
+long long now_usec(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}

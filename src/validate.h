@@ -1,0 +1,17 @@
+/* Validation of configuration values by type; each returns 0 or -EINVAL with a reason. */
+#pragma once
+
+/* On failure *ret_reason points to a static or owned description of what was expected;
+ * the caller frees it when *ret_owned is set. Kept simple: all reasons are static strings. */
+int validate_ip(const char *s, const char **ret_reason);
+int validate_cidr(const char *s, const char **ret_reason);
+int validate_host(const char *s, const char **ret_reason);
+int validate_port_range(const char *s, const char **ret_reason);
+int validate_https_url(const char *s, const char **ret_reason);
+int validate_https_url_list(const char *s, const char **ret_reason);
+int validate_version(const char *s, const char **ret_reason);
+int validate_abs_path(const char *s, const char **ret_reason);
+int validate_uint(const char *s, unsigned min, unsigned max, const char **ret_reason);
+int validate_name(const char *s, const char **ret_reason);
+int validate_flag_name(const char *s, const char **ret_reason);
+int validate_flag_value(const char *s, const char **ret_reason);

@@ -1,0 +1,23 @@
+#!/bin/bash
+# Regenerates the golden files from the seed procedure (shared/seeds/004_*.txt) by running
+# its own heredocs through bash with controller-0's values, so the golden text is the seed's,
+# not a copy typed by hand. Usage: test/golden/extract-from-seed.sh SEED OUTDIR
+set -eu
+seed=$1 out=$2
+INTERNAL_IP=10.240.0.10
+KUBERNETES_PUBLIC_ADDRESS=203.0.113.10
+export INTERNAL_IP KUBERNETES_PUBLIC_ADDRESS
+extract() { # $1: the heredoc's target as written in the seed, $2: output name
+        awk -v target="$1" '
+                index($0, "cat") == 1 && index($0, target) { on = 1; print "cat <<EOF"; next }
+                on && $0 == "EOF" { print "EOF"; exit }
+                on { print }' "$seed" > "$out/$2.sh"
+        [ -s "$out/$2.sh" ] || { echo "no heredoc for $1 in $seed" >&2; exit 1; }
+        bash "$out/$2.sh" > "$out/$2"
+        rm -f "$out/$2.sh"
+}
+extract /etc/systemd/system/kube-apiserver.service kube-apiserver.service
+extract /etc/systemd/system/kube-controller-manager.service kube-controller-manager.service
+extract /etc/systemd/system/kube-scheduler.service kube-scheduler.service
+extract /etc/kubernetes/config/kube-scheduler.yaml kube-scheduler.yaml
+extract "> kubernetes.default.svc.cluster.local" kubernetes.default.svc.cluster.local

@@ -1,0 +1,143 @@
+#!/bin/bash
+# test/mirror-selftest.sh - TAP self-test of test/lib/mirror.sh (and tap.sh):
+# starts a real nginx mirror and checks it with curl.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=test/lib/tap.sh
+. "$here/lib/tap.sh"
+# shellcheck source=test/lib/mirror.sh
+. "$here/lib/mirror.sh"
+
+for tool in nginx openssl curl ss; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "1..0 # SKIP $tool not installed"
+        exit 0
+    fi
+done
+
+tmp=$(mktemp -d)
+# shellcheck disable=SC2317 # invoked by the EXIT trap
+cleanup() {
+    mirror_stop
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+VER=v1.21.0 ARCH=amd64 NAME=kube-apiserver
+REL="$VER/bin/linux/$ARCH/$NAME"
+
+if mirror_start "$tmp"; then   # $tmp is mode 0700, as mktemp -d made it
+    tap_pass "mirror_start"
+else
+    tap_bail "mirror_start failed"
+fi
+mkdir "$tmp/work"
+tap_diag "MIRROR_URL=$MIRROR_URL UNTRUSTED=$MIRROR_UNTRUSTED_URL HTTP=$MIRROR_HTTP_URL"
+
+for v in MIRROR_DIR MIRROR_CA MIRROR_URL MIRROR_UNTRUSTED_URL MIRROR_HTTP_URL \
+    MIRROR_REDIRECT_HTTP_URL MIRROR_REDIRECT_HTTPS_URL MIRROR_ACCESS_LOG MIRROR_WWW; do
+    tap_like "$(env | grep "^$v=" || true)" "^$v=." "$v exported"
+done
+tap_like "$MIRROR_URL" '^https://127\.0\.0\.1:[0-9]+$' "MIRROR_URL form"
+tap_is "$MIRROR_REDIRECT_HTTP_URL" "$MIRROR_URL/redirect-http" "MIRROR_REDIRECT_HTTP_URL form"
+tap_is "$MIRROR_REDIRECT_HTTPS_URL" "$MIRROR_URL/redirect-https" "MIRROR_REDIRECT_HTTPS_URL form"
+
+src="$tmp/work/src"
+head -c 1048576 /dev/urandom >"$src"
+chmod 0600 "$src"
+want256=$(sha256sum <"$src" | cut -d' ' -f1)
+want512=$(sha512sum <"$src" | cut -d' ' -f1)
+
+tap_ok "mirror_publish" mirror_publish "$VER" "$ARCH" "$NAME" "$src"
+tap_is "$(cat "$MIRROR_WWW/$REL.sha256")" "$want256" "sha256 sidecar on disk"
+
+# --- trusted HTTPS download ----------------------------------------------
+n0=$(mirror_requests)
+dl="$tmp/work/dl"
+mkdir "$dl"
+tap_ok "trusted download with --cacert" \
+    curl -fsS --cacert "$MIRROR_CA" -o "$dl/$NAME" "$MIRROR_URL/$REL"
+tap_ok "sha256 sidecar download" \
+    curl -fsS --cacert "$MIRROR_CA" -o "$dl/$NAME.sha256" "$MIRROR_URL/$REL.sha256"
+tap_ok "sha512 sidecar download" \
+    curl -fsS --cacert "$MIRROR_CA" -o "$dl/$NAME.sha512" "$MIRROR_URL/$REL.sha512"
+got256=$(sha256sum <"$dl/$NAME" | cut -d' ' -f1)
+tap_is "$got256" "$want256" "downloaded file is the published file"
+tap_ok "sha256 sidecar is exactly the hex digest plus newline" \
+    cmp "$dl/$NAME.sha256" <(printf '%s\n' "$got256")
+side512=$(cat "$dl/$NAME.sha512")
+tap_like "$side512" "^[0-9a-f]{128}  $NAME\$" "sha512 sidecar has the '<hex>  name' form"
+tap_is "$side512" "$want512  $NAME" "sha512 sidecar matches the file"
+# shellcheck disable=SC2016 # expanded by the inner bash
+tap_ok "sha512sum -c accepts the sidecar" \
+    bash -c 'cd "$1" && sha512sum -c --status "$2.sha512"' _ "$dl" "$NAME"
+n1=$(mirror_requests)
+tap_ok "access log grew by >= 3 ($n0 -> $n1)" test "$n1" -ge $((n0 + 3))
+tap_like "$(tail -n 3 "$MIRROR_ACCESS_LOG")" "\"GET /$REL\\.sha512 HTTP/[0-9.]+\" 200 " \
+    "access log has request line and status"
+
+tap_ok "trusted cert also valid for https://localhost" \
+    curl -fsS --cacert "$MIRROR_CA" -o /dev/null \
+    "${MIRROR_URL/127.0.0.1/localhost}/$REL.sha256"
+
+if curl -V | grep -qw HTTP2; then
+    tap_is "$(curl -sS --http2 --cacert "$MIRROR_CA" -o /dev/null \
+        -w '%{http_version}' "$MIRROR_URL/$REL.sha256")" 2 "trusted server speaks HTTP/2"
+else
+    tap_skip "trusted server speaks HTTP/2" "curl without HTTP2"
+fi
+
+# --- untrusted HTTPS -----------------------------------------------------
+rc=0
+curl -sS --cacert "$MIRROR_CA" -o /dev/null "$MIRROR_UNTRUSTED_URL/$REL" \
+    2>"$tmp/work/untrusted.err" || rc=$?
+tap_is "$rc" 60 "untrusted server fails verification against MIRROR_CA (curl 60)"
+tap_like "$(cat "$tmp/work/untrusted.err")" 'certificate' "curl complains about the certificate"
+tap_ok "untrusted server itself works (-k)" \
+    curl -fsSk -o /dev/null "$MIRROR_UNTRUSTED_URL/$REL.sha256"
+
+# --- plain HTTP ----------------------------------------------------------
+tap_is "$(curl -fsS "$MIRROR_HTTP_URL/$REL" | sha256sum | cut -d' ' -f1)" "$want256" \
+    "plain HTTP serves the file"
+
+# --- redirects -----------------------------------------------------------
+out=$(curl -sS --cacert "$MIRROR_CA" -o /dev/null -w '%{http_code} %{redirect_url}' \
+    "$MIRROR_REDIRECT_HTTP_URL/$REL")
+tap_like "$out" '^302 http://' "/redirect-http/ gives 302 with Location http://"
+tap_is "${out#302 }" "$MIRROR_HTTP_URL/$REL" "/redirect-http/ Location is the plain URL"
+tap_is "$(curl -fsSL --cacert "$MIRROR_CA" "$MIRROR_REDIRECT_HTTP_URL/$REL" |
+    sha256sum | cut -d' ' -f1)" "$want256" "following /redirect-http/ gets the file"
+
+out=$(curl -sS --cacert "$MIRROR_CA" -o /dev/null -w '%{http_code} %{redirect_url}' \
+    "$MIRROR_REDIRECT_HTTPS_URL/$REL.sha512")
+tap_is "$out" "302 $MIRROR_URL/$REL.sha512" "/redirect-https/ gives 302 to the https URL"
+tap_is "$(curl -fsSL --cacert "$MIRROR_CA" "$MIRROR_REDIRECT_HTTPS_URL/$REL.sha512")" \
+    "$want512  $NAME" "following /redirect-https/ gets the sidecar"
+
+# --- 404 -----------------------------------------------------------------
+tap_is "$(curl -sS --cacert "$MIRROR_CA" -o /dev/null -w '%{http_code}' \
+    "$MIRROR_URL/$VER/bin/linux/$ARCH/kubectl")" 404 "missing file gives 404"
+rc=0
+curl -fsS --cacert "$MIRROR_CA" -o /dev/null "$MIRROR_URL/v9.9.9/bin/linux/$ARCH/$NAME" \
+    2>/dev/null || rc=$?
+tap_is "$rc" 22 "curl -f on a missing file fails (22)"
+n2=$(mirror_requests)
+tap_ok "access log keeps growing ($n1 -> $n2)" test "$n2" -gt "$n1"
+tap_like "$(tail -n 1 "$MIRROR_ACCESS_LOG")" '" 404 ' "404 is logged"
+
+# --- stop ----------------------------------------------------------------
+pid=$(cat "$MIRROR_PID_FILE")
+tap_ok "mirror_stop" mirror_stop
+if _mirror_alive "$pid"; then
+    tap_fail "nginx master $pid is gone" "still running"
+else
+    tap_pass "nginx master $pid is gone"
+fi
+rc=0
+curl -sS --max-time 5 --cacert "$MIRROR_CA" -o /dev/null "$MIRROR_URL/$REL.sha256" \
+    2>/dev/null || rc=$?
+tap_is "$rc" 7 "nothing listens after mirror_stop (curl 7)"
+tap_ok "mirror_stop twice is harmless" mirror_stop
+
+tap_done

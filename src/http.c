@@ -127,7 +127,10 @@ int http_get(const char *url, const struct http_options *o, http_sink_t sink, vo
                 if (ret_error) {
                         const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
                         char *redirect = NULL;
-                        curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &redirect);
+                        /* After a refused hop the effective URL is the one that was refused. */
+                        curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &redirect);
+                        if (redirect && streq(redirect, url))
+                                redirect = NULL;
                         if (rc == CURLE_HTTP_RETURNED_ERROR)
                                 asprintf_safe(ret_error, "HTTP %ld", status);
                         else if (rc == CURLE_UNSUPPORTED_PROTOCOL && redirect)

@@ -373,8 +373,9 @@ static int load_entries(struct loader *l, struct ini_file *f)
                                   "duplicate key (first set on line %u)", prev->line);
                         continue;
                 }
-                if (check_value(l, k, e->value, e->line) < 0)
-                        continue;
+                /* Kept even when invalid (the run stops anyway), so it is not also reported
+                 * as missing or, when repeated, as a duplicate of nothing. */
+                (void)check_value(l, k, e->value, e->line);
                 r = var_set(m, name, e->value, e->line);
                 if (r < 0)
                         return r;

@@ -106,7 +106,7 @@ tap_like "$ERR" "kubestrap.conf:[0-9]+: \[download\] base-url: invalid value 'ht
 ks_set download base-url "$MIRROR_REDIRECT_HTTP_URL"
 ks -c "$CONF" --root "$ROOT" apply
 tap_is "$RC" 1 "a redirect to http fails the run"
-tap_like "$ERR" "redirect-http/$VERSION/.*(non-https|http.*not supported|Protocol)" "the error names the URL and the refused redirect"
+tap_like "$ERR" "redirect-http/$VERSION/.*: refused redirect to non-https URL http://127.0.0.1" "the error names the URL and the refused redirect"
 tap_is "$(snapshot "$ROOT")" "$good" "tree unchanged after a refused redirect"
 
 ks_set download base-url "$MIRROR_REDIRECT_HTTPS_URL"

@@ -1,0 +1,86 @@
+#!/bin/bash
+# Integration: configuration errors through the command line, each with its exact message
+# (file, line, section, key) and exit status 2, and nothing written to the --root tree.
+set -eu
+. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+ks_setup
+
+# check NAME "sed expression" "expected exact stderr line"
+check() {
+        local desc=$1 edit=$2 want=$3 conf=$WORK/bad.conf
+        sed -e "$edit" "$CONF" > "$conf"
+        chmod 0644 "$conf"
+        ks -c "$conf" --root "$ROOT" apply
+        tap_is "$RC" 2 "$desc: exit status 2"
+        tap_is "$(printf '%s\n' "$ERR" | grep -F -x -- "$want" || true)" "$want" "$desc: exact message"
+        tap_is "$(find "$ROOT" -mindepth 1 | wc -l)" 0 "$desc: nothing written"
+}
+line_of() { grep -n -m1 -- "$1" "$CONF" | cut -d: -f1; }
+C=$WORK/bad.conf
+
+check "misspelt key" 's/^version = /verison = /' \
+        "kubestrap: $C:$(line_of '^version'): [cluster] verison: unknown key (did you mean 'version'?)"
+check "key in the wrong section" 's/^internal-ip = .*/internal-ip = 10.240.0.10\nversion = v1.21.0/' \
+        "kubestrap: $C:$(($(line_of '^internal-ip') + 1)): [node] version: unknown key (it belongs in [cluster])"
+check "misspelt section" 's/^\[cluster\]/[clustr]/' \
+        "kubestrap: $C:$(line_of '^\[cluster\]'): [clustr]: unknown section (did you mean [cluster]?)"
+check "duplicate key" 's/^cluster-cidr = .*/&\ncluster-cidr = 10.201.0.0\/16/' \
+        "kubestrap: $C:$(($(line_of '^cluster-cidr') + 1)): [cluster] cluster-cidr: duplicate key (first set on line $(line_of '^cluster-cidr'))"
+check "CIDR with host bits" 's/^service-cluster-ip-range = .*/service-cluster-ip-range = 10.32.0.1\/24/' \
+        "kubestrap: $C:$(line_of '^service-cluster-ip-range'): [cluster] service-cluster-ip-range: invalid value '10.32.0.1/24': address has bits set beyond the prefix length"
+check "short version" 's/^version = .*/version = v1.21/' \
+        "kubestrap: $C:$(line_of '^version'): [cluster] version: invalid value 'v1.21': expected a version such as v1.21.0"
+check "plain http base-url" 's|^base-url = .*|base-url = http://mirror.invalid/release|' \
+        "kubestrap: $C:$(line_of '^base-url'): [download] base-url: invalid value 'http://mirror.invalid/release': expected an https:// URL (plain http is never used)"
+check "relative path" 's|^source-dir = .*|source-dir = pki|' \
+        "kubestrap: $C:$(line_of '^source-dir'): [pki] source-dir: invalid value 'pki': expected an absolute path"
+check "missing required key" '/^public-address = /d' \
+        "kubestrap: $C: [cluster] public-address: required key is missing"
+check "port range reversed" 's/^service-node-port-range = .*/service-node-port-range = 32767-30000/' \
+        "kubestrap: $C:$(line_of '^service-node-port-range'): [cluster] service-node-port-range: invalid value '32767-30000': ports must be 1-65535 and the first not above the second"
+check "internal-ip not an address" 's/^internal-ip = .*/internal-ip = controller-0/' \
+        "kubestrap: $C:$(line_of '^internal-ip'): [node] internal-ip: invalid value 'controller-0': expected an IP address or 'auto'"
+check "unknown arch" 's/^arch = .*/arch = x86_64/' \
+        "kubestrap: $C:$(line_of '^arch'): [download] arch: invalid value 'x86_64': expected one of amd64, arm64, arm, ppc64le, s390x"
+check "removal with a value" 's/^\[kube-apiserver\]/&\n-v = 2/' \
+        "kubestrap: $C:$(($(line_of '^\[kube-apiserver\]') + 1)): [kube-apiserver] -v: a removal takes no value (write '-v =')"
+check "flag value that would split the command line" 's/^\[kube-apiserver\]/&\nv = 2 --evil/' \
+        "kubestrap: $C:$(($(line_of '^\[kube-apiserver\]') + 1)): [kube-apiserver] v: invalid value '2 --evil': blanks, quotes and backslashes are not allowed in flag values"
+check "misspelt flag" 's/^\[kube-apiserver\]/&\nservce-cluster-ip-range = 10.33.0.0\/24/' \
+        "kubestrap: $C:$(($(line_of '^\[kube-apiserver\]') + 1)): [kube-apiserver] servce-cluster-ip-range: no such flag in the defaults (did you mean 'service-cluster-ip-range'?); write '+servce-cluster-ip-range = ...' to add a new flag"
+check "syntax error" 's/^\[node\]/[node/' \
+        "kubestrap: $C:$(line_of '^\[node\]'): syntax error: expected '[section]' or 'key = value'"
+long=$(printf 'x%.0s' $(seq 250))
+check "over-long line" "s/^name = kubernetes/name = $long/" \
+        "kubestrap: $C:$(line_of '^name = '): line too long (at most 197 bytes)"
+check "bad pinned digest" 's/^;digest.kubectl = .*/digest.kubectl = sha256:abc/' \
+        "kubestrap: $C:$(line_of '^;digest.kubectl'): [download] digest.kubectl: invalid value 'sha256:abc': expected sha256:<64 hex digits> or sha512:<128 hex digits>"
+
+# all problems are reported in one run
+sed -e 's/^version = .*/version = 1.21/' -e 's/^cluster-cidr = .*/cluster-cidr = 10.200.0.0\/99/' "$CONF" > "$C"
+ks -c "$C" --root "$ROOT" plan
+tap_is "$(printf '%s\n' "$ERR" | grep -c "^kubestrap: $C:")" 2 "two errors, both reported at once"
+
+# a config writable by others is refused (a root tool must not run what others may edit)
+cp "$CONF" "$C"; chmod 0666 "$C"
+ks -c "$C" --root "$ROOT" plan
+tap_is "$RC" 2 "world-writable config: exit 2"
+tap_is "$ERR" "kubestrap: $C: refusing a file writable by group or others" "world-writable config: message"
+
+ks -c "$WORK/nonexistent.conf" --root "$ROOT" plan
+tap_is "$RC" 2 "missing config: exit 2"
+tap_is "$ERR" "kubestrap: $WORK/nonexistent.conf: No such file or directory" "missing config: message"
+
+ks -c "$CONF" --root "$ROOT" frobnicate
+tap_is "$RC" 2 "unknown verb: exit 2"
+tap_like "$ERR" "unknown verb 'frobnicate'" "unknown verb: message"
+ks -c "$CONF" --output yaml plan
+tap_is "$RC" 2 "bad --output: exit 2"
+
+# JSON output reports config errors as events and still ends with a summary
+sed -e 's/^version = .*/version = 1.21/' "$CONF" > "$C"; chmod 0644 "$C"
+ks -c "$C" --root "$ROOT" --output json apply
+tap_like "$(printf '%s\n' "$OUT" | head -n 1)" '^\{"event":"error","message":".*\[cluster\] version: invalid value' "JSON error event"
+tap_like "$(printf '%s\n' "$OUT" | tail -n 1)" '^\{"event":"summary","verb":"apply","changed":0,"unchanged":0,"failed":1,' "JSON summary last"
+
+tap_done

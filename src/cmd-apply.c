@@ -42,11 +42,11 @@ static int cmd_apply(struct cmd_ctx *ctx)
 }
 
 const struct command cmd_apply_entry = {
-        .name = "apply",
-        .min_args = 0,
-        .max_args = 0,
-        .flags = CMD_NEEDS_CONFIG,
-        .usage = "apply",
-        .summary = "download, verify and install everything the plan lists",
-        .exec = cmd_apply,
+    .name = "apply",
+    .min_args = 0,
+    .max_args = 0,
+    .flags = CMD_NEEDS_CONFIG,
+    .usage = "apply",
+    .summary = "download, verify and install everything the plan lists",
+    .exec = cmd_apply,
 };

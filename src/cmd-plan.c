@@ -26,11 +26,11 @@ static int cmd_plan(struct cmd_ctx *ctx)
 }
 
 const struct command cmd_plan_entry = {
-        .name = "plan",
-        .min_args = 0,
-        .max_args = 0,
-        .flags = CMD_NEEDS_CONFIG,
-        .usage = "plan",
-        .summary = "show what apply would change (with diffs)",
-        .exec = cmd_plan,
+    .name = "plan",
+    .min_args = 0,
+    .max_args = 0,
+    .flags = CMD_NEEDS_CONFIG,
+    .usage = "plan",
+    .summary = "show what apply would change (with diffs)",
+    .exec = cmd_plan,
 };

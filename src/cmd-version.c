@@ -20,10 +20,10 @@ static int cmd_version(struct cmd_ctx *ctx)
 }
 
 const struct command cmd_version_entry = {
-        .name = "version",
-        .min_args = 0,
-        .max_args = 0,
-        .usage = "version",
-        .summary = "print the version",
-        .exec = cmd_version,
+    .name = "version",
+    .min_args = 0,
+    .max_args = 0,
+    .usage = "version",
+    .summary = "print the version",
+    .exec = cmd_version,
 };

@@ -9,9 +9,9 @@
 #include "util.h"
 
 static const struct command *const commands[] = {
-        &cmd_plan_entry,
-        &cmd_apply_entry,
-        &cmd_version_entry,
+    &cmd_plan_entry,
+    &cmd_apply_entry,
+    &cmd_version_entry,
 };
 
 const struct command *cmd_find(const char *name)
@@ -87,8 +87,8 @@ static const char *item_detail(const struct item *it, char *buf, size_t size)
 {
         switch (it->kind) {
         case ITEM_DOWNLOAD:
-                snprintf(buf, size, "%s, %s:%.12s… from %s", it->what, digest_alg_to_string(it->alg),
-                         it->hex, it->url);
+                snprintf(buf, size, "%s, %s:%.12s… from %s", it->what,
+                         digest_alg_to_string(it->alg), it->hex, it->url);
                 break;
         case ITEM_SYMLINK:
                 snprintf(buf, size, "%s, -> %s", it->what, it->link_target);
@@ -129,7 +129,9 @@ void report_item(const struct target *t, const struct item *it, const char *even
                 json_end(&e);
                 return;
         }
-        static const char sym[] = {[ACTION_NONE] = '=', [ACTION_CREATE] = '+', [ACTION_UPDATE] = '~',
+        static const char sym[] = {[ACTION_NONE] = '=',
+                                   [ACTION_CREATE] = '+',
+                                   [ACTION_UPDATE] = '~',
                                    [ACTION_CHMOD] = '~'};
         _cleanup_free_ char *shown = target_display(t, it->path);
         if (streq(event, "plan"))

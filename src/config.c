@@ -63,10 +63,10 @@ static int handler(void *user, const char *section, const char *name, const char
         f->entries = n;
         struct ini_entry *e = &f->entries[f->n_entries];
         *e = (struct ini_entry){
-                .section = strdup(section),
-                .key = strdup(name),
-                .value = strdup(value ? value : ""),
-                .line = p->rd->line,
+            .section = strdup(section),
+            .key = strdup(name),
+            .value = strdup(value ? value : ""),
+            .line = p->rd->line,
         };
         f->n_entries++;
         if (!e->section || !e->key || !e->value) {
@@ -168,7 +168,9 @@ int ini_file_read(const char *path, struct ini_file **ret, char **ret_error)
         int r = read_file_trusted(path, 1 << 20, &text, &len);
         if (r == -EPERM)
                 return asprintf_safe(ret_error, "%s: refusing a file writable by group or others",
-                                     path) < 0 ? -ENOMEM : -EPERM;
+                                     path) < 0
+                           ? -ENOMEM
+                           : -EPERM;
         if (r < 0)
                 return r;
         if (memchr(text, 0, len)) {

@@ -15,8 +15,8 @@ struct digest {
 };
 
 static const char *const alg_names[_DIGEST_MAX] = {
-        [DIGEST_SHA256] = "sha256",
-        [DIGEST_SHA512] = "sha512",
+    [DIGEST_SHA256] = "sha256",
+    [DIGEST_SHA512] = "sha512",
 };
 
 int digest_alg_from_string(const char *s)

@@ -38,8 +38,10 @@ int fetch_sidecar(const char *url, enum digest_alg alg, const char *name,
                 asprintf_safe(ret_error, "%s: checksum file names another file, not '%s'", surl,
                               name);
         else if (r < 0)
-                asprintf_safe(ret_error, "%s: malformed checksum file (expected %zu hex digits, "
-                              "optionally followed by the file name)", surl, digest_hex_len(alg));
+                asprintf_safe(ret_error,
+                              "%s: malformed checksum file (expected %zu hex digits, "
+                              "optionally followed by the file name)",
+                              surl, digest_hex_len(alg));
         return r < 0 ? -EBADMSG : 0;
 }
 

@@ -110,8 +110,8 @@ void target_close(struct target *t)
 static int openat2_in_root(int rootfd, const char *path)
 {
         struct open_how how = {
-                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+            .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+            .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
         return fd < 0 ? -errno : (int)fd;
@@ -140,7 +140,8 @@ int target_open_dir(struct target *t, const char *dir, bool create, int *ret_fd)
                 int cfd = openat2_in_root(t->root_fd, p);
                 if (cfd == -ENOENT) {
                         char *slash = strrchr(p, '/');
-                        _cleanup_free_ char *parent = slash == p ? strdup("/") : strndup(p, (size_t)(slash - p));
+                        _cleanup_free_ char *parent =
+                            slash == p ? strdup("/") : strndup(p, (size_t)(slash - p));
                         if (!parent)
                                 return -ENOMEM;
                         _cleanup_close_ int pfd = openat2_in_root(t->root_fd, parent);
@@ -170,7 +171,8 @@ int target_open_parent(struct target *t, const char *path, bool create, int *ret
         const char *slash = strrchr(path, '/');
         if (path[0] != '/' || !slash || !slash[1])
                 return -EINVAL;
-        _cleanup_free_ char *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+        _cleanup_free_ char *dir =
+            slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
         if (!dir)
                 return -ENOMEM;
         int r = target_open_dir(t, dir, create, ret_dirfd);
@@ -194,7 +196,8 @@ void target_undo_dirs(struct target *t)
                 n--;
                 const char *d = t->created_dirs[n];
                 const char *slash = strrchr(d, '/');
-                _cleanup_free_ char *parent = slash == d ? strdup("/") : strndup(d, (size_t)(slash - d));
+                _cleanup_free_ char *parent =
+                    slash == d ? strdup("/") : strndup(d, (size_t)(slash - d));
                 if (!parent)
                         continue;
                 _cleanup_close_ int pfd = openat2_in_root(t->root_fd, parent);
@@ -239,8 +242,8 @@ int stage_open(int dirfd, const char *name, char **ret_tmpname)
                 if (r < 0)
                         return r;
                 /* Created 0600 so nothing is readable before mode and owner are final. */
-                int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                                0600);
+                int fd =
+                    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd < 0) {
                         if (errno == EEXIST)
                                 continue;

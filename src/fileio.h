@@ -16,7 +16,7 @@ int check_fd_trusted(int fd);
  * resolved with RESOLVE_IN_ROOT so a symlink in the tree cannot lead outside it. */
 struct target {
         int root_fd;
-        char *root; /* as given, "/" when none */
+        char *root;          /* as given, "/" when none */
         char **created_dirs; /* directories this run created, to remove again on failure */
 };
 int target_open(const char *root, struct target *ret);

@@ -102,7 +102,8 @@ int http_get(const char *url, const struct http_options *o, http_sink_t sink, vo
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c, CURLOPT_USERAGENT, "kubestrap/" PACKAGE_VERSION);
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o && o->connect_timeout ? o->connect_timeout : 30L);
+        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
+                         o && o->connect_timeout ? o->connect_timeout : 30L);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o && o->stall_timeout ? o->stall_timeout : 60L);
         if (o && o->max_size)

@@ -5,10 +5,10 @@
 #include <stdint.h>
 
 struct http_options {
-        const char *ca_file;   /* extra trusted CA bundle, added to the system store */
-        uint64_t max_size;     /* refuse bodies larger than this (0: no limit) */
-        long connect_timeout;  /* seconds, 0: default */
-        long stall_timeout;    /* abort when under 1 KiB/s for this many seconds, 0: default */
+        const char *ca_file;  /* extra trusted CA bundle, added to the system store */
+        uint64_t max_size;    /* refuse bodies larger than this (0: no limit) */
+        long connect_timeout; /* seconds, 0: default */
+        long stall_timeout;   /* abort when under 1 KiB/s for this many seconds, 0: default */
 };
 
 /* Called for every chunk as it arrives; a negative return aborts the transfer and is

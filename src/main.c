@@ -37,12 +37,9 @@ static void usage(FILE *f)
 int main(int argc, char *argv[])
 {
         static const struct option options[] = {
-                {"config", required_argument, NULL, 'c'},
-                {"root", required_argument, NULL, 'r'},
-                {"output", required_argument, NULL, 'o'},
-                {"verbose", no_argument, NULL, 'v'},
-                {"help", no_argument, NULL, 'h'},
-                {},
+            {"config", required_argument, NULL, 'c'}, {"root", required_argument, NULL, 'r'},
+            {"output", required_argument, NULL, 'o'}, {"verbose", no_argument, NULL, 'v'},
+            {"help", no_argument, NULL, 'h'},         {},
         };
         struct cmd_ctx ctx = {.config_path = DEFAULT_CONFIG, .root = NULL};
         int c;

@@ -11,16 +11,16 @@
 #include "validate.h"
 
 const char *const component_names[_COMPONENT_MAX] = {
-        [COMPONENT_APISERVER] = "kube-apiserver",
-        [COMPONENT_CONTROLLER_MANAGER] = "kube-controller-manager",
-        [COMPONENT_SCHEDULER] = "kube-scheduler",
+    [COMPONENT_APISERVER] = "kube-apiserver",
+    [COMPONENT_CONTROLLER_MANAGER] = "kube-controller-manager",
+    [COMPONENT_SCHEDULER] = "kube-scheduler",
 };
 
 const char *const binary_names[_BINARY_MAX] = {
-        [BINARY_APISERVER] = "kube-apiserver",
-        [BINARY_CONTROLLER_MANAGER] = "kube-controller-manager",
-        [BINARY_SCHEDULER] = "kube-scheduler",
-        [BINARY_KUBECTL] = "kubectl",
+    [BINARY_APISERVER] = "kube-apiserver",
+    [BINARY_CONTROLLER_MANAGER] = "kube-controller-manager",
+    [BINARY_SCHEDULER] = "kube-scheduler",
+    [BINARY_KUBECTL] = "kubectl",
 };
 
 enum vtype {
@@ -48,37 +48,43 @@ struct key_spec {
 
 /* Defaults are the seed's (Kubernetes The Hard Way, controller chapter). */
 static const struct key_spec schema[] = {
-        {"cluster", "name", T_NAME, "kubernetes"},
-        {"cluster", "version", T_VERSION, NULL},
-        {"cluster", "public-address", T_HOST, NULL},
-        {"cluster", "service-cluster-ip-range", T_CIDR, "10.32.0.0/24"},
-        {"cluster", "cluster-cidr", T_CIDR, "10.200.0.0/16"},
-        {"cluster", "service-node-port-range", T_PORT_RANGE, "30000-32767"},
-        {"cluster", "etcd-servers", T_HTTPS_URL_LIST, NULL},
-        {"cluster", "apiserver-count", T_COUNT, "3"},
-        {"node", "internal-ip", T_IP_OR_AUTO, "auto"},
-        {"download", "base-url", T_HTTPS_URL, "https://dl.k8s.io/release"},
-        {"download", "arch", T_ARCH, "amd64"},
-        {"download", "ca-file", T_PATH, ""},
-        {"download", "checksum", T_CHECKSUM, "sha256"},
-        {"download", "digest.kube-apiserver", T_PIN, ""},
-        {"download", "digest.kube-controller-manager", T_PIN, ""},
-        {"download", "digest.kube-scheduler", T_PIN, ""},
-        {"download", "digest.kubectl", T_PIN, ""},
-        {"pki", "source-dir", T_PATH, NULL},
-        {"paths", "bin-dir", T_PATH, "/usr/local/bin"},
-        {"paths", "lib-dir", T_PATH, "/var/lib/kubernetes"},
-        {"paths", "config-dir", T_PATH, "/etc/kubernetes/config"},
-        {"paths", "unit-dir", T_PATH, "/etc/systemd/system"},
-        {"paths", "nginx-dir", T_PATH, "/etc/nginx"},
-        {"paths", "template-dir", T_PATH, "/etc/kubestrap/templates"},
-        {"paths", "state-dir", T_PATH, "/var/lib/kubestrap"},
-        {"paths", "cache-dir", T_PATH, "/var/cache/kubestrap"},
+    {"cluster", "name", T_NAME, "kubernetes"},
+    {"cluster", "version", T_VERSION, NULL},
+    {"cluster", "public-address", T_HOST, NULL},
+    {"cluster", "service-cluster-ip-range", T_CIDR, "10.32.0.0/24"},
+    {"cluster", "cluster-cidr", T_CIDR, "10.200.0.0/16"},
+    {"cluster", "service-node-port-range", T_PORT_RANGE, "30000-32767"},
+    {"cluster", "etcd-servers", T_HTTPS_URL_LIST, NULL},
+    {"cluster", "apiserver-count", T_COUNT, "3"},
+    {"node", "internal-ip", T_IP_OR_AUTO, "auto"},
+    {"download", "base-url", T_HTTPS_URL, "https://dl.k8s.io/release"},
+    {"download", "arch", T_ARCH, "amd64"},
+    {"download", "ca-file", T_PATH, ""},
+    {"download", "checksum", T_CHECKSUM, "sha256"},
+    {"download", "digest.kube-apiserver", T_PIN, ""},
+    {"download", "digest.kube-controller-manager", T_PIN, ""},
+    {"download", "digest.kube-scheduler", T_PIN, ""},
+    {"download", "digest.kubectl", T_PIN, ""},
+    {"pki", "source-dir", T_PATH, NULL},
+    {"paths", "bin-dir", T_PATH, "/usr/local/bin"},
+    {"paths", "lib-dir", T_PATH, "/var/lib/kubernetes"},
+    {"paths", "config-dir", T_PATH, "/etc/kubernetes/config"},
+    {"paths", "unit-dir", T_PATH, "/etc/systemd/system"},
+    {"paths", "nginx-dir", T_PATH, "/etc/nginx"},
+    {"paths", "template-dir", T_PATH, "/etc/kubestrap/templates"},
+    {"paths", "state-dir", T_PATH, "/var/lib/kubestrap"},
+    {"paths", "cache-dir", T_PATH, "/var/cache/kubestrap"},
 };
 
 static const char *const sections[] = {
-        "cluster", "node", "download", "pki", "paths",
-        "kube-apiserver", "kube-controller-manager", "kube-scheduler",
+    "cluster",
+    "node",
+    "download",
+    "pki",
+    "paths",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
 };
 
 static const char *const arches[] = {"amd64", "arm64", "arm", "ppc64le", "s390x"};
@@ -297,8 +303,7 @@ static int add_edit(struct loader *l, enum component c, const char *key, const c
         for (size_t i = 0; i < m->n_edits[c]; i++)
                 if (streq(m->edits[c][i].name, name)) {
                         add_error(l, line, component_names[c], key,
-                                  "flag '%s' already edited on line %u", name,
-                                  m->edits[c][i].line);
+                                  "flag '%s' already edited on line %u", name, m->edits[c][i].line);
                         return -EINVAL;
                 }
         struct flag_edit *n = realloc(m->edits[c], (m->n_edits[c] + 1) * sizeof(*n));
@@ -306,7 +311,7 @@ static int add_edit(struct loader *l, enum component c, const char *key, const c
                 return -ENOMEM;
         m->edits[c] = n;
         n[m->n_edits[c]] = (struct flag_edit){
-                .op = op, .name = strdup(name), .value = strdup(value), .line = line};
+            .op = op, .name = strdup(name), .value = strdup(value), .line = line};
         if (!n[m->n_edits[c]].name || !n[m->n_edits[c]].value)
                 return -ENOMEM;
         m->n_edits[c]++;
@@ -413,7 +418,8 @@ static int resolve(struct loader *l)
                 if (r < 0)
                         add_error(l, ip->line, "node", "internal-ip",
                                   "'auto' found no IPv4 address on the default route's interface "
-                                  "(%s); set the address", strerror(-r));
+                                  "(%s); set the address",
+                                  strerror(-r));
                 else if ((r = var_set(m, "node.internal-ip", addr, ip->line)) < 0)
                         return r;
         }
@@ -430,8 +436,7 @@ static int resolve(struct loader *l)
         return 0;
 }
 
-static int load_common(const char *name, struct ini_file *f, struct model **ret,
-                       char ***ret_errors)
+static int load_common(const char *name, struct ini_file *f, struct model **ret, char ***ret_errors)
 {
         struct model *m = calloc(1, sizeof(*m));
         if (!m)

@@ -49,10 +49,12 @@ int netinfo_default_route_ipv4(char **ret_ip, char **ret_ifname)
                 return -errno;
         r = -EADDRNOTAVAIL;
         for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
-                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !streq(i->ifa_name, ifname))
+                if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+                    !streq(i->ifa_name, ifname))
                         continue;
                 char buf[INET_ADDRSTRLEN];
-                const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)i->ifa_addr;
+                const struct sockaddr_in *sin =
+                    (const struct sockaddr_in *)(const void *)i->ifa_addr;
                 if (!inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf)))
                         continue;
                 *ret_ip = strdup(buf);

@@ -15,15 +15,15 @@ static const struct {
         const char *name;
         bool secret;
 } pki_files[] = {
-        {"ca.pem", false},
-        {"ca-key.pem", true},
-        {"kubernetes-key.pem", true},
-        {"kubernetes.pem", false},
-        {"service-account-key.pem", true},
-        {"service-account.pem", false},
-        {"encryption-config.yaml", true}, /* holds the encryption key */
-        {"kube-controller-manager.kubeconfig", true}, /* holds a client key */
-        {"kube-scheduler.kubeconfig", true},
+    {"ca.pem", false},
+    {"ca-key.pem", true},
+    {"kubernetes-key.pem", true},
+    {"kubernetes.pem", false},
+    {"service-account-key.pem", true},
+    {"service-account.pem", false},
+    {"encryption-config.yaml", true},             /* holds the encryption key */
+    {"kube-controller-manager.kubeconfig", true}, /* holds a client key */
+    {"kube-scheduler.kubeconfig", true},
 };
 
 static struct item *plan_add(struct plan *p, enum item_kind kind, const char *path, mode_t mode,
@@ -114,8 +114,8 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
                                                   : strerror(-r));
                         return r;
                 }
-                struct item *it = plan_add(p, ITEM_FILE, to, pki_files[i].secret ? 0600 : 0644,
-                                           "pki");
+                struct item *it =
+                    plan_add(p, ITEM_FILE, to, pki_files[i].secret ? 0600 : 0644, "pki");
                 if (!it) {
                         free(content);
                         return -ENOMEM;
@@ -136,8 +136,8 @@ int plan_build(const struct model *m, const struct render_result *rr, struct pla
                 return -ENOMEM;
         const char *ca = model_get(m, "download.ca-file");
         p->http = (struct http_options){
-                .ca_file = ca && *ca ? ca : NULL,
-                .max_size = 2ULL << 30,
+            .ca_file = ca && *ca ? ca : NULL,
+            .max_size = 2ULL << 30,
         };
         int r = 0;
         const char *dirs[] = {"paths.config-dir", "paths.lib-dir"};
@@ -150,8 +150,8 @@ int plan_build(const struct model *m, const struct render_result *rr, struct pla
                 r = add_pki(m, p, ret_error);
         for (size_t i = 0; r >= 0 && i < rr->n_files; i++) {
                 const struct rendered_file *f = &rr->files[i];
-                struct item *it = plan_add(p, ITEM_FILE, f->path, f->mode,
-                                           f->component >= 0 ? "unit" : "config");
+                struct item *it =
+                    plan_add(p, ITEM_FILE, f->path, f->mode, f->component >= 0 ? "unit" : "config");
                 if (!it || !(it->content = strdup(f->content))) {
                         r = -ENOMEM;
                         break;
@@ -164,7 +164,8 @@ int plan_build(const struct model *m, const struct render_result *rr, struct pla
                 const char *ngx = model_get(m, "paths.nginx-dir");
                 _cleanup_free_ char *avail = path_join(ngx, "sites-available/" NGINX_SITE_NAME);
                 _cleanup_free_ char *en = path_join(ngx, "sites-enabled/" NGINX_SITE_NAME);
-                struct item *it = avail && en ? plan_add(p, ITEM_SYMLINK, en, 0777, "nginx site") : NULL;
+                struct item *it =
+                    avail && en ? plan_add(p, ITEM_SYMLINK, en, 0777, "nginx site") : NULL;
                 if (!it || !(it->link_target = strdup(avail)))
                         r = -ENOMEM;
         }
@@ -180,7 +181,8 @@ int plan_build(const struct model *m, const struct render_result *rr, struct pla
                 for (char **w = rr->wanted_by[c]; w && *w && r >= 0; w++) {
                         _cleanup_free_ char *wants = strjoin3(*w, ".wants/", unit);
                         _cleanup_free_ char *link = wants ? path_join(ud, wants) : NULL;
-                        struct item *it = link ? plan_add(p, ITEM_SYMLINK, link, 0777, "enable") : NULL;
+                        struct item *it =
+                            link ? plan_add(p, ITEM_SYMLINK, link, 0777, "enable") : NULL;
                         if (!it || !(it->link_target = strdup(unit_path)))
                                 r = -ENOMEM;
                 }
@@ -375,7 +377,8 @@ int plan_apply(struct plan *p, struct target *t, plan_progress_t done, void *use
         }
         if (r < 0) {
                 if (!*ret_error) {
-                        _cleanup_free_ char *shown = target_display(t, s[n ? n - 1 : 0].it ? s[n - 1].it->path : "/");
+                        _cleanup_free_ char *shown =
+                            target_display(t, s[n ? n - 1 : 0].it ? s[n - 1].it->path : "/");
                         asprintf_safe(ret_error, "%s: %s", shown, strerror(-r));
                 }
                 staged_abort_all(s, n);

@@ -26,21 +26,21 @@ enum item_action {
 
 struct item {
         enum item_kind kind;
-        char *path;        /* inside the target */
-        const char *what;  /* "binary", "pki", "unit", ... for reports */
+        char *path;       /* inside the target */
+        const char *what; /* "binary", "pki", "unit", ... for reports */
         mode_t mode;
-        bool secret;       /* never show content */
-        bool text;         /* diffable */
-        char *content;     /* ITEM_FILE */
+        bool secret;   /* never show content */
+        bool text;     /* diffable */
+        char *content; /* ITEM_FILE */
         size_t len;
-        char *url;         /* ITEM_DOWNLOAD */
+        char *url; /* ITEM_DOWNLOAD */
         enum digest_alg alg;
         char hex[DIGEST_HEX_MAX];
         char *digest_from; /* "pinned" or the sidecar URL */
         char *link_target; /* ITEM_SYMLINK */
 
         enum item_action action;
-        char *diff;        /* ITEM_FILE updates of text files */
+        char *diff; /* ITEM_FILE updates of text files */
 };
 
 struct plan {

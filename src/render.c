@@ -52,9 +52,10 @@ static int load_template(const struct model *m, struct target *t, const char *na
                                 return -ENOMEM;
                         int r = check_fd_trusted(fd);
                         if (r < 0) {
-                                asprintf_safe(ret_error, "%s: %s", path,
-                                              r == -EPERM ? "refusing a template writable by group or others"
-                                                          : strerror(-r));
+                                asprintf_safe(
+                                    ret_error, "%s: %s", path,
+                                    r == -EPERM ? "refusing a template writable by group or others"
+                                                : strerror(-r));
                                 return -EINVAL;
                         }
                         r = read_file_at(dfd, name, 1 << 20, ret, NULL);
@@ -145,8 +146,8 @@ static const char *flags_suggest(struct flag *f, size_t n, const char *name)
         return best;
 }
 
-int render_flags(const struct model *m, enum component c, const char *flags_name,
-                 const char *text, char **ret_block, char **ret_error)
+int render_flags(const struct model *m, enum component c, const char *flags_name, const char *text,
+                 char **ret_block, char **ret_error)
 {
         struct flag *f = NULL;
         size_t n = 0;
@@ -172,7 +173,8 @@ int render_flags(const struct model *m, enum component c, const char *flags_name
                         }
                         const char *eq = memchr(s, '=', sl);
                         size_t nlen = eq ? (size_t)(eq - s - 2) : sl - 2;
-                        _cleanup_free_ char *value = eq ? strndup(eq + 1, (size_t)(s + sl - eq - 1)) : NULL;
+                        _cleanup_free_ char *value =
+                            eq ? strndup(eq + 1, (size_t)(s + sl - eq - 1)) : NULL;
                         if (eq && !value)
                                 r = -ENOMEM;
                         else
@@ -188,10 +190,11 @@ int render_flags(const struct model *m, enum component c, const char *flags_name
                 if (e->op == '=' && at < 0) {
                         const char *s = flags_suggest(f, n, e->name);
                         if (s)
-                                asprintf_safe(ret_error,
-                                              "%s:%u: [%s] %s: no such flag in the defaults (did you "
-                                              "mean '%s'?); write '+%s = ...' to add a new flag",
-                                              m->config_path, e->line, sect, e->name, s, e->name);
+                                asprintf_safe(
+                                    ret_error,
+                                    "%s:%u: [%s] %s: no such flag in the defaults (did you "
+                                    "mean '%s'?); write '+%s = ...' to add a new flag",
+                                    m->config_path, e->line, sect, e->name, s, e->name);
                         else
                                 asprintf_safe(ret_error,
                                               "%s:%u: [%s] %s: no such flag in the defaults; write "
@@ -260,10 +263,12 @@ static int parse_wanted_by(const char *unit, char ***ret)
                         if (!v)
                                 return -ENOMEM;
                         char *save = NULL;
-                        for (char *tok = strtok_r(v, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
+                        for (char *tok = strtok_r(v, " \t", &save); tok;
+                             tok = strtok_r(NULL, " \t", &save)) {
                                 const char *why = NULL;
                                 /* The target becomes a directory name: keep it a plain name. */
-                                if (strchr(tok, '/') || tok[0] == '.' || validate_flag_name(tok, &why) < 0)
+                                if (strchr(tok, '/') || tok[0] == '.' ||
+                                    validate_flag_name(tok, &why) < 0)
                                         return -EINVAL;
                                 int r = strv_extend(ret, tok);
                                 if (r < 0)
@@ -288,11 +293,11 @@ static int add_file(struct render_result *res, const char *dir, const char *name
         }
         res->files = n;
         n[res->n_files] = (struct rendered_file){
-                .path = path_join(dir, name),
-                .content = content,
-                .mode = mode,
-                .source = source,
-                .component = component,
+            .path = path_join(dir, name),
+            .content = content,
+            .mode = mode,
+            .source = source,
+            .component = component,
         };
         res->n_files++;
         return n[res->n_files - 1].path ? 0 : -ENOMEM;
@@ -368,7 +373,8 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
         }
         if (r >= 0) {
                 char *site = NULL, *src = NULL;
-                _cleanup_free_ char *dir = path_join(model_get(m, "paths.nginx-dir"), "sites-available");
+                _cleanup_free_ char *dir =
+                    path_join(model_get(m, "paths.nginx-dir"), "sites-available");
                 r = dir ? render_one(m, t, "nginx-healthz.conf", &ctx, TEMPLATE_ESCAPE_NONE, &site,
                                      &src, ret_error)
                         : -ENOMEM;

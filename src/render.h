@@ -9,7 +9,7 @@
 #define NGINX_SITE_NAME "kubernetes.default.svc.cluster.local"
 
 struct rendered_file {
-        char *path;    /* inside the target */
+        char *path; /* inside the target */
         char *content;
         mode_t mode;
         char *source;  /* template file it came from */

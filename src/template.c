@@ -75,9 +75,10 @@ int template_render(const char *name, const char *text, template_lookup_t lookup
                 }
                 if (!raw && string_has_cc(value)) {
                         /* A newline in a value could start a new directive in a unit file. */
-                        asprintf_safe(ret_error,
-                                      "%s:%u: value of '%s' contains a newline or control character",
-                                      name, line, var);
+                        asprintf_safe(
+                            ret_error,
+                            "%s:%u: value of '%s' contains a newline or control character", name,
+                            line, var);
                         r = -EINVAL;
                         break;
                 }

@@ -233,7 +233,8 @@ int validate_flag_name(const char *s, const char **ret_reason)
                 return fail(ret_reason, "expected a flag name without leading dashes");
         for (const char *p = s; *p; p++)
                 if (!isalnum((unsigned char)*p) && !strchr("-_.", *p))
-                        return fail(ret_reason, "flag names consist of letters, digits, '-', '_' and '.'");
+                        return fail(ret_reason,
+                                    "flag names consist of letters, digits, '-', '_' and '.'");
         return 0;
 }
 
@@ -247,7 +248,8 @@ int validate_flag_value(const char *s, const char **ret_reason)
         bool quoted = len >= 2 && s[0] == '\'' && s[len - 1] == '\'';
         for (size_t i = quoted ? 1 : 0; i < (quoted ? len - 1 : len); i++)
                 if (s[i] == ' ' || s[i] == '\t' || s[i] == '"' || s[i] == '\'' || s[i] == '\\')
-                        return fail(ret_reason,
-                                    "blanks, quotes and backslashes are not allowed in flag values");
+                        return fail(
+                            ret_reason,
+                            "blanks, quotes and backslashes are not allowed in flag values");
         return 0;
 }

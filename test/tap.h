@@ -8,7 +8,7 @@
 static int tap_n, tap_failed;
 
 static inline int ok_(int cond, const char *file, int line, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static inline int ok_(int cond, const char *file, int line, const char *fmt, ...)
 {
         va_list ap;
@@ -47,7 +47,8 @@ static inline int ok_(int cond, const char *file, int line, const char *fmt, ...
         do {                                                                                       \
                 const char *g_ = (got), *n_ = (needle);                                            \
                 if (!ok(g_ && strstr(g_, n_), __VA_ARGS__))                                        \
-                        printf("#   got: '%s'\n#  want substring: '%s'\n", g_ ? g_ : "(null)", n_); \
+                        printf("#   got: '%s'\n#  want substring: '%s'\n", g_ ? g_ : "(null)",     \
+                               n_);                                                                \
         } while (0)
 
 static inline int done_testing(void)

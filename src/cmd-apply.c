@@ -26,7 +26,13 @@ static int cmd_apply(struct cmd_ctx *ctx)
                 return r;
         }
         struct apply_progress progress = {.t = &job.target};
-        r = plan_apply(job.plan, &job.target, on_done, &progress, &err);
+        struct apply_hooks hooks = {.done = on_done, .userdata = &progress};
+        r = plan_apply(job.plan, &job.target, job.state, &hooks, &err);
+        if (r >= 0) {
+                r = state_save(&job.target, model_get(job.model, "paths.state-dir"), job.state);
+                if (r < 0)
+                        err = strdup("failed to record what was installed in the state file");
+        }
         if (r < 0) {
                 if (err)
                         log_error("apply failed, nothing further changed: %s", err);

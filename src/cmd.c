@@ -57,7 +57,13 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
                         log_error_errno(r, "Failed to render templates: %m");
                 return EXIT_USAGE;
         }
-        r = plan_build(job->model, job->rendered, &job->plan, &err);
+        r = state_load(&job->target, model_get(job->model, "paths.state-dir"), &job->state);
+        if (r < 0) {
+                log_error_errno(r, "Failed to read the state in %s: %m",
+                                model_get(job->model, "paths.state-dir"));
+                return EXIT_RUN_FAILED;
+        }
+        r = plan_build(job->model, job->rendered, job->state, &job->plan, &err);
         if (r < 0) {
                 if (err)
                         log_error("%s", err);
@@ -65,7 +71,7 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
                         log_error_errno(r, "Failed to build the plan: %m");
                 return EXIT_RUN_FAILED;
         }
-        r = plan_compare(job->plan, &job->target, want_diff, &err);
+        r = plan_compare(job->plan, &job->target, job->state, ctx->verify, want_diff, &err);
         if (r < 0) {
                 log_error("%s", err ? err : strerror(-r));
                 return EXIT_RUN_FAILED;
@@ -76,6 +82,7 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
 void job_done(struct job *job)
 {
         plan_free(job->plan);
+        state_free(job->state);
         render_result_free(job->rendered);
         model_free(job->model);
         if (job->target_open)

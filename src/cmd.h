@@ -19,7 +19,8 @@ enum {
 struct cmd_ctx {
         const char *config_path;
         const char *root;
-        int argc; /* arguments after the verb */
+        bool verify; /* re-hash installed binaries even when their stat fingerprint matches */
+        int argc;    /* arguments after the verb */
         char **argv;
 };
 
@@ -45,6 +46,7 @@ struct job {
         struct model *model;
         struct render_result *rendered;
         struct plan *plan;
+        struct state *state;
         struct target target;
         bool target_open;
 };

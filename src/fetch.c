@@ -1,8 +1,11 @@
-/* Downloads that are verified as they arrive: every byte is hashed and written in one pass. */
+/* Downloads that are verified as they arrive: every byte is hashed and written in one pass,
+ * all files in parallel, with retries, resumption by Range and fall-over to mirrors. */
 #include "fetch.h"
 
 #include <errno.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "fileio.h"
 #include "util.h"
@@ -19,69 +22,209 @@ char *fetch_binary_url(const char *base_url, const char *version, const char *ar
         return u;
 }
 
-int fetch_sidecar(const char *url, enum digest_alg alg, const char *name,
-                  const struct http_options *o, char ret_hex[DIGEST_HEX_MAX], char **ret_error)
+/* Starts the job's body from zero: a server that ignored our Range, or another URL. */
+static int job_restart(struct fetch_job *j)
 {
-        _cleanup_free_ char *surl = strjoin3(url, ".", digest_alg_to_string(alg));
-        _cleanup_free_ char *body = NULL, *err = NULL;
-        size_t len = 0;
-        if (!surl)
-                return -ENOMEM;
-        /* A sidecar is one line; a large answer is not one and is not read whole. */
-        int r = http_get_small(surl, o, 4096, &body, &len, &err);
-        if (r < 0) {
-                asprintf_safe(ret_error, "%s: %s", surl, err ? err : strerror(-r));
-                return r;
-        }
-        r = digest_parse_sidecar(body, len, alg, name, ret_hex);
-        if (r == -ENOENT)
-                asprintf_safe(ret_error, "%s: checksum file names another file, not '%s'", surl,
-                              name);
-        else if (r < 0)
-                asprintf_safe(ret_error,
-                              "%s: malformed checksum file (expected %zu hex digits, "
-                              "optionally followed by the file name)",
-                              surl, digest_hex_len(alg));
-        return r < 0 ? -EBADMSG : 0;
-}
-
-struct sink {
-        int fd;
-        struct digest *d;
-};
-
-static int sink_write(const void *data, size_t len, void *userdata)
-{
-        struct sink *s = userdata;
-        int r = digest_update(s->d, data, len);
+        j->d = digest_free(j->d);
+        int r = digest_new(j->alg, &j->d);
         if (r < 0)
                 return r;
-        return write_all(s->fd, data, len);
-}
-
-int fetch_verified(const char *url, const struct http_options *o, int fd, enum digest_alg alg,
-                   const char *expect_hex, char **ret_error)
-{
-        _cleanup_(digest_freep) struct digest *d = NULL;
-        _cleanup_free_ char *err = NULL;
-        int r = digest_new(alg, &d);
-        if (r < 0)
-                return r;
-        struct sink s = {.fd = fd, .d = d};
-        r = http_get(url, o, sink_write, &s, &err);
-        if (r < 0) {
-                asprintf_safe(ret_error, "%s: %s", url, err ? err : strerror(-r));
-                return r;
-        }
-        char got[DIGEST_HEX_MAX];
-        r = digest_final_hex(d, got);
-        if (r < 0)
-                return r;
-        if (!streq(got, expect_hex)) {
-                asprintf_safe(ret_error, "%s: digest mismatch: expected %s:%s, got %s:%s", url,
-                              digest_alg_to_string(alg), expect_hex, digest_alg_to_string(alg),
-                              got);
-                return -EBADMSG;
+        j->written = 0;
+        j->mem.len = 0;
+        if (j->fd >= 0) {
+                if (ftruncate(j->fd, 0) < 0 || lseek(j->fd, 0, SEEK_SET) < 0)
+                        return -errno;
         }
         return 0;
+}
+
+static int job_begin(long status, void *userdata)
+{
+        struct fetch_job *j = userdata;
+        if (j->written > 0 && status != 206)
+                return job_restart(j); /* whole body again: hash it from the start */
+        if (j->written > 0)
+                j->resumes++;
+        return 0;
+}
+
+static int job_sink(const void *data, size_t len, void *userdata)
+{
+        struct fetch_job *j = userdata;
+        int r = digest_update(j->d, data, len);
+        if (r < 0)
+                return r;
+        if (j->fd >= 0)
+                r = write_all(j->fd, data, len);
+        else if (j->mem.len + len > j->max_mem)
+                r = -EFBIG;
+        else
+                r = buf_append(&j->mem, data, len);
+        if (r < 0)
+                return r;
+        j->written += len;
+        return 0;
+}
+
+struct progress_ctx {
+        struct fetch_job *jobs;
+        size_t n;
+        size_t *map; /* transfer index -> job index */
+        fetch_progress_t fn;
+        void *userdata;
+};
+
+static void on_progress(size_t index, uint64_t now, uint64_t total, void *userdata)
+{
+        struct progress_ctx *p = userdata;
+        struct fetch_job *j = &p->jobs[p->map[index]];
+        j->bytes = j->attempt_base + now;
+        (void)total;
+        p->fn(p->jobs, p->n, p->userdata);
+}
+
+static void add_reason(struct fetch_job *j, const char *url, const char *why)
+{
+        char *n = NULL;
+        if (j->error)
+                asprintf_safe(&n, "%s; %s: %s", j->error, url, why);
+        else
+                asprintf_safe(&n, "%s: %s", url, why);
+        free(j->error);
+        j->error = n;
+}
+
+static void sleep_ms(unsigned ms)
+{
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static unsigned backoff_for(const struct fetch_policy *p, unsigned tries)
+{
+        unsigned long d = p->backoff_ms;
+        for (unsigned i = 1; i < tries && d < p->backoff_max_ms; i++)
+                d *= 2;
+        if (d > p->backoff_max_ms)
+                d = p->backoff_max_ms;
+        /* Jitter, so that many nodes retrying one mirror do not come back in step. */
+        unsigned rnd = 0;
+        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+                rnd = 0;
+        return (unsigned)d + (p->backoff_ms ? rnd % (p->backoff_ms + 1) : 0);
+}
+
+int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
+              const struct fetch_policy *pol, fetch_progress_t progress, void *userdata)
+{
+        struct fetch_policy p = pol ? *pol : FETCH_POLICY_DEFAULT;
+        struct http_transfer *t = calloc(n ? n : 1, sizeof(*t));
+        size_t *map = calloc(n ? n : 1, sizeof(*map));
+        int r = 0;
+        if (!t || !map) {
+                free(t);
+                free(map);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                jobs[i].done = false;
+                r = job_restart(&jobs[i]);
+        }
+
+        for (;;) {
+                size_t k = 0;
+                for (size_t i = 0; i < n; i++) {
+                        struct fetch_job *j = &jobs[i];
+                        if (j->done)
+                                continue;
+                        j->attempt_base = j->written;
+                        j->attempts++;
+                        t[k] = (struct http_transfer){
+                            .url = j->urls[j->url_index],
+                            .sink = job_sink,
+                            .begin = job_begin,
+                            .userdata = j,
+                            .resume_from = j->written,
+                        };
+                        map[k++] = i;
+                }
+                if (k == 0 || r < 0)
+                        break;
+                struct progress_ctx pc = {jobs, n, map, progress, userdata};
+                r = http_run(t, k, o, progress ? on_progress : NULL, &pc);
+                if (r < 0)
+                        break;
+
+                unsigned wait_ms = 0;
+                for (size_t x = 0; x < k; x++) {
+                        struct fetch_job *j = &jobs[map[x]];
+                        struct http_transfer *tr = &t[x];
+                        const char *url = j->urls[j->url_index];
+                        if (tr->result == 0) {
+                                j->done = true;
+                                j->result = 0;
+                                j->url_used = url;
+                                j->bytes = j->written;
+                                continue;
+                        }
+                        j->tries_here++;
+                        if (tr->retryable && j->tries_here < p.attempts) {
+                                unsigned w = backoff_for(&p, j->tries_here);
+                                if (w > wait_ms)
+                                        wait_ms = w;
+                                continue; /* same URL again, resuming where it stopped */
+                        }
+                        add_reason(j, url, tr->error ? tr->error : strerror(-tr->result));
+                        if (j->urls[j->url_index + 1] && tr->result != -EFBIG) {
+                                j->url_index++;
+                                j->tries_here = 0;
+                                r = job_restart(j);
+                                continue;
+                        }
+                        j->done = true;
+                        j->result = tr->result;
+                }
+                for (size_t x = 0; x < k; x++)
+                        free(t[x].error);
+                if (wait_ms)
+                        sleep_ms(wait_ms);
+        }
+        free(t);
+        free(map);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < n; i++) {
+                struct fetch_job *j = &jobs[i];
+                if (j->result < 0)
+                        continue;
+                int q = digest_final_hex(j->d, j->hex);
+                if (q < 0)
+                        return q;
+                if (j->fd < 0) {
+                        j->body_len = j->mem.len;
+                        j->body = buf_steal(&j->mem);
+                        if (!j->body)
+                                return -ENOMEM;
+                } else if (j->expect_hex && !streq(j->hex, j->expect_hex)) {
+                        free(j->error);
+                        j->error = NULL;
+                        asprintf_safe(&j->error, "%s: digest mismatch: expected %s:%s, got %s:%s",
+                                      j->url_used, digest_alg_to_string(j->alg), j->expect_hex,
+                                      digest_alg_to_string(j->alg), j->hex);
+                        j->result = -EBADMSG;
+                }
+        }
+        return 0;
+}
+
+void fetch_job_done(struct fetch_job *j)
+{
+        j->d = digest_free(j->d);
+        buf_done(&j->mem);
+        free(j->error);
+        j->error = NULL;
+        free(j->body);
+        j->body = NULL;
 }

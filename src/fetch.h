@@ -1,17 +1,57 @@
-/* Downloads that are verified as they arrive: every byte is hashed and written in one pass. */
+/* Downloads that are verified as they arrive: every byte is hashed and written in one pass,
+ * all files in parallel, with retries, resumption by Range and fall-over to mirrors. */
 #pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "digest.h"
 #include "http.h"
+#include "util.h"
+
+struct fetch_policy {
+        unsigned attempts;       /* per URL, including the first */
+        unsigned backoff_ms;     /* first retry delay; doubles each time, plus jitter */
+        unsigned backoff_max_ms; /* cap of the delay */
+};
+#define FETCH_POLICY_DEFAULT                                                                       \
+        ((struct fetch_policy){.attempts = 4, .backoff_ms = 250, .backoff_max_ms = 8000})
+
+struct fetch_job {
+        /* in */
+        char **urls; /* candidates in order: the primary, then mirrors */
+        int fd;      /* >= 0: write the body here; < 0: keep it in memory */
+        enum digest_alg alg;
+        const char *expect_hex; /* checked at the end when set (file jobs) */
+        size_t max_mem;         /* memory jobs: largest body accepted */
+
+        /* out */
+        int result;
+        char *error; /* names every URL tried and why it failed */
+        char hex[DIGEST_HEX_MAX];
+        char *body; /* memory jobs */
+        size_t body_len;
+        const char *url_used;
+        unsigned attempts, resumes;
+        uint64_t bytes;
+
+        /* private */
+        struct digest *d;
+        struct buf mem;
+        uint64_t written;
+        uint64_t attempt_base;
+        size_t url_index;
+        unsigned tries_here;
+        bool done;
+};
+
+/* Progress over all jobs: bytes so far, and the total when every size is known (else 0). */
+typedef void (*fetch_progress_t)(const struct fetch_job *jobs, size_t n, void *userdata);
+
+int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
+              const struct fetch_policy *p, fetch_progress_t progress, void *userdata);
+void fetch_job_done(struct fetch_job *j);
 
 /* URL of a release binary in the dl.k8s.io layout. */
 char *fetch_binary_url(const char *base_url, const char *version, const char *arch,
                        const char *name);
-
-/* Fetches "<url>.<alg>" and parses it. Errors name the sidecar URL. */
-int fetch_sidecar(const char *url, enum digest_alg alg, const char *name,
-                  const struct http_options *o, char ret_hex[DIGEST_HEX_MAX], char **ret_error);
-
-/* Downloads url into fd, hashing on the way; -EBADMSG when the digest is not expect_hex. */
-int fetch_verified(const char *url, const struct http_options *o, int fd, enum digest_alg alg,
-                   const char *expect_hex, char **ret_error);

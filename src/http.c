@@ -1,4 +1,5 @@
-/* HTTPS downloads through libcurl: https only (also after redirects), TLS always verified. */
+/* HTTPS transfers through libcurl: https only (also after redirects), TLS always verified,
+ * many at once over the multi interface (HTTP/2 multiplexed when the server offers it). */
 #include "http.h"
 
 #include <curl/curl.h>
@@ -7,10 +8,16 @@
 
 #include "util.h"
 
-struct transfer {
-        http_sink_t sink;
+struct progress_ctx {
+        http_progress_t fn;
         void *userdata;
-        int sink_error;
+        size_t index;
+};
+
+struct easy_ctx {
+        struct http_transfer *t;
+        struct progress_ctx progress;
+        char errbuf[CURL_ERROR_SIZE];
 };
 
 static int http_init(void)
@@ -31,20 +38,42 @@ const char *http_library_version(void)
 
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-        struct transfer *t = userdata;
+        struct easy_ctx *e = userdata;
+        struct http_transfer *t = e->t;
         size_t n = size * nmemb;
-        int r = t->sink(ptr, n, t->userdata);
+        int r;
+
+        if (!t->begun) {
+                t->begun = true;
+                curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &t->status);
+                if (t->begin && (r = t->begin(t->status, t->userdata)) < 0) {
+                        t->sink_error = r;
+                        return 0;
+                }
+        }
+        r = t->sink(ptr, n, t->userdata);
         if (r < 0) {
                 t->sink_error = r;
-                return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+                return 0; /* makes curl stop this transfer with CURLE_WRITE_ERROR */
         }
         return n;
 }
 
-static int map_curl_error(CURLcode c, long status)
+static int xferinfo_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
 {
+        struct progress_ctx *p = userdata;
+        if (p->fn)
+                p->fn(p->index, (uint64_t)dlnow, (uint64_t)dltotal, p->userdata);
+        return 0;
+}
+
+static int map_curl_error(CURLcode c, long status, bool *ret_retryable)
+{
+        *ret_retryable = false;
         switch (c) {
         case CURLE_HTTP_RETURNED_ERROR:
+                *ret_retryable = status >= 500 || status == 408 || status == 429;
                 return status == 404 ? -ENOENT : status == 403 ? -EACCES : -EPROTO;
         case CURLE_UNSUPPORTED_PROTOCOL:
                 return -EPROTONOSUPPORT;
@@ -52,8 +81,10 @@ static int map_curl_error(CURLcode c, long status)
         case CURLE_COULDNT_RESOLVE_PROXY:
                 return -EHOSTUNREACH;
         case CURLE_COULDNT_CONNECT:
+                *ret_retryable = true;
                 return -ECONNREFUSED;
         case CURLE_OPERATION_TIMEDOUT:
+                *ret_retryable = true;
                 return -ETIMEDOUT;
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CACERT_BADFILE:
@@ -68,25 +99,22 @@ static int map_curl_error(CURLcode c, long status)
         case CURLE_SEND_ERROR:
         case CURLE_PARTIAL_FILE:
         case CURLE_GOT_NOTHING:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+                *ret_retryable = true;
                 return -ECONNRESET;
         default:
                 return -EIO;
         }
 }
 
-int http_get(const char *url, const struct http_options *o, http_sink_t sink, void *userdata,
-             char **ret_error)
+static CURL *easy_new(struct easy_ctx *e, const struct http_options *o)
 {
-        char errbuf[CURL_ERROR_SIZE] = "";
-        struct transfer t = {.sink = sink, .userdata = userdata};
-        int r = http_init();
-        if (r < 0)
-                return r;
-
+        struct http_transfer *t = e->t;
         CURL *c = curl_easy_init();
         if (!c)
-                return -ENOMEM;
-        curl_easy_setopt(c, CURLOPT_URL, url);
+                return NULL;
+        curl_easy_setopt(c, CURLOPT_URL, t->url);
         /* Only https, also for every hop of a redirect: a downgrade to http would let anyone
          * on the path swap the bytes (the digest would catch it, but never ask for it). */
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
@@ -99,7 +127,7 @@ int http_get(const char *url, const struct http_options *o, http_sink_t sink, vo
         /* CAINFO adds the configured bundle; the default CAPATH (the system store) stays. */
         if (o && o->ca_file)
                 curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, e->errbuf);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c, CURLOPT_USERAGENT, "kubestrap/" PACKAGE_VERSION);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT,
@@ -108,40 +136,125 @@ int http_get(const char *url, const struct http_options *o, http_sink_t sink, vo
         curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o && o->stall_timeout ? o->stall_timeout : 60L);
         if (o && o->max_size)
                 curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_size);
+        /* Wait for an HTTP/2 connection to multiplex on rather than opening one per file. */
+        curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+        curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024L);
+        if (t->resume_from)
+                curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)t->resume_from);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, e);
+        if (e->progress.fn) {
+                curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+                curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+                curl_easy_setopt(c, CURLOPT_XFERINFODATA, &e->progress);
+        }
+        curl_easy_setopt(c, CURLOPT_PRIVATE, e);
+        return c;
+}
 
-        CURLcode rc = curl_easy_perform(c);
-        long status = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+void http_transfer_reset(struct http_transfer *t)
+{
+        free(t->error);
+        t->error = NULL;
+        t->result = 0;
+        t->status = 0;
+        t->retryable = false;
+        t->sink_error = 0;
+        t->begun = false;
+        t->handle = NULL;
+}
+
+static void finish(struct easy_ctx *e, CURLcode rc)
+{
+        struct http_transfer *t = e->t;
+        CURL *c = t->handle;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t->status);
         if (rc == CURLE_OK) {
-                curl_easy_cleanup(c);
-                return 0;
+                t->result = 0;
+                /* An empty body never reaches the write callback: tell begin() anyway. */
+                if (!t->begun && t->begin) {
+                        t->begun = true;
+                        t->result = t->begin(t->status, t->userdata);
+                }
+                return;
+        }
+        if (rc == CURLE_WRITE_ERROR && t->sink_error < 0) {
+                t->result = t->sink_error;
+                asprintf_safe(&t->error, "%s", strerror(-t->result));
+                return;
+        }
+        t->result = map_curl_error(rc, t->status, &t->retryable);
+        const char *msg = e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc);
+        char *eff = NULL;
+        /* After a refused hop the effective URL is the one that was refused. */
+        curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
+        if (rc == CURLE_HTTP_RETURNED_ERROR)
+                asprintf_safe(&t->error, "HTTP %ld", t->status);
+        else if (rc == CURLE_UNSUPPORTED_PROTOCOL && eff && !streq(eff, t->url))
+                asprintf_safe(&t->error, "refused redirect to non-https URL %s", eff);
+        else
+                asprintf_safe(&t->error, "%s", msg);
+}
+
+int http_run(struct http_transfer *t, size_t n, const struct http_options *o,
+             http_progress_t progress, void *userdata)
+{
+        int r = http_init();
+        if (r < 0)
+                return r;
+        CURLM *m = curl_multi_init();
+        struct easy_ctx *ctx = calloc(n ? n : 1, sizeof(*ctx));
+        if (!m || !ctx) {
+                curl_multi_cleanup(m);
+                free(ctx);
+                return -ENOMEM;
+        }
+        curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+
+        for (size_t i = 0; i < n; i++) {
+                http_transfer_reset(&t[i]);
+                ctx[i] = (struct easy_ctx){.t = &t[i], .progress = {progress, userdata, i}};
+                t[i].handle = easy_new(&ctx[i], o);
+                if (!t[i].handle) {
+                        r = -ENOMEM;
+                        break;
+                }
+                curl_multi_add_handle(m, t[i].handle);
         }
 
-        if (rc == CURLE_WRITE_ERROR && t.sink_error < 0) {
-                r = t.sink_error;
-                if (ret_error)
-                        asprintf_safe(ret_error, "%s", strerror(-r));
-        } else {
-                r = map_curl_error(rc, status);
-                if (ret_error) {
-                        const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-                        char *redirect = NULL;
-                        /* After a refused hop the effective URL is the one that was refused. */
-                        curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &redirect);
-                        if (redirect && streq(redirect, url))
-                                redirect = NULL;
-                        if (rc == CURLE_HTTP_RETURNED_ERROR)
-                                asprintf_safe(ret_error, "HTTP %ld", status);
-                        else if (rc == CURLE_UNSUPPORTED_PROTOCOL && redirect)
-                                asprintf_safe(ret_error, "refused redirect to non-https URL %s",
-                                              redirect);
-                        else
-                                asprintf_safe(ret_error, "%s", msg);
+        int running = 0;
+        while (r >= 0) {
+                CURLMcode mc = curl_multi_perform(m, &running);
+                if (mc != CURLM_OK) {
+                        r = -EIO;
+                        break;
+                }
+                int queued;
+                CURLMsg *msg;
+                while ((msg = curl_multi_info_read(m, &queued))) {
+                        if (msg->msg != CURLMSG_DONE)
+                                continue;
+                        struct easy_ctx *e = NULL;
+                        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&e);
+                        finish(e, msg->data.result);
+                }
+                if (!running)
+                        break;
+                mc = curl_multi_poll(m, NULL, 0, 1000, NULL);
+                if (mc != CURLM_OK) {
+                        r = -EIO;
+                        break;
                 }
         }
-        curl_easy_cleanup(c);
+
+        for (size_t i = 0; i < n; i++)
+                if (t[i].handle) {
+                        curl_multi_remove_handle(m, t[i].handle);
+                        curl_easy_cleanup(t[i].handle);
+                        t[i].handle = NULL;
+                }
+        curl_multi_cleanup(m);
+        free(ctx);
         return r;
 }
 
@@ -162,15 +275,22 @@ int http_get_small(const char *url, const struct http_options *o, size_t max, ch
                    size_t *ret_len, char **ret_error)
 {
         struct mem_sink m = {.max = max};
-        int r = http_get(url, o, mem_write, &m, ret_error);
-        if (r == -EFBIG && ret_error) {
-                free(*ret_error);
-                asprintf_safe(ret_error, "response larger than %zu bytes", max);
-        }
+        struct http_transfer t = {.url = url, .sink = mem_write, .userdata = &m};
+        int r = http_run(&t, 1, o, NULL, NULL);
+        if (r >= 0)
+                r = t.result;
         if (r < 0) {
+                if (ret_error) {
+                        if (r == -EFBIG)
+                                asprintf_safe(ret_error, "response larger than %zu bytes", max);
+                        else
+                                *ret_error = TAKE_PTR(t.error);
+                }
+                free(t.error);
                 buf_done(&m.b);
                 return r;
         }
+        free(t.error);
         *ret_len = m.b.len;
         *ret_body = buf_steal(&m.b);
         return *ret_body ? 0 : -ENOMEM;

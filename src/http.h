@@ -1,6 +1,8 @@
-/* HTTPS downloads through libcurl: https only (also after redirects), TLS always verified. */
+/* HTTPS transfers through libcurl: https only (also after redirects), TLS always verified,
+ * many at once over the multi interface (HTTP/2 multiplexed when the server offers it). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,14 +13,39 @@ struct http_options {
         long stall_timeout;   /* abort when under 1 KiB/s for this many seconds, 0: default */
 };
 
-/* Called for every chunk as it arrives; a negative return aborts the transfer and is
- * returned by http_get(). */
+/* Called for every chunk as it arrives; a negative return aborts that transfer. */
 typedef int (*http_sink_t)(const void *data, size_t len, void *userdata);
+/* Called once per attempt before the first byte, with the HTTP status (206 when a range
+ * request was honoured, 200 when the whole body comes again). Negative aborts. */
+typedef int (*http_begin_t)(long status, void *userdata);
+/* Bytes received so far in this attempt and the expected total (0: unknown). */
+typedef void (*http_progress_t)(size_t index, uint64_t now, uint64_t total, void *userdata);
 
-/* GETs url. On failure returns -errno and sets *ret_error to a message naming the reason
- * (HTTP status, TLS problem, refused redirect...). -ENOENT means HTTP 404. */
-int http_get(const char *url, const struct http_options *o, http_sink_t sink, void *userdata,
-             char **ret_error);
+struct http_transfer {
+        const char *url;
+        http_sink_t sink;
+        http_begin_t begin;
+        void *userdata;
+        uint64_t resume_from; /* ask for the body from this offset (Range) */
+
+        /* results of the last http_run() */
+        int result;     /* 0 or -errno; -ENOENT for 404 */
+        long status;    /* HTTP status, 0 if none */
+        bool retryable; /* timeouts, resets, 5xx: worth another attempt */
+        char *error;    /* reason, owned */
+
+        /* private */
+        void *handle;
+        int sink_error;
+        bool begun;
+};
+
+/* Runs all transfers to completion, in parallel. Returns 0 when the run itself worked (each
+ * transfer's own outcome is in its result), or -errno. */
+int http_run(struct http_transfer *t, size_t n, const struct http_options *o,
+             http_progress_t progress, void *userdata);
+void http_transfer_reset(struct http_transfer *t);
+
 /* GETs a small body (at most max bytes) into memory. */
 int http_get_small(const char *url, const struct http_options *o, size_t max, char **ret_body,
                    size_t *ret_len, char **ret_error);

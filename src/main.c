@@ -22,6 +22,7 @@ static void usage(FILE *f)
                 "  -r, --root DIR      install into DIR instead of / (no systemd needed)\n"
                 "  -o, --output MODE   human (default) or json (one event per line)\n"
                 "  -v, --verbose       also list unchanged items and debug messages\n"
+                "      --verify        re-hash installed binaries even if they look untouched\n"
                 "  -h, --help          show this help\n"
                 "\n"
                 "Verbs:\n");
@@ -69,6 +70,9 @@ int main(int argc, char *argv[])
                         break;
                 case 'v':
                         log_verbose++;
+                        break;
+                case 'V':
+                        ctx.verify = true;
                         break;
                 case 'h':
                         usage(stdout);

@@ -37,6 +37,9 @@ enum vtype {
         T_ARCH,
         T_CHECKSUM,
         T_PIN,
+        T_SMALL,
+        T_DELAY,
+        T_SOURCE,
 };
 
 struct key_spec {
@@ -259,6 +262,16 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
         case T_CHECKSUM:
                 r = digest_alg_from_string(value) >= 0 ? 0 : -EINVAL;
                 why = "expected sha256 or sha512";
+                break;
+        case T_SMALL:
+                r = validate_uint(value, 0, 20, &why);
+                break;
+        case T_DELAY:
+                r = validate_uint(value, 0, 60000, &why);
+                break;
+        case T_SOURCE:
+                r = streq(value, "binaries") || streq(value, "tarball") ? 0 : -EINVAL;
+                why = "expected 'binaries' or 'tarball'";
                 break;
         case T_PIN: {
                 enum digest_alg alg;

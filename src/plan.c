@@ -63,9 +63,91 @@ size_t plan_count(const struct plan *p, enum item_action a)
         return n;
 }
 
-static int add_binaries(const struct model *m, struct plan *p, char **ret_error)
+static int split_mirrors(const struct model *m, char ***ret)
+{
+        const char *v = model_get(m, "download.mirrors");
+        if (!v || !*v)
+                return 0;
+        _cleanup_free_ char *copy = strdup(v);
+        if (!copy)
+                return -ENOMEM;
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                int r = strv_extend(ret, tok);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Sidecars of every binary whose digest is not pinned or remembered, all fetched at once. */
+static int fetch_sidecars(struct plan *p, const size_t *need_idx, size_t n, char **ret_error)
+{
+        struct item *need[_BINARY_MAX];
+        for (size_t i = 0; i < n; i++)
+                need[i] = &p->items[need_idx[i]]; /* the array is complete: pointers now hold */
+        struct fetch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+        int r = 0;
+        if (!jobs)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                jobs[i] = (struct fetch_job){.fd = -1, .alg = need[i]->alg, .max_mem = 4096};
+                for (char **u = need[i]->urls; *u && r >= 0; u++) {
+                        char *su = strjoin3(*u, ".", digest_alg_to_string(need[i]->alg));
+                        r = su ? strv_push(&jobs[i].urls, su) : -ENOMEM;
+                }
+        }
+        if (r >= 0)
+                r = fetch_run(jobs, n, &p->http, &p->policy, NULL, NULL);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                struct fetch_job *j = &jobs[i];
+                struct item *it = need[i];
+                const char *name = strrchr(it->path, '/') + 1;
+                if (j->result < 0) {
+                        r = j->result == -EFBIG ? -EBADMSG : j->result;
+                        if (j->result == -EFBIG)
+                                asprintf_safe(ret_error, "%s: checksum file larger than 4096 bytes",
+                                              j->urls[j->url_index]);
+                        else
+                                asprintf_safe(ret_error, "%s", j->error);
+                        break;
+                }
+                p->sidecars_fetched++;
+                int q = digest_parse_sidecar(j->body, j->body_len, it->alg, name, it->hex);
+                if (q == -ENOENT)
+                        asprintf_safe(ret_error, "%s: checksum file names another file, not '%s'",
+                                      j->url_used, name);
+                else if (q < 0)
+                        asprintf_safe(ret_error,
+                                      "%s: malformed checksum file (expected %zu hex digits, "
+                                      "optionally followed by the file name)",
+                                      j->url_used, digest_hex_len(it->alg));
+                if (q < 0) {
+                        r = -EBADMSG;
+                        break;
+                }
+                it->digest_from = strdup(j->url_used);
+                if (!it->digest_from)
+                        r = -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                strv_free(jobs[i].urls);
+                fetch_job_done(&jobs[i]);
+        }
+        free(jobs);
+        return r;
+}
+
+static int add_binaries(const struct model *m, const struct state *st, struct plan *p,
+                        char **ret_error)
 {
         const char *bin = model_get(m, "paths.bin-dir");
+        _cleanup_strv_free_ char **mirrors = NULL;
+        size_t need[_BINARY_MAX]; /* indices: p->items moves while it grows */
+        size_t n_need = 0;
+        int r = split_mirrors(m, &mirrors);
+        if (r < 0)
+                return r;
         for (int b = 0; b < _BINARY_MAX; b++) {
                 _cleanup_free_ char *path = path_join(bin, binary_names[b]);
                 struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, "binary") : NULL;
@@ -74,25 +156,36 @@ static int add_binaries(const struct model *m, struct plan *p, char **ret_error)
                 it->url = fetch_binary_url(model_get(m, "download.base-url"),
                                            model_get(m, "cluster.version"),
                                            model_get(m, "download.arch"), binary_names[b]);
-                if (!it->url)
+                if (!it->url || strv_extend(&it->urls, it->url) < 0)
                         return -ENOMEM;
+                for (char **mi = mirrors; mi && *mi; mi++) {
+                        char *u = fetch_binary_url(*mi, model_get(m, "cluster.version"),
+                                                   model_get(m, "download.arch"), binary_names[b]);
+                        if (!u || strv_push(&it->urls, u) < 0)
+                                return -ENOMEM;
+                }
+                const struct state_entry *e = state_find((struct state *)st, path);
                 if (m->pins[b].set) {
                         /* A pinned digest is the operator's own statement: no sidecar asked. */
                         it->alg = m->pins[b].alg;
                         memcpy(it->hex, m->pins[b].hex, sizeof(it->hex));
-                        it->digest_from = strdup("pinned in the configuration");
+                        it->digest_from = strdup("pinned");
+                } else if (e && streq(e->kind, "download") && streq(e->url, it->url) &&
+                           e->alg == m->checksum && !streq(e->digest_url, "pinned") && e->hex[0]) {
+                        /* A release's checksum never changes: the one verified when this very
+                         * URL was installed is as good as asking again, and costs no request. */
+                        it->alg = e->alg;
+                        memcpy(it->hex, e->hex, sizeof(it->hex));
+                        it->digest_from = strdup(e->digest_url);
                 } else {
                         it->alg = m->checksum;
-                        int r = fetch_sidecar(it->url, m->checksum, binary_names[b], &p->http,
-                                              it->hex, ret_error);
-                        if (r < 0)
-                                return r;
-                        it->digest_from = strjoin3(it->url, ".", digest_alg_to_string(it->alg));
+                        need[n_need++] = (size_t)(it - p->items);
+                        continue;
                 }
                 if (!it->digest_from)
                         return -ENOMEM;
         }
-        return 0;
+        return n_need ? fetch_sidecars(p, need, n_need, ret_error) : 0;
 }
 
 static int add_pki(const struct model *m, struct plan *p, char **ret_error)
@@ -128,8 +221,15 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
         return 0;
 }
 
-int plan_build(const struct model *m, const struct render_result *rr, struct plan **ret,
-               char **ret_error)
+static unsigned model_uint(const struct model *m, const char *name, unsigned def)
+{
+        unsigned v;
+        const char *s = model_get(m, name);
+        return s && safe_atou(s, &v) >= 0 ? v : def;
+}
+
+int plan_build(const struct model *m, const struct render_result *rr, const struct state *st,
+               struct plan **ret, char **ret_error)
 {
         struct plan *p = calloc(1, sizeof(*p));
         if (!p)
@@ -139,13 +239,17 @@ int plan_build(const struct model *m, const struct render_result *rr, struct pla
             .ca_file = ca && *ca ? ca : NULL,
             .max_size = 2ULL << 30,
         };
-        int r = 0;
+        p->policy = FETCH_POLICY_DEFAULT;
+        p->policy.attempts = model_uint(m, "download.retries", 3) + 1;
+        p->policy.backoff_ms = model_uint(m, "download.retry-delay-ms", 250);
+        p->cache_dir = strdup(model_get(m, "paths.cache-dir"));
+        int r = p->cache_dir ? 0 : -ENOMEM;
         const char *dirs[] = {"paths.config-dir", "paths.lib-dir"};
         for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0; i++)
                 if (!plan_add(p, ITEM_DIR, model_get(m, dirs[i]), 0755, "directory"))
                         r = -ENOMEM;
         if (r >= 0)
-                r = add_binaries(m, p, ret_error);
+                r = add_binaries(m, st, p, ret_error);
         if (r >= 0)
                 r = add_pki(m, p, ret_error);
         for (size_t i = 0; r >= 0 && i < rr->n_files; i++) {
@@ -200,7 +304,8 @@ static bool owner_ok(const struct stat *st)
         return geteuid() != 0 || (st->st_uid == 0 && st->st_gid == 0);
 }
 
-static int compare_item(struct item *it, struct target *t, bool want_diff, char **ret_error)
+static int compare_item(struct item *it, struct target *t, const struct state *sst, bool verify,
+                        bool want_diff, char **ret_error)
 {
         _cleanup_close_ int dfd = -1;
         const char *name = NULL;
@@ -247,14 +352,21 @@ static int compare_item(struct item *it, struct target *t, bool want_diff, char 
 
         bool same;
         if (it->kind == ITEM_DOWNLOAD) {
-                _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                char hex[DIGEST_HEX_MAX];
-                if (fd < 0)
-                        return -errno;
-                r = digest_fd(fd, it->alg, hex);
-                if (r < 0)
-                        return r;
-                same = streq(hex, it->hex);
+                const struct state_entry *e = state_find((struct state *)sst, it->path);
+                if (!verify && e && e->alg == it->alg && streq(e->hex, it->hex) &&
+                    state_stat_matches(e, &st))
+                        same = true; /* the very file we installed and hashed, untouched */
+                else {
+                        _cleanup_close_ int fd =
+                            openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                        char hex[DIGEST_HEX_MAX];
+                        if (fd < 0)
+                                return -errno;
+                        r = digest_fd(fd, it->alg, hex);
+                        if (r < 0)
+                                return r;
+                        same = streq(hex, it->hex);
+                }
         } else {
                 _cleanup_free_ char *old = NULL;
                 size_t old_len = 0;
@@ -277,10 +389,11 @@ static int compare_item(struct item *it, struct target *t, bool want_diff, char 
         return 0;
 }
 
-int plan_compare(struct plan *p, struct target *t, bool want_diff, char **ret_error)
+int plan_compare(struct plan *p, struct target *t, const struct state *st, bool verify,
+                 bool want_diff, char **ret_error)
 {
         for (size_t i = 0; i < p->n_items; i++) {
-                int r = compare_item(&p->items[i], t, want_diff, ret_error);
+                int r = compare_item(&p->items[i], t, st, verify, want_diff, ret_error);
                 if (r < 0) {
                         if (!*ret_error) {
                                 _cleanup_free_ char *shown = target_display(t, p->items[i].path);
@@ -297,11 +410,14 @@ struct staged {
         char *tmp;
         const char *name;
         struct item *it;
+        int fd; /* downloads: open until verified */
 };
 
 static void staged_abort_all(struct staged *s, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
+                if (s[i].fd >= 0)
+                        close(s[i].fd);
                 if (s[i].tmp)
                         stage_abort(s[i].dirfd, s[i].tmp);
                 free(s[i].tmp);
@@ -311,8 +427,7 @@ static void staged_abort_all(struct staged *s, size_t n)
         free(s);
 }
 
-static int stage_item(struct plan *p, struct target *t, struct item *it, struct staged *s,
-                      char **ret_error)
+static int stage_item(struct target *t, struct item *it, struct staged *s)
 {
         int r = target_open_parent(t, it->path, true, &s->dirfd, &s->name);
         if (r < 0)
@@ -320,15 +435,155 @@ static int stage_item(struct plan *p, struct target *t, struct item *it, struct 
         s->it = it;
         if (it->kind == ITEM_SYMLINK || it->action == ACTION_CHMOD)
                 return 0; /* done in the publish step: nothing to stage */
-        _cleanup_close_ int fd = stage_open(s->dirfd, s->name, &s->tmp);
+        int fd = stage_open(s->dirfd, s->name, &s->tmp);
         if (fd < 0)
                 return fd;
-        if (it->kind == ITEM_DOWNLOAD)
-                r = fetch_verified(it->url, &p->http, fd, it->alg, it->hex, ret_error);
-        else
-                r = write_all(fd, it->content, it->len);
+        if (it->kind == ITEM_DOWNLOAD) {
+                s->fd = fd; /* filled by the cache or the network, then finished */
+                return 0;
+        }
+        r = write_all(fd, it->content, it->len);
         if (r >= 0)
                 r = stage_finish(fd, it->mode, true);
+        close(fd);
+        return r;
+}
+
+/* The cache holds verified binaries by digest: <cache-dir>/<alg>/<hex>. Entries are hashed
+ * again while copied out, so a damaged or tampered entry is caught and replaced. */
+static int cache_open_dir(struct plan *p, struct target *t, enum digest_alg alg, bool create,
+                          int *ret_fd)
+{
+        _cleanup_free_ char *dir = path_join(p->cache_dir, digest_alg_to_string(alg));
+        if (!dir)
+                return -ENOMEM;
+        /* Cache directories may be removed again by a failed run's undo only while empty. */
+        int r = target_open_dir(t, dir, create, ret_fd);
+        return r;
+}
+
+static int cache_take(struct plan *p, struct target *t, struct staged *s)
+{
+        struct item *it = s->it;
+        _cleanup_close_ int cdir = -1;
+        if (cache_open_dir(p, t, it->alg, false, &cdir) < 0)
+                return -ENOENT;
+        _cleanup_close_ int in = openat(cdir, it->hex, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (in < 0)
+                return -errno;
+        _cleanup_(digest_freep) struct digest *d = NULL;
+        int r = digest_new(it->alg, &d);
+        if (r < 0)
+                return r;
+        static char chunk[1 << 17];
+        for (;;) {
+                ssize_t n = read(in, chunk, sizeof(chunk));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                r = digest_update(d, chunk, (size_t)n);
+                if (r >= 0)
+                        r = write_all(s->fd, chunk, (size_t)n);
+                if (r < 0)
+                        return r;
+        }
+        char hex[DIGEST_HEX_MAX];
+        r = digest_final_hex(d, hex);
+        if (r < 0)
+                return r;
+        if (!streq(hex, it->hex)) {
+                (void)unlinkat(cdir, it->hex, 0);
+                if (ftruncate(s->fd, 0) < 0 || lseek(s->fd, 0, SEEK_SET) < 0)
+                        return -errno;
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+/* A verified download joins the cache as a hard link (free on one file system) or a copy. */
+static void cache_put(struct plan *p, struct target *t, struct staged *s)
+{
+        struct item *it = s->it;
+        _cleanup_close_ int cdir = -1;
+        if (cache_open_dir(p, t, it->alg, true, &cdir) < 0)
+                return;
+        if (linkat(s->dirfd, s->tmp, cdir, it->hex, 0) == 0 || errno == EEXIST)
+                return;
+        if (errno != EXDEV)
+                return;
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int out = stage_open(cdir, it->hex, &tmp);
+        if (out < 0)
+                return;
+        off_t off = 0;
+        struct stat st;
+        int r = fstat(s->fd, &st) < 0 ? -errno : 0;
+        while (r >= 0 && off < st.st_size) {
+                ssize_t n = copy_file_range(s->fd, &off, out, NULL, (size_t)(st.st_size - off), 0);
+                if (n <= 0)
+                        r = n < 0 ? -errno : -EIO;
+        }
+        if (r >= 0)
+                r = stage_finish(out, 0644, true);
+        if (r >= 0)
+                r = stage_commit(cdir, tmp, it->hex);
+        if (r < 0)
+                stage_abort(cdir, tmp);
+}
+
+/* Fills every staged download: from the cache when it has the digest, the rest in parallel
+ * from the network. */
+static int fill_downloads(struct plan *p, struct target *t, struct staged *s, size_t n,
+                          const struct apply_hooks *h, char **ret_error)
+{
+        struct fetch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+        struct staged **owner = calloc(n ? n : 1, sizeof(*owner));
+        size_t k = 0;
+        int r = 0;
+        if (!jobs || !owner) {
+                free(jobs);
+                free(owner);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                if (s[i].fd < 0)
+                        continue;
+                if (cache_take(p, t, &s[i]) == 0) {
+                        s[i].it->from_cache = true;
+                        continue;
+                }
+                jobs[k] = (struct fetch_job){.urls = s[i].it->urls,
+                                             .fd = s[i].fd,
+                                             .alg = s[i].it->alg,
+                                             .expect_hex = s[i].it->hex};
+                owner[k++] = &s[i];
+        }
+        if (k > 0)
+                r = fetch_run(jobs, k, &p->http, &p->policy, h ? h->progress : NULL,
+                              h ? h->userdata : NULL);
+        for (size_t i = 0; i < k && r >= 0; i++) {
+                if (jobs[i].result < 0) {
+                        r = jobs[i].result;
+                        asprintf_safe(ret_error, "%s", jobs[i].error);
+                        break;
+                }
+                owner[i]->it->url_used = jobs[i].url_used;
+                p->bytes_downloaded += jobs[i].bytes;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                if (s[i].fd < 0)
+                        continue;
+                r = stage_finish(s[i].fd, s[i].it->mode, true);
+                if (r >= 0 && !s[i].it->from_cache)
+                        cache_put(p, t, &s[i]);
+        }
+        for (size_t i = 0; i < k; i++)
+                fetch_job_done(&jobs[i]);
+        free(jobs);
+        free(owner);
         return r;
 }
 
@@ -350,11 +605,57 @@ static int publish_item(struct staged *s)
         return r;
 }
 
-int plan_apply(struct plan *p, struct target *t, plan_progress_t done, void *userdata,
+static const char *item_kind_to_state(const struct item *it)
+{
+        switch (it->kind) {
+        case ITEM_DOWNLOAD:
+                return "download";
+        case ITEM_SYMLINK:
+                return "link";
+        case ITEM_DIR:
+                return "dir";
+        default:
+                return "file";
+        }
+}
+
+/* Remembers every item we own; binaries with their digest and stat fingerprint. */
+static int record_items(struct plan *p, struct target *t, struct state *st)
+{
+        for (size_t i = 0; i < p->n_items; i++) {
+                struct item *it = &p->items[i];
+                struct state_entry e = {
+                    .kind = (char *)item_kind_to_state(it), .path = it->path, .alg = it->alg};
+                if (it->kind == ITEM_DOWNLOAD) {
+                        _cleanup_close_ int dfd = -1;
+                        const char *name;
+                        struct stat sb;
+                        if (target_open_parent(t, it->path, false, &dfd, &name) < 0 ||
+                            fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+                                continue;
+                        e.url = it->url;
+                        e.digest_url = it->digest_from;
+                        memcpy(e.hex, it->hex, sizeof(e.hex));
+                        state_set_stat(&e, &sb);
+                } else if (it->kind == ITEM_SYMLINK)
+                        e.url = it->link_target;
+                const struct state_entry *old = state_find(st, it->path);
+                /* Directories are only ours if we made them; keep what an earlier run knew. */
+                if (it->kind == ITEM_DIR && !old && it->action != ACTION_CREATE)
+                        continue;
+                int r = state_put(st, &e);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int plan_apply(struct plan *p, struct target *t, struct state *st, const struct apply_hooks *h,
                char **ret_error)
 {
         struct staged *s = calloc(p->n_items + 1, sizeof(*s));
         size_t n = 0;
+        const char *failed_path = NULL;
         int r = 0;
         if (!s)
                 return -ENOMEM;
@@ -364,6 +665,7 @@ int plan_apply(struct plan *p, struct target *t, plan_progress_t done, void *use
                 struct item *it = &p->items[i];
                 if (it->action == ACTION_NONE)
                         continue;
+                failed_path = it->path;
                 if (it->kind == ITEM_DIR) {
                         int fd;
                         r = target_open_dir(t, it->path, true, &fd);
@@ -372,13 +674,18 @@ int plan_apply(struct plan *p, struct target *t, plan_progress_t done, void *use
                         continue;
                 }
                 s[n].dirfd = -1;
-                r = stage_item(p, t, it, &s[n], ret_error);
+                s[n].fd = -1;
+                r = stage_item(t, it, &s[n]);
                 n++;
+        }
+        if (r >= 0) {
+                failed_path = NULL;
+                r = fill_downloads(p, t, s, n, h, ret_error);
         }
         if (r < 0) {
                 if (!*ret_error) {
                         _cleanup_free_ char *shown =
-                            target_display(t, s[n ? n - 1 : 0].it ? s[n - 1].it->path : "/");
+                            target_display(t, failed_path ? failed_path : "/");
                         asprintf_safe(ret_error, "%s: %s", shown, strerror(-r));
                 }
                 staged_abort_all(s, n);
@@ -388,8 +695,9 @@ int plan_apply(struct plan *p, struct target *t, plan_progress_t done, void *use
 
         /* Publish: one rename per file, each atomic. */
         for (size_t i = 0; i < p->n_items; i++)
-                if (p->items[i].kind == ITEM_DIR && p->items[i].action != ACTION_NONE && done)
-                        done(&p->items[i], userdata);
+                if (p->items[i].kind == ITEM_DIR && p->items[i].action != ACTION_NONE && h &&
+                    h->done)
+                        h->done(&p->items[i], h->userdata);
         for (size_t i = 0; i < n; i++) {
                 r = publish_item(&s[i]);
                 if (r < 0) {
@@ -397,11 +705,13 @@ int plan_apply(struct plan *p, struct target *t, plan_progress_t done, void *use
                         asprintf_safe(ret_error, "%s: %s", shown, strerror(-r));
                         break;
                 }
-                if (done)
-                        done(s[i].it, userdata);
+                if (h && h->done)
+                        h->done(s[i].it, h->userdata);
         }
         staged_abort_all(s, n);
         t->created_dirs = strv_free(t->created_dirs);
+        if (r >= 0 && st)
+                r = record_items(p, t, st);
         return r;
 }
 
@@ -414,11 +724,13 @@ struct plan *plan_free(struct plan *p)
                 free(it->path);
                 free(it->content);
                 free(it->url);
+                strv_free(it->urls);
                 free(it->digest_from);
                 free(it->link_target);
                 free(it->diff);
         }
         free(p->items);
+        free(p->cache_dir);
         free(p);
         return NULL;
 }

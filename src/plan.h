@@ -5,10 +5,12 @@
 #include <sys/types.h>
 
 #include "digest.h"
+#include "fetch.h"
 #include "fileio.h"
 #include "http.h"
 #include "model.h"
 #include "render.h"
+#include "state.h"
 
 enum item_kind {
         ITEM_DIR,
@@ -33,34 +35,49 @@ struct item {
         bool text;     /* diffable */
         char *content; /* ITEM_FILE */
         size_t len;
-        char *url; /* ITEM_DOWNLOAD */
+        char *url;   /* ITEM_DOWNLOAD */
+        char **urls; /* ITEM_DOWNLOAD: the primary URL, then mirrors */
         enum digest_alg alg;
         char hex[DIGEST_HEX_MAX];
         char *digest_from; /* "pinned" or the sidecar URL */
         char *link_target; /* ITEM_SYMLINK */
 
         enum item_action action;
-        char *diff; /* ITEM_FILE updates of text files */
+        char *diff;      /* ITEM_FILE updates of text files */
+        bool from_cache; /* ITEM_DOWNLOAD: taken from the local cache */
+        const char *url_used;
 };
 
 struct plan {
         struct item *items;
         size_t n_items;
         struct http_options http;
+        struct fetch_policy policy;
+        char *cache_dir;
+        size_t sidecars_fetched;
+        uint64_t bytes_downloaded;
 };
 
-/* Builds the desired items from the model and rendered files; resolves digests (pins, or
- * sidecars over the network). Errors come back in *ret_error naming file or URL. */
-int plan_build(const struct model *m, const struct render_result *rr, struct plan **ret,
-               char **ret_error);
-/* Compares every item with the target and sets its action (and diff when want_diff). */
-int plan_compare(struct plan *p, struct target *t, bool want_diff, char **ret_error);
+/* Builds the desired items from the model and rendered files; resolves digests (pins, digests
+ * remembered in the state, or sidecars fetched in parallel). Errors name file or URL. */
+int plan_build(const struct model *m, const struct render_result *rr, const struct state *st,
+               struct plan **ret, char **ret_error);
+/* Compares every item with the target and sets its action (and diff when want_diff). A binary
+ * whose stat fingerprint matches the state is not hashed again unless verify is set. */
+int plan_compare(struct plan *p, struct target *t, const struct state *st, bool verify,
+                 bool want_diff, char **ret_error);
 
 /* Called once per item that was changed, in order. */
 typedef void (*plan_progress_t)(const struct item *it, void *userdata);
 /* Stages every change (downloads verified, renders written) into temp files, then publishes
  * them all by rename. A failure before publishing leaves the target as it was. */
-int plan_apply(struct plan *p, struct target *t, plan_progress_t done, void *userdata,
+struct apply_hooks {
+        plan_progress_t done;      /* once per item changed */
+        fetch_progress_t progress; /* download progress */
+        void *userdata;
+};
+/* Records what was installed into st (the caller saves it). */
+int plan_apply(struct plan *p, struct target *t, struct state *st, const struct apply_hooks *h,
                char **ret_error);
 struct plan *plan_free(struct plan *p);
 

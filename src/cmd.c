@@ -162,9 +162,23 @@ void report_item(const struct target *t, const struct item *it, const char *even
         fflush(stdout);
 }
 
+void report_warnings(const struct plan *p)
+{
+        for (char **w = p ? p->warnings : NULL; w && *w; w++) {
+                if (arg_output == OUTPUT_JSON) {
+                        struct json_event e;
+                        json_begin(&e, "warning");
+                        json_str(&e, "message", *w);
+                        json_end(&e);
+                } else
+                        fprintf(stderr, "kubestrap: warning: %s\n", *w);
+        }
+}
+
 void report_summary(const char *verb, const struct plan *p, size_t changed, size_t failed,
                     long long started_usec)
 {
+        report_warnings(p);
         size_t unchanged = p ? plan_count(p, ACTION_NONE) : 0;
         long long ms = (now_usec() - started_usec) / 1000;
         if (arg_output == OUTPUT_JSON) {
@@ -175,6 +189,12 @@ void report_summary(const char *verb, const struct plan *p, size_t changed, size
                 json_int(&e, "unchanged", (long long)unchanged);
                 json_int(&e, "failed", (long long)failed);
                 json_int(&e, "duration_ms", ms);
+                if (p) {
+                        json_int(&e, "downloaded_bytes", (long long)p->bytes_downloaded);
+                        json_int(&e, "hashed_bytes", (long long)p->bytes_hashed);
+                        json_int(&e, "sidecars_fetched", (long long)p->sidecars_fetched);
+                        json_int(&e, "from_cache", (long long)p->from_cache);
+                }
                 json_end(&e);
                 return;
         }

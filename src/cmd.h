@@ -55,5 +55,6 @@ void job_done(struct job *job);
 
 /* Reporting of plan items and run summaries, human or JSON. */
 void report_item(const struct target *t, const struct item *it, const char *event, bool show_diff);
+void report_warnings(const struct plan *p);
 void report_summary(const char *verb, const struct plan *p, size_t changed, size_t failed,
                     long long started_usec);

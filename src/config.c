@@ -37,6 +37,13 @@ static char *reader_gets(char *str, int num, void *stream)
         const char *nl = memchr(start, '\n', rd->len - rd->pos);
         size_t n = nl ? (size_t)(nl - start) + 1 : rd->len - rd->pos;
         rd->line++;
+        rd->pos += n;
+        /* Indentation is dropped: inih would take an indented line for the continuation of
+         * the key above it, which surprises more than it helps. */
+        while (n > 0 && (*start == ' ' || *start == '\t')) {
+                start++;
+                n--;
+        }
         rd->max = num;
         if (n + 1 > (size_t)num) {
                 rd->long_line = rd->line;
@@ -44,11 +51,22 @@ static char *reader_gets(char *str, int num, void *stream)
         }
         memcpy(str, start, n);
         str[n] = 0;
-        rd->pos += n;
         return str;
 }
 
-static int handler(void *user, const char *section, const char *name, const char *value)
+/* inih keeps blanks inside "[ name ]"; the section is the name without them. */
+static char *strip_dup(const char *s)
+{
+        while (*s == ' ' || *s == '\t')
+                s++;
+        size_t l = strlen(s);
+        while (l > 0 && (s[l - 1] == ' ' || s[l - 1] == '\t'))
+                l--;
+        return strndup(s, l);
+}
+
+static int handler(
+void *user, const char *section, const char *name, const char *value)
 {
         struct parse *p = user;
         struct ini_file *f = p->file;
@@ -63,7 +81,7 @@ static int handler(void *user, const char *section, const char *name, const char
         f->entries = n;
         struct ini_entry *e = &f->entries[f->n_entries];
         *e = (struct ini_entry){
-            .section = strdup(section),
+            .section = strip_dup(section),
             .key = strdup(name),
             .value = strdup(value ? value : ""),
             .line = p->rd->line,

@@ -147,11 +147,15 @@ int target_open_dir(struct target *t, const char *dir, bool create, int *ret_fd)
                         _cleanup_close_ int pfd = openat2_in_root(t->root_fd, parent);
                         if (pfd < 0)
                                 return pfd;
-                        if (mkdirat(pfd, slash + 1, 0755) < 0 && errno != EEXIST)
+                        /* Only what this run made is recorded, so undo never removes a
+                         * directory someone else created meanwhile. */
+                        if (mkdirat(pfd, slash + 1, 0755) == 0) {
+                                int r = strv_extend(&t->created_dirs, p);
+                                if (r < 0)
+                                        return r;
+                        } else if (errno != EEXIST)
                                 return -errno;
-                        int r = strv_extend(&t->created_dirs, p);
-                        if (r < 0)
-                                return r;
+
                         cfd = openat2_in_root(t->root_fd, p);
                 }
                 if (cfd < 0)
@@ -243,7 +247,7 @@ int stage_open(int dirfd, const char *name, char **ret_tmpname)
                         return r;
                 /* Created 0600 so nothing is readable before mode and owner are final. */
                 int fd =
-                    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+                    openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd < 0) {
                         if (errno == EEXIST)
                                 continue;

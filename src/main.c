@@ -37,11 +37,17 @@ static void usage(FILE *f)
 
 int main(int argc, char *argv[])
 {
+        /* clang-format off */
         static const struct option options[] = {
-            {"config", required_argument, NULL, 'c'}, {"root", required_argument, NULL, 'r'},
-            {"output", required_argument, NULL, 'o'}, {"verbose", no_argument, NULL, 'v'},
-            {"help", no_argument, NULL, 'h'},         {},
+                {"config",  required_argument, NULL, 'c'},
+                {"root",    required_argument, NULL, 'r'},
+                {"output",  required_argument, NULL, 'o'},
+                {"verbose", no_argument,       NULL, 'v'},
+                {"verify",  no_argument,       NULL, 'V'},
+                {"help",    no_argument,       NULL, 'h'},
+                {},
         };
+        /* clang-format on */
         struct cmd_ctx ctx = {.config_path = DEFAULT_CONFIG, .root = NULL};
         int c;
 

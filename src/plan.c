@@ -113,6 +113,8 @@ static int fetch_sidecars(struct plan *p, const size_t *need_idx, size_t n, char
                         break;
                 }
                 p->sidecars_fetched++;
+                if (j->error)
+                        (void)strv_extend(&p->warnings, j->error);
                 int q = digest_parse_sidecar(j->body, j->body_len, it->alg, name, it->hex);
                 if (q == -ENOENT)
                         asprintf_safe(ret_error, "%s: checksum file names another file, not '%s'",
@@ -304,8 +306,8 @@ static bool owner_ok(const struct stat *st)
         return geteuid() != 0 || (st->st_uid == 0 && st->st_gid == 0);
 }
 
-static int compare_item(struct item *it, struct target *t, const struct state *sst, bool verify,
-                        bool want_diff, char **ret_error)
+static int compare_item(struct plan *p, struct item *it, struct target *t,
+                        const struct state *sst, bool verify, bool want_diff, char **ret_error)
 {
         _cleanup_close_ int dfd = -1;
         const char *name = NULL;
@@ -365,6 +367,7 @@ static int compare_item(struct item *it, struct target *t, const struct state *s
                         r = digest_fd(fd, it->alg, hex);
                         if (r < 0)
                                 return r;
+                        p->bytes_hashed += (uint64_t)st.st_size;
                         same = streq(hex, it->hex);
                 }
         } else {
@@ -393,7 +396,7 @@ int plan_compare(struct plan *p, struct target *t, const struct state *st, bool 
                  bool want_diff, char **ret_error)
 {
         for (size_t i = 0; i < p->n_items; i++) {
-                int r = compare_item(&p->items[i], t, st, verify, want_diff, ret_error);
+                int r = compare_item(p, &p->items[i], t, st, verify, want_diff, ret_error);
                 if (r < 0) {
                         if (!*ret_error) {
                                 _cleanup_free_ char *shown = target_display(t, p->items[i].path);
@@ -503,23 +506,23 @@ static int cache_take(struct plan *p, struct target *t, struct staged *s)
         return 0;
 }
 
-/* A verified download joins the cache as a hard link (free on one file system) or a copy. */
+/* A verified download joins the cache as its own copy (a reflink where the file system can):
+ * a hard link would share the inode, so an in-place edit of the installed binary would
+ * damage the cached one too. */
 static void cache_put(struct plan *p, struct target *t, struct staged *s)
 {
         struct item *it = s->it;
         _cleanup_close_ int cdir = -1;
         if (cache_open_dir(p, t, it->alg, true, &cdir) < 0)
                 return;
-        if (linkat(s->dirfd, s->tmp, cdir, it->hex, 0) == 0 || errno == EEXIST)
-                return;
-        if (errno != EXDEV)
+        struct stat st;
+        if (fstatat(cdir, it->hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
                 return;
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int out = stage_open(cdir, it->hex, &tmp);
         if (out < 0)
                 return;
-        off_t off = 0;
-        struct stat st;
+        loff_t off = 0;
         int r = fstat(s->fd, &st) < 0 ? -errno : 0;
         while (r >= 0 && off < st.st_size) {
                 ssize_t n = copy_file_range(s->fd, &off, out, NULL, (size_t)(st.st_size - off), 0);
@@ -553,6 +556,7 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                         continue;
                 if (cache_take(p, t, &s[i]) == 0) {
                         s[i].it->from_cache = true;
+                        p->from_cache++;
                         continue;
                 }
                 jobs[k] = (struct fetch_job){.urls = s[i].it->urls,
@@ -571,6 +575,8 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                         break;
                 }
                 owner[i]->it->url_used = jobs[i].url_used;
+                if (jobs[i].error) /* earlier URLs failed before this one served the file */
+                        (void)strv_extend(&p->warnings, jobs[i].error);
                 p->bytes_downloaded += jobs[i].bytes;
         }
         for (size_t i = 0; i < n && r >= 0; i++) {
@@ -731,6 +737,7 @@ struct plan *plan_free(struct plan *p)
         }
         free(p->items);
         free(p->cache_dir);
+        strv_free(p->warnings);
         free(p);
         return NULL;
 }

@@ -192,11 +192,12 @@ int safe_atou(const char *s, unsigned *ret)
 {
         if (!*s || *s == '-' || *s == '+')
                 return -EINVAL;
-        unsigned long v = 0;
+        unsigned long long v = 0; /* wider than unsigned even where long is 32 bits */
         for (const char *p = s; *p; p++) {
                 if (*p < '0' || *p > '9')
                         return -EINVAL;
-                v = v * 10 + (unsigned long)(*p - '0');
+                v = v * 10 + (unsigned long long)(*p - '0');
+
                 if (v > UINT_MAX)
                         return -ERANGE;
         }

@@ -1,5 +1,8 @@
-/* Stand-in for the Kubernetes binaries (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl), used in tests only. */
+/* A stand-in for the Kubernetes binaries (kube-apiserver, kube-controller-manager,
+ * kube-scheduler, kubectl), used in tests only. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,14 +35,10 @@
 #define STANDIN_BUILD_DATE "1970-01-01T00:00:00Z"
 #endif
 
-#if defined(__x86_64__)
-#define PLATFORM "linux/amd64"
-#elif defined(__aarch64__)
+#if defined(__aarch64__)
 #define PLATFORM "linux/arm64"
-#elif defined(__arm__)
-#define PLATFORM "linux/arm"
 #else
-#define PLATFORM "linux/unknown"
+#define PLATFORM "linux/amd64"
 #endif
 
 #define HEAD_MAX (16 * 1024)
@@ -59,8 +58,7 @@ static char version_json[512];
 
 /* ---- errors ------------------------------------------------------------ */
 
-static void die(const char *fmt, ...)
-{
+__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("Error: ", stderr);
@@ -71,16 +69,14 @@ static void die(const char *fmt, ...)
 }
 
 /* Go reports syscall errors in lower case; scripts grep for that wording. */
-static const char *go_strerror(int err)
-{
+static const char *go_strerror(int err) {
     static char msg[128];
     snprintf(msg, sizeof msg, "%s", strerror(err));
     msg[0] = (char)tolower((unsigned char)msg[0]);
     return msg;
 }
 
-static void die_ssl(const char *what, const char *path)
-{
+static void die_ssl(const char *what, const char *path) {
     char err[256];
     ERR_error_string_n(ERR_get_error(), err, sizeof err);
     die("%s %s: %s", what, path, err);
@@ -88,8 +84,7 @@ static void die_ssl(const char *what, const char *path)
 
 /* The real binaries fail at startup on unreadable files; so must we, so that
  * provisioning mistakes show up in tests rather than in production. */
-static void require_readable(const char *path)
-{
+static void require_readable(const char *path) {
     char c;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -101,55 +96,28 @@ static void require_readable(const char *path)
 
 /* ---- flags ------------------------------------------------------------- */
 
-static struct flag { char *name; const char *value; } flags[256];
-static int nflags;
+static int nargs;
+static char **args;
 
-/* pflag takes "--name value" for any flag with a value, but for flags we do
- * not know we cannot tell a value from a positional argument. */
-static const char *const value_flags[] = {
-    "config", "kubeconfig", "tls-cert-file", "tls-private-key-file", "bind-address", "secure-port",
-    "client-ca-file", "advertise-address", "audit-log-path", "etcd-cafile", "etcd-certfile",
-    "etcd-keyfile", "encryption-provider-config", "kubelet-certificate-authority",
-    "kubelet-client-certificate", "kubelet-client-key", "service-account-key-file",
-    "service-account-signing-key-file", "cluster-signing-cert-file", "cluster-signing-key-file",
-    "root-ca-file", "service-account-private-key-file", NULL};
-
-static bool takes_value(const char *name)
-{
-    for (const char *const *f = value_flags; *f; f++)
-        if (!strcmp(*f, name))
-            return true;
-    return false;
-}
-
-static void parse_flags(int argc, char **argv)
-{
-    for (int i = 1; i < argc && nflags < (int)(sizeof flags / sizeof flags[0]); i++) {
-        const char *arg = argv[i], *eq;
-        if (strncmp(arg, "--", 2) != 0)
+/* Only ever asked about flags that take a value, so "--name value" can be
+ * told apart from a bool flag followed by a positional argument. Last
+ * occurrence wins, as with pflag; an empty value means "not set". */
+static const char *flag(const char *name) {
+    const char *value = NULL;
+    size_t n = strlen(name);
+    for (int i = 1; i < nargs; i++) {
+        const char *a = args[i];
+        if (strncmp(a, "--", 2) || strncmp(a + 2, name, n))
             continue;
-        arg += 2;
-        if ((eq = strchr(arg, '='))) {
-            flags[nflags].name = strndup(arg, (size_t)(eq - arg));
-            flags[nflags++].value = eq + 1;
-        } else if (takes_value(arg) && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
-            flags[nflags].name = strdup(arg);
-            flags[nflags++].value = argv[++i];
-        }
+        if (a[n + 2] == '=')
+            value = a + n + 3;
+        else if (!a[n + 2] && i + 1 < nargs && strncmp(args[i + 1], "--", 2))
+            value = args[++i];
     }
+    return value && *value ? value : NULL;
 }
 
-/* Last occurrence wins, as with pflag; an empty value means "not set". */
-static const char *flag(const char *name)
-{
-    for (int i = nflags - 1; i >= 0; i--)
-        if (!strcmp(flags[i].name, name))
-            return *flags[i].value ? flags[i].value : NULL;
-    return NULL;
-}
-
-static void require_readable_flags(const char *const *names)
-{
+static void require_readable_flags(const char *const *names) {
     for (; *names; names++)
         if (flag(*names))
             require_readable(flag(*names));
@@ -157,8 +125,7 @@ static void require_readable_flags(const char *const *names)
 
 /* ---- TLS --------------------------------------------------------------- */
 
-static SSL_CTX *new_ctx(void)
-{
+static SSL_CTX *new_ctx(void) {
     SSL_CTX *c = SSL_CTX_new(TLS_server_method());
     if (!c)
         die_ssl("creating TLS context", "");
@@ -168,8 +135,7 @@ static SSL_CTX *new_ctx(void)
     return c;
 }
 
-static void load_keypair(const char *cert, const char *key)
-{
+static void load_keypair(const char *cert, const char *key) {
     require_readable(cert);
     require_readable(key);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
@@ -177,13 +143,12 @@ static void load_keypair(const char *cert, const char *key)
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
         die_ssl("loading private key", key);
     if (SSL_CTX_check_private_key(ctx) != 1)
-        die_ssl("private key does not match certificate", cert);
+        die("tls: private key %s does not match public key in %s", key, cert);
 }
 
 /* Like the real controller-manager and scheduler when given no serving
  * certificate: generate one in memory, nobody is expected to verify it. */
-static void self_signed(const char *bind)
-{
+static void self_signed(const char *bind) {
     char san[128];
     X509V3_CTX v3;
     EVP_PKEY *key = EVP_EC_gen("P-256");
@@ -198,10 +163,8 @@ static void self_signed(const char *bind)
     X509_NAME *name = X509_get_subject_name(x);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1, 0);
     X509_set_issuer_name(x, name);
-    if (strcmp(bind, "0.0.0.0") && strcmp(bind, "127.0.0.1") && strcmp(bind, "::"))
-        snprintf(san, sizeof san, "DNS:localhost,IP:127.0.0.1,IP:%s", bind);
-    else
-        snprintf(san, sizeof san, "DNS:localhost,IP:127.0.0.1");
+    bool extra = strcmp(bind, "0.0.0.0") && strcmp(bind, "127.0.0.1") && strcmp(bind, "::");
+    snprintf(san, sizeof san, "DNS:localhost,IP:127.0.0.1%s%s", extra ? ",IP:" : "", extra ? bind : "");
     X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
     X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
     if (!ext || !X509_add_ext(x, ext, -1) || !X509_sign(x, key, EVP_sha256()))
@@ -215,8 +178,7 @@ static void self_signed(const char *bind)
 
 /* Ask for a client certificate but do not insist: the real apiserver also
  * accepts anonymous and token-authenticated clients on the same port. */
-static void load_client_ca(const char *ca)
-{
+static void load_client_ca(const char *ca) {
     STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca);
     if (!names || SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
         die_ssl("loading client CA", ca);
@@ -244,23 +206,21 @@ struct req {
     bool keepalive;
 };
 
-static const char *reason_phrase(int code)
-{
-    switch (code) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 411: return "Length Required";
-    case 413: return "Request Entity Too Large";
-    default: return "Internal Server Error";
-    }
+/* HTTP reason phrase, and the reason a Kubernetes Status object gives. */
+static const struct status { int code; const char *phrase, *reason; } statuses[] = {
+    {200, "OK", ""}, {201, "Created", ""}, {400, "Bad Request", "BadRequest"},
+    {401, "Unauthorized", "Unauthorized"}, {404, "Not Found", "NotFound"},
+    {405, "Method Not Allowed", "MethodNotAllowed"}, {411, "Length Required", "LengthRequired"},
+    {413, "Request Entity Too Large", "RequestEntityTooLarge"}, {500, "Internal Server Error", "InternalError"}};
+
+static const struct status *status_of(int code) {
+    size_t i = 0;
+    while (i < sizeof statuses / sizeof statuses[0] - 1 && statuses[i].code != code)
+        i++;
+    return &statuses[i];
 }
 
-static void audit(const struct req *r, int code, const struct conn *c)
-{
+static void audit(const struct req *r, int code, const struct conn *c) {
     char line[2400];
     if (audit_fd < 0)
         return;
@@ -271,11 +231,10 @@ static void audit(const struct req *r, int code, const struct conn *c)
         perror("audit log");
 }
 
-static void respond(struct conn *c, const struct req *r, int code, const char *ctype, const char *body, size_t len)
-{
+static void respond(struct conn *c, const struct req *r, int code, const char *ctype, const char *body, size_t len) {
     char head[512];
     int hlen = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
-                        code, reason_phrase(code), ctype, len, r->keepalive ? "" : "Connection: close\r\n");
+                        code, status_of(code)->phrase, ctype, len, r->keepalive ? "" : "Connection: close\r\n");
     if (!strcmp(r->method, "HEAD"))
         len = 0;
     /* One write, so that Nagle and delayed ACKs cannot stall keep-alive clients. */
@@ -290,9 +249,8 @@ static void respond(struct conn *c, const struct req *r, int code, const char *c
 }
 
 /* Kubernetes clients expect errors as a JSON Status object. */
-static void respond_status(struct conn *c, const struct req *r, int code, const char *reason, const char *message,
-                           const char *kind, const char *name)
-{
+static void respond_status(struct conn *c, const struct req *r, int code, const char *message, const char *kind,
+                           const char *name) {
     char json[1024], details[512] = "";
     if (name)
         snprintf(details, sizeof details,
@@ -300,17 +258,11 @@ static void respond_status(struct conn *c, const struct req *r, int code, const 
     int n = snprintf(json, sizeof json,
                      "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
                      "\"message\":\"%s\",\"reason\":\"%s\",%s\"code\":%d}",
-                     message, reason, details, code);
+                     message, status_of(code)->reason, details, code);
     respond(c, r, code, "application/json", json, (size_t)n < sizeof json ? (size_t)n : sizeof json - 1);
 }
 
-static void respond_text(struct conn *c, const struct req *r, int code, const char *text)
-{
-    respond(c, r, code, "text/plain; charset=utf-8", text, strlen(text));
-}
-
-static char *trim(char *s)
-{
+static char *trim(char *s) {
     while (*s == ' ' || *s == '\t')
         s++;
     size_t n = strlen(s);
@@ -320,8 +272,7 @@ static char *trim(char *s)
 }
 
 /* Returns 0 or the HTTP status with which to reject the request. */
-static int parse_head(char *head, struct req *r)
-{
+static int parse_head(char *head, struct req *r) {
     char *line = head, *next = strstr(line, "\r\n");
     if (!next)
         return 400;
@@ -375,6 +326,8 @@ static int parse_head(char *head, struct req *r)
             else if (strcasestr(value, "keep-alive"))
                 r->keepalive = true;
         } else if (!strcasecmp(name, "Content-Type")) {
+            if (strpbrk(value, "\r\n")) /* we echo it back as a header */
+                return 400;
             snprintf(r->ctype, sizeof r->ctype, "%s", value);
         }
     }
@@ -396,22 +349,18 @@ static pthread_mutex_t objects_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Percent-decodes a path segment into out; false if it is not a name we are
  * willing to store (also keeps it safe to embed in JSON unescaped). */
-static bool decode_name(const char *in, char *out, size_t size)
-{
+static bool decode_name(const char *in, char *out, size_t size) {
     size_t n = 0;
     for (; *in; in++) {
-        int ch = (unsigned char)*in, hi, lo;
+        int ch = (unsigned char)*in;
         if (ch == '%') {
             if (!isxdigit((unsigned char)in[1]) || !isxdigit((unsigned char)in[2]))
                 return false;
-            hi = isdigit((unsigned char)in[1]) ? in[1] - '0' : tolower((unsigned char)in[1]) - 'a' + 10;
-            lo = isdigit((unsigned char)in[2]) ? in[2] - '0' : tolower((unsigned char)in[2]) - 'a' + 10;
-            ch = hi * 16 + lo;
+            char hex[3] = {in[1], in[2], '\0'};
+            ch = (int)strtol(hex, NULL, 16);
             in += 2;
         }
-        if (!isalnum(ch) && !strchr(".-_:@", ch))
-            return false;
-        if (n + 1 >= size)
+        if (!ch || (!isalnum(ch) && !strchr(".-_:@", ch)) || n + 1 >= size)
             return false;
         out[n++] = (char)ch;
     }
@@ -419,31 +368,29 @@ static bool decode_name(const char *in, char *out, size_t size)
     return n > 0 && strcmp(out, ".") && strcmp(out, "..");
 }
 
-static struct object *find_object(const char *kind, const char *name)
-{
+static struct object *find_object(const char *kind, const char *name) {
     for (struct object *o = objects; o; o = o->next)
         if (!strcmp(o->kind, kind) && !strcmp(o->name, name))
             return o;
     return NULL;
 }
 
-static void serve_rbac(struct conn *c, const struct req *r, const char *kind, const char *name, const char *body)
-{
+static void serve_rbac(struct conn *c, const struct req *r, const char *kind, const char *name, const char *body) {
     char msg[512], ctype[128], *copy = NULL;
     size_t len = 0;
     int code = 200;
     bool patch = !strcmp(r->method, "PATCH");
 
     if (!patch && strcmp(r->method, "GET") && strcmp(r->method, "HEAD")) {
-        respond_status(c, r, 405, "MethodNotAllowed", "the server does not allow this method on the requested resource", NULL, NULL);
+        respond_status(c, r, 405, "the server does not allow this method on the requested resource", NULL, NULL);
         return;
     }
     if (patch && !c->authenticated) {
-        respond_status(c, r, 401, "Unauthorized", "Unauthorized", NULL, NULL);
+        respond_status(c, r, 401, "Unauthorized", NULL, NULL);
         return;
     }
     if (patch && r->clen == 0) {
-        respond_status(c, r, 400, "BadRequest", "the body of the request was in an unknown format", kind, name);
+        respond_status(c, r, 400, "the body of the request was in an unknown format", kind, name);
         return;
     }
     /* Copy out under the lock; a slow client must not block everyone else. */
@@ -474,27 +421,26 @@ static void serve_rbac(struct conn *c, const struct req *r, const char *kind, co
     if (copy) {
         respond(c, r, code, ctype, copy, len);
     } else if (patch) {
-        respond_status(c, r, 500, "InternalError", "out of memory", kind, name);
+        respond_status(c, r, 500, "out of memory", kind, name);
     } else {
         snprintf(msg, sizeof msg, "%s.rbac.authorization.k8s.io \\\"%s\\\" not found", kind, name);
-        respond_status(c, r, 404, "NotFound", msg, kind, name);
+        respond_status(c, r, 404, msg, kind, name);
     }
     free(copy);
 }
 
 /* ---- routing and connections ------------------------------------------- */
 
-static void route(struct conn *c, const struct req *r, const char *body)
-{
+static void route(struct conn *c, const struct req *r, const char *body) {
     const char *p = r->path;
     bool get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
     char name[254];
 
     if (!strcmp(p, "/healthz") || !strcmp(p, "/livez") || !strcmp(p, "/readyz")) {
         if (get)
-            respond_text(c, r, 200, "ok");
+            respond(c, r, 200, "text/plain; charset=utf-8", "ok", 2);
         else
-            respond_status(c, r, 405, "MethodNotAllowed", "method not allowed", NULL, NULL);
+            respond_status(c, r, 405, "method not allowed", NULL, NULL);
         return;
     }
     if (role == APISERVER && get && !strcmp(p, "/version")) {
@@ -512,17 +458,16 @@ static void route(struct conn *c, const struct req *r, const char *body)
             }
         }
     }
-    respond_status(c, r, 404, "NotFound", "the server could not find the requested resource", NULL, NULL);
+    respond_status(c, r, 404, "the server could not find the requested resource", NULL, NULL);
 }
 
 /* Serves one request; returns whether the connection may be reused. */
-static bool serve_one(struct conn *c)
-{
+static bool serve_one(struct conn *c) {
     struct req r = {0};
     char *end;
     while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4))) {
         if (c->len == sizeof c->buf) {
-            respond_status(c, &r, 400, "BadRequest", "request header too large", NULL, NULL);
+            respond_status(c, &r, 400, "request header too large", NULL, NULL);
             return false;
         }
         int n = SSL_read(c->ssl, c->buf + c->len, (int)(sizeof c->buf - c->len));
@@ -535,8 +480,7 @@ static bool serve_one(struct conn *c)
     int err = parse_head(c->buf, &r);
     if (err) {
         r.keepalive = false;
-        respond_status(c, &r, err, err == 411 ? "LengthRequired" : err == 413 ? "RequestEntityTooLarge" : "BadRequest",
-                       reason_phrase(err), NULL, NULL);
+        respond_status(c, &r, err, status_of(err)->phrase, NULL, NULL);
         return false;
     }
 
@@ -561,8 +505,7 @@ static bool serve_one(struct conn *c)
     return r.keepalive;
 }
 
-static void *serve_conn(void *arg)
-{
+static void *serve_conn(void *arg) {
     struct conn *c = arg;
     struct timeval tv = {.tv_sec = IO_TIMEOUT_SECONDS};
     int one = 1;
@@ -591,8 +534,7 @@ static void *serve_conn(void *arg)
     return NULL;
 }
 
-static int listen_on(const char *addr, const char *port_str, unsigned *port)
-{
+static int listen_on(const char *addr, const char *port_str, unsigned *port) {
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai;
     struct sockaddr_storage ss;
@@ -620,8 +562,7 @@ static int listen_on(const char *addr, const char *port_str, unsigned *port)
     return fd;
 }
 
-static void *accept_loop(void *arg)
-{
+static void *accept_loop(void *arg) {
     int lfd = *(int *)arg;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
@@ -646,8 +587,7 @@ static void *accept_loop(void *arg)
 /* ---- roles ------------------------------------------------------------- */
 
 /* Only what our provisioner writes: clientConnection.kubeconfig, possibly quoted. */
-static char *scheduler_kubeconfig(const char *config)
-{
+static char *scheduler_kubeconfig(const char *config) {
     char line[4096], *found = NULL;
     int section = -1;
     require_readable(config);
@@ -686,8 +626,7 @@ static char *scheduler_kubeconfig(const char *config)
     return found;
 }
 
-static int kubectl(int argc, char **argv)
-{
+static int kubectl(int argc, char **argv) {
     bool version = false, client = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "version"))
@@ -703,8 +642,7 @@ static int kubectl(int argc, char **argv)
     return 0;
 }
 
-static void build_version_json(void)
-{
+static void build_version_json(void) {
     int major = 0, minor = 0;
     sscanf(STANDIN_VERSION, "v%d.%d", &major, &minor);
     snprintf(version_json, sizeof version_json,
@@ -714,8 +652,7 @@ static void build_version_json(void)
              major, minor, STANDIN_VERSION, STANDIN_BUILD_DATE, PLATFORM);
 }
 
-static void open_audit_log(const char *path)
-{
+static void open_audit_log(const char *path) {
     if (!strcmp(path, "-")) { /* as in the real apiserver: "-" is stdout */
         audit_fd = STDOUT_FILENO;
         return;
@@ -732,8 +669,7 @@ static void open_audit_log(const char *path)
         die("open %s: %s", path, go_strerror(errno));
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     const char *name = getenv("STANDIN_ROLE");
     if (!name || !*name)
         name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -757,7 +693,8 @@ int main(int argc, char **argv)
     if (role == KUBECTL)
         return kubectl(argc, argv);
 
-    parse_flags(argc, argv);
+    nargs = argc;
+    args = argv;
     const char *bind = flag("bind-address") ? flag("bind-address") : "0.0.0.0";
     const char *port = flag("secure-port");
     ctx = new_ctx();

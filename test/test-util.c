@@ -1,4 +1,4 @@
-/* Unit tests for the string, buffer and number helpers of util.h and the value checks of validate.h. */
+/* Unit tests for util.h (buffers, string lists, string and number helpers) and validate.h. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -22,7 +22,8 @@ static void test_buf(void)
                 buf_puts(&b, "0123456789");
         is_int(b.len, 11 + 10000, "buf grows to hold 10000 more bytes");
         ok(b.cap > b.len, "buf capacity exceeds length (room for NUL)");
-        ok(memcmp(b.data, "abcdef-42-x0123456789", 21) == 0, "buf keeps earlier content after growth");
+        ok(memcmp(b.data, "abcdef-42-x0123456789", 21) == 0,
+           "buf keeps earlier content after growth");
 
         char *s = buf_steal(&b);
         ok(s && strlen(s) == 10011, "buf_steal hands over the data");
@@ -134,7 +135,8 @@ static const char *shown(const char *s)
         size_t o = 0;
         for (; *s && o + 5 < sizeof(out); s++) {
                 if ((unsigned char)*s < 0x20 || *s == 0x7f)
-                        o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x", (unsigned char)*s);
+                        o += (size_t)snprintf(out + o, sizeof(out) - o, "\\x%02x",
+                                              (unsigned char)*s);
                 else
                         out[o++] = *s;
         }
@@ -146,8 +148,8 @@ static const char *shown(const char *s)
 #define is_invalid(f, s, reason)                                                                   \
         do {                                                                                       \
                 const char *why_ = NULL;                                                           \
-                is_int(f(s, &why_), -EINVAL, "%s('%s') fails", #f, shown(s));                             \
-                is_str(why_, reason, "%s('%s') reason", #f, shown(s));                                   \
+                is_int(f(s, &why_), -EINVAL, "%s('%s') fails", #f, shown(s));                      \
+                is_str(why_, reason, "%s('%s') reason", #f, shown(s));                             \
         } while (0)
 #define is_valid(f, s) is_int(f(s, NULL), 0, "%s('%s') passes", #f, shown(s))
 
@@ -175,7 +177,8 @@ static void test_validate_cidr(void)
         is_valid(validate_cidr, "10.0.0.1/32");
         is_valid(validate_cidr, "fd00:10:96::/112");
         is_invalid(validate_cidr, "10.32.0.1/24", "address has bits set beyond the prefix length");
-        is_invalid(validate_cidr, "10.32.0.129/25", "address has bits set beyond the prefix length");
+        is_invalid(validate_cidr, "10.32.0.129/25",
+                   "address has bits set beyond the prefix length");
         is_invalid(validate_cidr, "fd00::1/64", "address has bits set beyond the prefix length");
         is_invalid(validate_cidr, "10.32.0.0/33", "prefix length out of range");
         is_invalid(validate_cidr, "fd00::/129", "prefix length out of range");
@@ -216,8 +219,10 @@ static void test_validate_port_range(void)
         is_valid(validate_port_range, "80-80");
         is_invalid(validate_port_range, "32767-30000",
                    "ports must be 1-65535 and the first not above the second");
-        is_invalid(validate_port_range, "0-5", "ports must be 1-65535 and the first not above the second");
-        is_invalid(validate_port_range, "1-65536", "ports must be 1-65535 and the first not above the second");
+        is_invalid(validate_port_range, "0-5",
+                   "ports must be 1-65535 and the first not above the second");
+        is_invalid(validate_port_range, "1-65536",
+                   "ports must be 1-65535 and the first not above the second");
         is_invalid(validate_port_range, "30000", "expected a port range such as 30000-32767");
         is_invalid(validate_port_range, "-5", "expected a port range such as 30000-32767");
         is_invalid(validate_port_range, "5-", "expected a port range such as 30000-32767");
@@ -235,11 +240,14 @@ static void test_validate_url(void)
         is_valid(validate_https_url, "https://[fd00::1]");
         is_invalid(validate_https_url, "http://dl.k8s.io/release",
                    "expected an https:// URL (plain http is never used)");
-        is_invalid(validate_https_url, "HTTPS://dl.k8s.io", "expected an https:// URL (plain http is never used)");
-        is_invalid(validate_https_url, "ftp://x", "expected an https:// URL (plain http is never used)");
+        is_invalid(validate_https_url, "HTTPS://dl.k8s.io",
+                   "expected an https:// URL (plain http is never used)");
+        is_invalid(validate_https_url, "ftp://x",
+                   "expected an https:// URL (plain http is never used)");
         is_invalid(validate_https_url, "https://user:pw@dl.k8s.io/",
                    "credentials in URLs are not supported");
-        is_invalid(validate_https_url, "https://user@dl.k8s.io/", "credentials in URLs are not supported");
+        is_invalid(validate_https_url, "https://user@dl.k8s.io/",
+                   "credentials in URLs are not supported");
         is_invalid(validate_https_url, "https://dl.k8s.io:0/", "URL port must be 1-65535");
         is_invalid(validate_https_url, "https://dl.k8s.io:65536/", "URL port must be 1-65535");
         is_invalid(validate_https_url, "https://dl.k8s.io:https/", "URL port must be 1-65535");
@@ -250,14 +258,19 @@ static void test_validate_url(void)
         is_invalid(validate_https_url, "https://[nothex]/", "URL has a malformed IPv6 host");
         is_invalid(validate_https_url, "https://", "URL has no host");
         is_invalid(validate_https_url, "https:///path", "URL has no host");
-        is_invalid(validate_https_url, "https://bad_host/", "URL host is not an IP address or DNS name");
-        is_invalid(validate_https_url, "https://dl.k8s.io/a b", "URL contains a character that is not allowed");
-        is_invalid(validate_https_url, "https://dl.k8s.io/a\"b", "URL contains a character that is not allowed");
-        is_invalid(validate_https_url, "https://dl.k8s.io/\n", "URL contains a character that is not allowed");
+        is_invalid(validate_https_url, "https://bad_host/",
+                   "URL host is not an IP address or DNS name");
+        is_invalid(validate_https_url, "https://dl.k8s.io/a b",
+                   "URL contains a character that is not allowed");
+        is_invalid(validate_https_url, "https://dl.k8s.io/a\"b",
+                   "URL contains a character that is not allowed");
+        is_invalid(validate_https_url, "https://dl.k8s.io/\n",
+                   "URL contains a character that is not allowed");
 
         is_valid(validate_https_url_list, "https://10.240.0.10:2379");
         is_valid(validate_https_url_list, "https://10.240.0.10:2379,https://10.240.0.11:2379");
-        is_invalid(validate_https_url_list, "https://a.example,,https://b.example", "empty entry in the URL list");
+        is_invalid(validate_https_url_list, "https://a.example,,https://b.example",
+                   "empty entry in the URL list");
         is_invalid(validate_https_url_list, "https://a.example,", "empty entry in the URL list");
         is_invalid(validate_https_url_list, ",https://a.example", "empty entry in the URL list");
         is_invalid(validate_https_url_list, ",", "empty entry in the URL list");
@@ -304,11 +317,16 @@ static void test_validate_path(void)
         is_invalid(validate_abs_path, "/usr//bin", "path must be normalized (no '..' or '//')");
         is_invalid(validate_abs_path, "/usr/local bin",
                    "path contains a character outside A-Z a-z 0-9 / . _ - + @ :");
-        is_invalid(validate_abs_path, "/usr/%i", "path contains a character outside A-Z a-z 0-9 / . _ - + @ :");
-        is_invalid(validate_abs_path, "/usr/$HOME", "path contains a character outside A-Z a-z 0-9 / . _ - + @ :");
-        is_invalid(validate_abs_path, "/usr;rm", "path contains a character outside A-Z a-z 0-9 / . _ - + @ :");
-        is_invalid(validate_abs_path, "/usr/\n", "path contains a character outside A-Z a-z 0-9 / . _ - + @ :");
-        is_invalid(validate_abs_path, "/usr/\"x\"", "path contains a character outside A-Z a-z 0-9 / . _ - + @ :");
+        is_invalid(validate_abs_path, "/usr/%i",
+                   "path contains a character outside A-Z a-z 0-9 / . _ - + @ :");
+        is_invalid(validate_abs_path, "/usr/$HOME",
+                   "path contains a character outside A-Z a-z 0-9 / . _ - + @ :");
+        is_invalid(validate_abs_path, "/usr;rm",
+                   "path contains a character outside A-Z a-z 0-9 / . _ - + @ :");
+        is_invalid(validate_abs_path, "/usr/\n",
+                   "path contains a character outside A-Z a-z 0-9 / . _ - + @ :");
+        is_invalid(validate_abs_path, "/usr/\"x\"",
+                   "path contains a character outside A-Z a-z 0-9 / . _ - + @ :");
 }
 
 static void test_validate_misc(void)
@@ -333,8 +351,10 @@ static void test_validate_misc(void)
         is_valid(validate_flag_name, "feature_gates.x");
         is_invalid(validate_flag_name, "", "expected a flag name without leading dashes");
         is_invalid(validate_flag_name, "-v", "expected a flag name without leading dashes");
-        is_invalid(validate_flag_name, "a=b", "flag names consist of letters, digits, '-', '_' and '.'");
-        is_invalid(validate_flag_name, "a b", "flag names consist of letters, digits, '-', '_' and '.'");
+        is_invalid(validate_flag_name, "a=b",
+                   "flag names consist of letters, digits, '-', '_' and '.'");
+        is_invalid(validate_flag_name, "a b",
+                   "flag names consist of letters, digits, '-', '_' and '.'");
 }
 
 static void test_validate_flag_value(void)

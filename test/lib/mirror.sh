@@ -19,6 +19,8 @@
 #   MIRROR_HTTP_URL            http://127.0.0.1:PORT (plain HTTP)
 #   MIRROR_REDIRECT_HTTP_URL   $MIRROR_URL/redirect-http   (302 -> $MIRROR_HTTP_URL/<rest>)
 #   MIRROR_REDIRECT_HTTPS_URL  $MIRROR_URL/redirect-https  (302 -> $MIRROR_URL/<rest>)
+#   MIRROR_SLOW_URL            $MIRROR_URL/slow     (same files, limit_rate $MIRROR_SLOW_RATE, default 2m)
+#   MIRROR_FAIL503_URL         $MIRROR_URL/fail503  (always 503)
 #   MIRROR_ACCESS_LOG          access log (one line per request, all servers)
 #   MIRROR_ERROR_LOG           nginx error log
 #   MIRROR_PID_FILE            nginx master pid file
@@ -157,7 +159,7 @@ events {
 http {
     log_format mirror '\$remote_addr [\$time_local] \$scheme:\$server_port '
                       '"\$request" \$status \$body_bytes_sent '
-                      '"\$http_user_agent" \$server_protocol';
+                      '"\$http_user_agent" \$server_protocol c=\$connection';
     access_log $d/access.log mirror;
     $temps
 
@@ -184,6 +186,15 @@ http {
         }
         location ~ ^/redirect-https/(.*)\$ {
             return 302 https://127.0.0.1:$p_tls/\$1\$is_args\$args;
+        }
+        # the same files, slowly, so a test can cut a transfer half-way
+        location /slow/ {
+            alias $d/www/;
+            limit_rate ${MIRROR_SLOW_RATE:-2m};
+        }
+        # a server in trouble: every request answers 503
+        location /fail503/ {
+            return 503;
         }
     }
 
@@ -305,6 +316,8 @@ mirror_start() {
         export MIRROR_HTTP_URL="http://127.0.0.1:$p_http"
         export MIRROR_REDIRECT_HTTP_URL="$MIRROR_URL/redirect-http"
         export MIRROR_REDIRECT_HTTPS_URL="$MIRROR_URL/redirect-https"
+        export MIRROR_SLOW_URL="$MIRROR_URL/slow"
+        export MIRROR_FAIL503_URL="$MIRROR_URL/fail503"
 
         rm -f "$d/nginx.pid"
         : >"$d/error.log"

@@ -1,0 +1,113 @@
+#!/bin/bash
+# Integration: the download path against the real nginx mirror: parallel HTTP/2 transfers,
+# a transfer cut half-way that resumes by Range, retries and fall-over to a mirror, the cache,
+# and a warm run that makes no HTTP request and hashes nothing.
+set -eu
+. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+MIRROR_SLOW_RATE=1m
+export MIRROR_SLOW_RATE
+ks_setup
+ks_set download retry-delay-ms 50
+summary() { printf '%s\n' "$OUT" | tail -n 1; }
+field() { summary | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+requests() { wc -l < "$MIRROR_ACCESS_LOG"; }
+
+# --- parallel, multiplexed ------------------------------------------------------------
+n0=$(requests)
+ks -c "$CONF" --root "$ROOT" --output json apply
+tap_is "$RC" 0 "cold apply succeeds"
+new=$(tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG")
+tap_is "$(printf '%s\n' "$new" | grep -c '/bin/linux/amd64/[a-z-]* HTTP/2.0" 200')" 4 "four binaries fetched over HTTP/2"
+tap_is "$(printf '%s\n' "$new" | grep '/bin/linux/amd64/[a-z-]* HTTP' | sed 's/.*c=//' | sort -u | wc -l)" 1 \
+        "all four multiplexed on one connection"
+tap_is "$(field sidecars_fetched)" 4 "four sidecars fetched"
+
+# --- warm: no request, no hashing -------------------------------------------------------
+n0=$(requests)
+ks -c "$CONF" --root "$ROOT" --output json apply
+tap_like "$(summary)" '"changed":0,' "warm apply changes nothing"
+tap_is "$(requests)" "$n0" "warm apply makes no HTTP request (nginx access log unchanged)"
+tap_is "$(field hashed_bytes)" 0 "warm apply hashes nothing (stat fingerprints match)"
+ks -c "$CONF" --root "$ROOT" --output json --verify apply
+tap_is "$(field hashed_bytes)" "$(cat "$ROOT"/usr/local/bin/kube* | wc -c)" "--verify re-hashes every installed binary"
+tap_is "$(requests)" "$n0" "--verify needs no request either"
+
+# a binary changed behind our back is noticed (its ctime moved) and repaired from the cache
+cp -p "$ROOT/usr/local/bin/kubectl" "$WORK/kubectl.orig"
+printf 'x' | dd of="$ROOT/usr/local/bin/kubectl" bs=1 seek=100 conv=notrunc status=none
+touch -r "$WORK/kubectl.orig" "$ROOT/usr/local/bin/kubectl"
+ks -c "$CONF" --root "$ROOT" --output json apply
+tap_like "$(summary)" '"changed":1,' "a tampered binary with its old mtime is found and replaced"
+tap_ok "replaced by the verified original" cmp "$WORK/kubectl.orig" "$ROOT/usr/local/bin/kubectl"
+tap_is "$(field from_cache)" 1 "the replacement came from the cache"
+tap_is "$(requests)" "$n0" "and needed no HTTP request"
+
+# --- cache: a fresh tree with the cache of the old one ------------------------------------
+rm -f "$ROOT"/usr/local/bin/*
+ks -c "$CONF" --root "$ROOT" --output json apply
+tap_is "$(field from_cache)" 4 "removed binaries come back from the cache"
+tap_is "$(requests)" "$n0" "without any HTTP request"
+# a damaged cache entry is caught when read, and fetched again
+c=$(ls "$ROOT"/var/cache/kubestrap/sha256/ | head -n 1)
+rm -f "$ROOT/usr/local/bin/kube-scheduler" "$ROOT/usr/local/bin/kubectl" "$ROOT/usr/local/bin/kube-apiserver" "$ROOT/usr/local/bin/kube-controller-manager"
+for f in "$ROOT"/var/cache/kubestrap/sha256/*; do cp "$f" "$f.x"; echo junk >> "$f.x"; mv "$f.x" "$f"; done
+ks -c "$CONF" --root "$ROOT" --output json apply
+tap_is "$RC" 0 "damaged cache entries do not break the run"
+tap_is "$(field from_cache)" 0 "damaged cache entries are not used"
+for b in $BINARIES; do
+        tap_ok "$b right after re-download" cmp "$MIRROR_WWW/$VERSION/bin/linux/amd64/$b" "$ROOT/usr/local/bin/$b"
+done
+
+# --- a transfer cut half-way resumes with a Range request ---------------------------------
+V2=v1.22.0
+for b in $BINARIES; do
+        head -c $((3 * 1024 * 1024)) /dev/urandom > "$WORK/$b.big"
+        mirror_publish "$V2" "$ARCH" "$b" "$WORK/$b.big"
+done
+ks_set cluster version "$V2"
+ks_set download base-url "$MIRROR_SLOW_URL"
+n0=$(requests)
+"$KUBESTRAP" -c "$CONF" --root "$ROOT" --output json apply > "$WORK/resume.out" 2> "$WORK/resume.err" &
+pid=$!
+# wait until the transfers are under way (bytes on disk in staging), then kill nginx's workers
+for _ in $(seq 100); do
+        s=$(find "$ROOT/usr/local/bin" -name '.kube-apiserver.ks-*' -size +200k 2>/dev/null | head -n 1)
+        [ -n "$s" ] && break
+        sleep 0.05
+done
+master=$(cat "$MIRROR_PID_FILE")
+pkill -KILL -P "$master" || true   # the master starts new workers; open connections die
+rc=0; wait "$pid" || rc=$?
+tap_is "$rc" 0 "apply survives the cut and completes"
+for b in $BINARIES; do
+        tap_ok "$b complete and identical after the cut" cmp "$WORK/$b.big" "$ROOT/usr/local/bin/$b"
+done
+tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG" > "$WORK/resume.log"
+tap_like "$(grep -c '/slow/v1.22.0/bin/linux/amd64/[a-z-]* HTTP/2.0" 206' "$WORK/resume.log")" '^[1-9]' \
+        "the retry asked for the rest (206 Partial Content)"
+tap_is "$(grep -c 'apiserver HTTP/2.0" 200' "$WORK/resume.log")" 0 \
+        "kube-apiserver was not fetched from the start again" 
+
+# --- retries and fall-over to a mirror -----------------------------------------------------
+V3=v1.22.1
+for b in $BINARIES; do mirror_publish "$V3" "$ARCH" "$b" "$WORK/$b.bin"; done
+ks_set cluster version "$V3"
+ks_set download base-url "$MIRROR_FAIL503_URL"
+ks_set download retries 2
+ks_set download mirrors "https://127.0.0.1:1/nothing,$MIRROR_URL"
+n0=$(requests)
+ks -c "$CONF" --root "$ROOT" --output json apply
+tap_is "$RC" 0 "a failing primary falls over to a working mirror"
+tap_is "$(tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG" | grep -c 'fail503/v1.22.1/bin/linux/amd64/kubectl.sha256 HTTP/[0-9.]*" 503')" 3 \
+        "the primary's 503 was tried three times (retries = 2)"
+tap_like "$OUT" '"event":"warning","message":"https://127.0.0.1:[0-9]+/fail503/v1.22.1/bin/linux/amd64/kube-apiserver.sha256: HTTP 503; https://127.0.0.1:1/nothing/v1.22.1/bin/linux/amd64/kube-apiserver.sha256: [^"]*connect' \
+        "a warning names each failed URL and why"
+tap_ok "kubectl from the mirror is right" cmp "$WORK/kubectl.bin" "$ROOT/usr/local/bin/kubectl"
+
+ks_set download mirrors ""
+ks_set cluster version v1.22.2
+ks -c "$CONF" --root "$ROOT" apply
+tap_is "$RC" 1 "no mirror left: the run fails"
+tap_like "$ERR" "fail503/v1.22.2/bin/linux/amd64/kube-apiserver.sha256: HTTP 503" "the error names the URL and the status"
+
+tap_done

@@ -65,8 +65,7 @@ static char *strip_dup(const char *s)
         return strndup(s, l);
 }
 
-static int handler(
-void *user, const char *section, const char *name, const char *value)
+static int handler(void *user, const char *section, const char *name, const char *value)
 {
         struct parse *p = user;
         struct ini_file *f = p->file;

@@ -306,8 +306,8 @@ static bool owner_ok(const struct stat *st)
         return geteuid() != 0 || (st->st_uid == 0 && st->st_gid == 0);
 }
 
-static int compare_item(struct plan *p, struct item *it, struct target *t,
-                        const struct state *sst, bool verify, bool want_diff, char **ret_error)
+static int compare_item(struct plan *p, struct item *it, struct target *t, const struct state *sst,
+                        bool verify, bool want_diff, char **ret_error)
 {
         _cleanup_close_ int dfd = -1;
         const char *name = NULL;

@@ -56,7 +56,7 @@ struct plan {
         char *cache_dir;
         size_t sidecars_fetched;
         size_t from_cache;
-        char **warnings; /* e.g. a primary URL that failed before a mirror served the file */
+        char **warnings;       /* e.g. a primary URL that failed before a mirror served the file */
         uint64_t bytes_hashed; /* installed binaries read to compare them */
         uint64_t bytes_downloaded;
 };

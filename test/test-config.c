@@ -103,8 +103,8 @@ static void test_ini(void)
         ok(f->n_entries == 4 && streq(f->entries[2].key, "z") && streq(f->entries[2].value, "") &&
                f->entries[2].line == 9,
            "ini: b.z has an empty value, line 9");
-        /* Regression (was a bug in src/config.c): inih does not trim blanks inside "[ b ]" but scan_sections()
-         * does, so entries say " b " while ->sections says "b". */
+        /* Regression (was a bug in src/config.c): inih does not trim blanks inside "[ b ]" but
+         * scan_sections() does, so entries say " b " while ->sections says "b". */
         ok(find_entry(f, "b", "z") != NULL,
            "ini: entry section of '[ b ]' matches the recorded 'b'");
         e = find_entry(f, "a", "w");
@@ -476,9 +476,9 @@ static void test_model_error_values(void)
         }
         errors = strv_free(errors);
 
-        /* Regression (was a bug in src/config.c): keys under "[ paths ]" are filed under section " paths ",
-         * which load_entries() skips as an unknown section that check_section() never reports
-         * (it saw the trimmed "paths"): the value is silently dropped for the default. */
+        /* Regression (was a bug in src/config.c): keys under "[ paths ]" are filed under section "
+         * paths ", which load_entries() skips as an unknown section that check_section() never
+         * reports (it saw the trimmed "paths"): the value is silently dropped for the default. */
         _cleanup_free_ char *text3 = conf(NULL, NULL, "[ paths ]\nbin-dir = /opt/bin\n");
         int r = load(text3, &m, &errors);
         ok(m && streq(model_get(m, "paths.bin-dir"), "/opt/bin"),
@@ -488,9 +488,9 @@ static void test_model_error_values(void)
         m = model_free(m);
         errors = strv_free(errors);
 
-        /* Regression (was a bug in src/config.c): inih's multi-line mode takes an indented line after a key as
-         * a continuation of that key, so "  public-address = ..." becomes a second "version"
-         * and the error names a key the operator did not write twice. */
+        /* Regression (was a bug in src/config.c): inih's multi-line mode takes an indented line
+         * after a key as a continuation of that key, so "  public-address = ..." becomes a second
+         * "version" and the error names a key the operator did not write twice. */
         _cleanup_free_ char *text4 = conf("public-address = ", "  public-address = ", NULL);
         r = load(text4, &m, &errors);
         ok(r == 0, "an indented key is a key, not a continuation of the previous one");

@@ -272,8 +272,8 @@ static void test_containment(void)
                 close(fd);
         is_int(count_entries(outside), 0, "nothing was created in the outside dir");
         ok(!exists(in_root("/tmp")) || r == 0, "nothing half-made inside the root on failure");
-        /* Regression (was a bug in src/fileio.c target_open_dir): mkdirat() failing with EEXIST (here the
-         * dangling symlink; in a race, another process's new dir) is still recorded in
+        /* Regression (was a bug in src/fileio.c target_open_dir): mkdirat() failing with EEXIST
+         * (here the dangling symlink; in a race, another process's new dir) is still recorded in
          * created_dirs, so target_undo_dirs() may remove a directory this run did not make. */
         ok(!strv_contains(t.created_dirs, "/etc"),
            "the pre-existing symlink /etc is not recorded as created");

@@ -94,6 +94,12 @@ static const char *item_detail(const struct item *it, char *buf, size_t size)
 {
         switch (it->kind) {
         case ITEM_DOWNLOAD:
+                if (it->verify_after) {
+                        snprintf(buf, size, "%s, %s of the release tarball, digest known once read",
+                                 it->what, it->member);
+                        break;
+                }
+
                 snprintf(buf, size, "%s, %s:%.12s… from %s", it->what,
                          digest_alg_to_string(it->alg), it->hex, it->url);
                 break;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "fileio.h"
@@ -29,12 +30,19 @@ static int job_restart(struct fetch_job *j)
         int r = digest_new(j->alg, &j->d);
         if (r < 0)
                 return r;
-        j->written = 0;
         j->mem.len = 0;
-        if (j->fd >= 0) {
+        if (j->fd >= 0 && j->written > 0) {
+                struct stat st;
+                if (fstat(j->fd, &st) < 0)
+                        return -errno;
+                /* A stream handed on as it arrives (a pipe into the tar reader) cannot be
+                 * taken back: resuming with Range works, starting over does not. */
+                if (S_ISFIFO(st.st_mode))
+                        return -ESPIPE;
                 if (ftruncate(j->fd, 0) < 0 || lseek(j->fd, 0, SEEK_SET) < 0)
                         return -errno;
         }
+        j->written = 0;
         return 0;
 }
 
@@ -176,11 +184,18 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                                 continue; /* same URL again, resuming where it stopped */
                         }
                         add_reason(j, url, tr->error ? tr->error : strerror(-tr->result));
-                        if (j->urls[j->url_index + 1] && tr->result != -EFBIG) {
+                        if (j->urls[j->url_index + 1] && tr->result != -EFBIG &&
+                            tr->result != -ESPIPE) {
                                 j->url_index++;
                                 j->tries_here = 0;
-                                r = job_restart(j);
-                                continue;
+                                int q = job_restart(j);
+                                if (q != -ESPIPE) {
+                                        if (q < 0)
+                                                r = q;
+                                        continue;
+                                }
+                                add_reason(j, j->urls[j->url_index],
+                                           "not tried: a streamed transfer cannot start over");
                         }
                         j->done = true;
                         j->result = tr->result;

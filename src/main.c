@@ -1,6 +1,7 @@
 /* kubestrap: parse the global options and hand over to the verb's command. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,7 +52,11 @@ int main(int argc, char *argv[])
         struct cmd_ctx ctx = {.config_path = DEFAULT_CONFIG, .root = NULL};
         int c;
 
+        /* Writes into a pipe whose reader has gone are errors to handle, not a reason to die. */
+        signal(SIGPIPE, SIG_IGN);
+
         /* "+": stop at the verb so its own arguments are left alone. */
+
         while ((c = getopt_long(argc, argv, "+c:r:o:vh", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':

@@ -2,10 +2,12 @@
 #include "plan.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "archive.h"
 #include "diff.h"
 #include "fetch.h"
 #include "util.h"
@@ -80,20 +82,26 @@ static int split_mirrors(const struct model *m, char ***ret)
         return 0;
 }
 
-/* Sidecars of every binary whose digest is not pinned or remembered, all fetched at once. */
-static int fetch_sidecars(struct plan *p, const size_t *need_idx, size_t n, char **ret_error)
+/* One checksum sidecar to fetch: for a binary, or for the release tarball. */
+struct sidecar_req {
+        char **urls; /* of the file itself; ".<alg>" is appended */
+        enum digest_alg alg;
+        const char *name; /* the file's name, which a "HEX  NAME" sidecar must match */
+        char *ret_hex;    /* DIGEST_HEX_MAX */
+        char **ret_from;  /* the sidecar URL that answered */
+};
+
+/* Every sidecar that is needed, all fetched at once. */
+static int fetch_sidecars(struct plan *p, struct sidecar_req *req, size_t n, char **ret_error)
 {
-        struct item *need[_BINARY_MAX];
-        for (size_t i = 0; i < n; i++)
-                need[i] = &p->items[need_idx[i]]; /* the array is complete: pointers now hold */
         struct fetch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
         int r = 0;
         if (!jobs)
                 return -ENOMEM;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                jobs[i] = (struct fetch_job){.fd = -1, .alg = need[i]->alg, .max_mem = 4096};
-                for (char **u = need[i]->urls; *u && r >= 0; u++) {
-                        char *su = strjoin3(*u, ".", digest_alg_to_string(need[i]->alg));
+                jobs[i] = (struct fetch_job){.fd = -1, .alg = req[i].alg, .max_mem = 4096};
+                for (char **u = req[i].urls; *u && r >= 0; u++) {
+                        char *su = strjoin3(*u, ".", digest_alg_to_string(req[i].alg));
                         r = su ? strv_push(&jobs[i].urls, su) : -ENOMEM;
                 }
         }
@@ -101,8 +109,6 @@ static int fetch_sidecars(struct plan *p, const size_t *need_idx, size_t n, char
                 r = fetch_run(jobs, n, &p->http, &p->policy, NULL, NULL);
         for (size_t i = 0; i < n && r >= 0; i++) {
                 struct fetch_job *j = &jobs[i];
-                struct item *it = need[i];
-                const char *name = strrchr(it->path, '/') + 1;
                 if (j->result < 0) {
                         r = j->result == -EFBIG ? -EBADMSG : j->result;
                         if (j->result == -EFBIG)
@@ -115,21 +121,22 @@ static int fetch_sidecars(struct plan *p, const size_t *need_idx, size_t n, char
                 p->sidecars_fetched++;
                 if (j->error)
                         (void)strv_extend(&p->warnings, j->error);
-                int q = digest_parse_sidecar(j->body, j->body_len, it->alg, name, it->hex);
+                int q = digest_parse_sidecar(j->body, j->body_len, req[i].alg, req[i].name,
+                                             req[i].ret_hex);
                 if (q == -ENOENT)
                         asprintf_safe(ret_error, "%s: checksum file names another file, not '%s'",
-                                      j->url_used, name);
+                                      j->url_used, req[i].name);
                 else if (q < 0)
                         asprintf_safe(ret_error,
                                       "%s: malformed checksum file (expected %zu hex digits, "
                                       "optionally followed by the file name)",
-                                      j->url_used, digest_hex_len(it->alg));
+                                      j->url_used, digest_hex_len(req[i].alg));
                 if (q < 0) {
                         r = -EBADMSG;
                         break;
                 }
-                it->digest_from = strdup(j->url_used);
-                if (!it->digest_from)
+                *req[i].ret_from = strdup(j->url_used);
+                if (!*req[i].ret_from)
                         r = -ENOMEM;
         }
         for (size_t i = 0; i < n; i++) {
@@ -140,17 +147,89 @@ static int fetch_sidecars(struct plan *p, const size_t *need_idx, size_t n, char
         return r;
 }
 
+static char *tarball_url(const char *base, const struct model *m)
+{
+        char *u = NULL;
+        size_t l = strlen(base);
+        while (l > 0 && base[l - 1] == '/')
+                l--;
+        if (asprintf(&u, "%.*s/%s/kubernetes-server-linux-%s.tar.gz", (int)l, base,
+                     model_get(m, "cluster.version"), model_get(m, "download.arch")) < 0)
+                return NULL;
+        return u;
+}
+
+/* download.source = tarball: the binaries are members of the release tarball. Their digests
+ * are only known once it has been read, or remembered from the last time it was. */
+static int add_tarball_binaries(const struct model *m, const struct state *st, struct plan *p,
+                                char **mirrors, char **ret_error)
+{
+        const char *bin = model_get(m, "paths.bin-dir");
+        p->tarball = true;
+        p->tarball_alg = m->checksum;
+        char *u = tarball_url(model_get(m, "download.base-url"), m);
+        if (!u || strv_push(&p->tarball_urls, u) < 0)
+                return -ENOMEM;
+        for (char **mi = mirrors; mi && *mi; mi++) {
+                u = tarball_url(*mi, m);
+                if (!u || strv_push(&p->tarball_urls, u) < 0)
+                        return -ENOMEM;
+        }
+        _cleanup_free_ char *key = strjoin3("tarball:", p->tarball_urls[0], NULL);
+        if (!key)
+                return -ENOMEM;
+        const struct state_entry *te = state_find((struct state *)st, key);
+        if (te && te->alg == p->tarball_alg && te->hex[0]) {
+                memcpy(p->tarball_hex, te->hex, sizeof(p->tarball_hex));
+                p->tarball_digest_from = strdup(te->digest_url);
+        } else {
+                struct sidecar_req req = {.urls = p->tarball_urls,
+                                          .alg = p->tarball_alg,
+                                          .name = strrchr(p->tarball_urls[0], '/') + 1,
+                                          .ret_hex = p->tarball_hex,
+                                          .ret_from = &p->tarball_digest_from};
+                int r = fetch_sidecars(p, &req, 1, ret_error);
+                if (r < 0)
+                        return r;
+        }
+        if (!p->tarball_digest_from)
+                return -ENOMEM;
+        for (int b = 0; b < _BINARY_MAX; b++) {
+                _cleanup_free_ char *path = path_join(bin, binary_names[b]);
+                struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, "binary") : NULL;
+                if (!it)
+                        return -ENOMEM;
+                it->member = strjoin3("kubernetes/server/bin/", binary_names[b], NULL);
+                it->url = it->member ? strjoin3(p->tarball_urls[0], "#", it->member) : NULL;
+                it->digest_from = strjoin3("tarball:", p->tarball_hex, NULL);
+                if (!it->url || !it->digest_from)
+                        return -ENOMEM;
+                it->alg = m->checksum;
+                const struct state_entry *e = state_find((struct state *)st, path);
+                if (e && streq(e->kind, "download") && streq(e->url, it->url) &&
+                    streq(e->digest_url, it->digest_from) && e->alg == it->alg && e->hex[0])
+                        memcpy(it->hex, e->hex, sizeof(it->hex));
+                else
+                        it->verify_after = true;
+        }
+        return 0;
+}
+
 static int add_binaries(const struct model *m, const struct state *st, struct plan *p,
                         char **ret_error)
 {
         const char *bin = model_get(m, "paths.bin-dir");
         _cleanup_strv_free_ char **mirrors = NULL;
         size_t need[_BINARY_MAX]; /* indices: p->items moves while it grows */
+        struct sidecar_req req[_BINARY_MAX];
         size_t n_need = 0;
         int r = split_mirrors(m, &mirrors);
         if (r < 0)
                 return r;
+        if (streq(model_get(m, "download.source"), "tarball"))
+                return add_tarball_binaries(m, st, p, mirrors, ret_error);
         for (int b = 0; b < _BINARY_MAX; b++) {
+
                 _cleanup_free_ char *path = path_join(bin, binary_names[b]);
                 struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, "binary") : NULL;
                 if (!it)
@@ -187,7 +266,15 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
                 if (!it->digest_from)
                         return -ENOMEM;
         }
-        return n_need ? fetch_sidecars(p, need, n_need, ret_error) : 0;
+        for (size_t i = 0; i < n_need; i++) {
+                struct item *it = &p->items[need[i]];
+                req[i] = (struct sidecar_req){.urls = it->urls,
+                                              .alg = it->alg,
+                                              .name = strrchr(it->path, '/') + 1,
+                                              .ret_hex = it->hex,
+                                              .ret_from = &it->digest_from};
+        }
+        return n_need ? fetch_sidecars(p, req, n_need, ret_error) : 0;
 }
 
 static int add_pki(const struct model *m, struct plan *p, char **ret_error)
@@ -353,6 +440,11 @@ static int compare_item(struct plan *p, struct item *it, struct target *t, const
         }
 
         bool same;
+        if (it->kind == ITEM_DOWNLOAD && it->verify_after) {
+                /* Not known until the tarball is read: decided again after extraction. */
+                it->action = ACTION_UPDATE;
+                return 0;
+        }
         if (it->kind == ITEM_DOWNLOAD) {
                 const struct state_entry *e = state_find((struct state *)sst, it->path);
                 if (!verify && e && e->alg == it->alg && streq(e->hex, it->hex) &&
@@ -537,6 +629,101 @@ static void cache_put(struct plan *p, struct target *t, struct staged *s)
                 stage_abort(cdir, tmp);
 }
 
+struct tarball_stream {
+        struct fetch_job job;
+        struct plan *p;
+        const struct apply_hooks *h;
+        int r;
+};
+
+static void *tarball_thread(void *userdata)
+{
+        struct tarball_stream *ts = userdata;
+        ts->r = fetch_run(&ts->job, 1, &ts->p->http, &ts->p->policy, ts->h ? ts->h->progress : NULL,
+                          ts->h ? ts->h->userdata : NULL);
+        close(ts->job.fd); /* end of stream for the reader */
+        ts->job.fd = -1;
+        return NULL;
+}
+
+/* Streams the release tarball once: a thread downloads it into a pipe (hashing it on the
+ * way), this thread extracts the wanted members from the pipe into their staging files. */
+static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
+                             const struct apply_hooks *h, char **ret_error)
+{
+        struct archive_want want[_BINARY_MAX];
+        int pfd[2];
+        if (n > _BINARY_MAX)
+                return -E2BIG;
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                return -errno;
+        for (size_t i = 0; i < n; i++)
+                want[i] = (struct archive_want){
+                    .path = s[i]->it->member, .fd = s[i]->fd, .alg = s[i]->it->alg};
+        struct tarball_stream ts = {
+            .job = {.urls = p->tarball_urls,
+                    .fd = pfd[1],
+                    .alg = p->tarball_alg,
+                    .expect_hex = p->tarball_hex},
+            .p = p,
+            .h = h,
+        };
+        pthread_t th;
+        int r = -pthread_create(&th, NULL, tarball_thread, &ts);
+        if (r < 0) {
+                close(pfd[0]);
+                close(pfd[1]);
+                return r;
+        }
+        _cleanup_free_ char *xerr = NULL;
+        int xr = archive_extract(pfd[0], want, n, &xerr);
+        close(pfd[0]); /* a writer still going gets EPIPE and stops */
+        pthread_join(th, NULL);
+        r = ts.r;
+        if (r >= 0 && ts.job.result < 0 && !(xr < 0 && ts.job.result == -EPIPE)) {
+
+                /* the tarball's own failure (or digest mismatch) explains more than the reader's */
+                r = ts.job.result;
+                asprintf_safe(ret_error, "%s", ts.job.error);
+        } else if (r >= 0 && xr < 0) {
+                r = xr;
+                asprintf_safe(ret_error, "%s: %s",
+                              ts.job.url_used ? ts.job.url_used : p->tarball_urls[0],
+                              xerr ? xerr : strerror(-xr));
+        }
+        if (r >= 0) {
+                p->bytes_downloaded += ts.job.bytes;
+                for (size_t i = 0; i < n; i++) {
+                        memcpy(s[i]->it->hex, want[i].hex, sizeof(want[i].hex));
+                        s[i]->it->url_used = ts.job.url_used;
+                }
+        }
+        fetch_job_done(&ts.job);
+        return r;
+}
+
+/* A binary whose digest was only learnt from the tarball may turn out to be installed
+ * already: then it is left alone. */
+static int settle_unknown(struct plan *p, struct target *t, struct staged *s)
+{
+        struct item *it = s->it;
+        _cleanup_close_ int fd = openat(s->dirfd, s->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        char hex[DIGEST_HEX_MAX];
+        int r = digest_fd(fd, it->alg, hex);
+        if (r < 0)
+                return r;
+        struct stat st;
+        if (fstat(fd, &st) == 0)
+                p->bytes_hashed += (uint64_t)st.st_size;
+        if (streq(hex, it->hex)) {
+                it->action = ACTION_NONE;
+                (void)t;
+        }
+        return 0;
+}
+
 /* Fills every staged download: from the cache when it has the digest, the rest in parallel
  * from the network. */
 static int fill_downloads(struct plan *p, struct target *t, struct staged *s, size_t n,
@@ -551,15 +738,23 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                 free(owner);
                 return -ENOMEM;
         }
+        struct staged *from_tar[_BINARY_MAX];
+        size_t n_tar = 0;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 if (s[i].fd < 0)
                         continue;
-                if (cache_take(p, t, &s[i]) == 0) {
+                if (s[i].it->hex[0] && cache_take(p, t, &s[i]) == 0) {
                         s[i].it->from_cache = true;
                         p->from_cache++;
                         continue;
                 }
+                if (s[i].it->member) {
+                        if (n_tar < _BINARY_MAX)
+                                from_tar[n_tar++] = &s[i];
+                        continue;
+                }
                 jobs[k] = (struct fetch_job){.urls = s[i].it->urls,
+
                                              .fd = s[i].fd,
                                              .alg = s[i].it->alg,
                                              .expect_hex = s[i].it->hex};
@@ -579,8 +774,13 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                         (void)strv_extend(&p->warnings, jobs[i].error);
                 p->bytes_downloaded += jobs[i].bytes;
         }
+        if (r >= 0 && n_tar > 0)
+                r = fill_from_tarball(p, from_tar, n_tar, h, ret_error);
+        for (size_t i = 0; i < n_tar && r >= 0; i++)
+                if (from_tar[i]->it->verify_after)
+                        r = settle_unknown(p, t, from_tar[i]);
         for (size_t i = 0; i < n && r >= 0; i++) {
-                if (s[i].fd < 0)
+                if (s[i].fd < 0 || s[i].it->action == ACTION_NONE)
                         continue;
                 r = stage_finish(s[i].fd, s[i].it->mode, true);
                 if (r >= 0 && !s[i].it->from_cache)
@@ -653,6 +853,19 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
                 if (r < 0)
                         return r;
         }
+        if (p->tarball) {
+                /* The tarball's digest, so the next run needs no sidecar request either. */
+                _cleanup_free_ char *key = strjoin3("tarball:", p->tarball_urls[0], NULL);
+                struct state_entry e = {.kind = (char *)"digest",
+                                        .path = key,
+                                        .url = p->tarball_urls[0],
+                                        .digest_url = p->tarball_digest_from,
+                                        .alg = p->tarball_alg};
+                if (!key)
+                        return -ENOMEM;
+                memcpy(e.hex, p->tarball_hex, sizeof(e.hex));
+                return state_put(st, &e);
+        }
         return 0;
 }
 
@@ -705,7 +918,10 @@ int plan_apply(struct plan *p, struct target *t, struct state *st, const struct 
                     h->done)
                         h->done(&p->items[i], h->userdata);
         for (size_t i = 0; i < n; i++) {
+                if (s[i].it->action == ACTION_NONE)
+                        continue; /* learnt after extraction: already installed */
                 r = publish_item(&s[i]);
+
                 if (r < 0) {
                         _cleanup_free_ char *shown = target_display(t, s[i].it->path);
                         asprintf_safe(ret_error, "%s: %s", shown, strerror(-r));
@@ -731,6 +947,7 @@ struct plan *plan_free(struct plan *p)
                 free(it->content);
                 free(it->url);
                 strv_free(it->urls);
+                free(it->member);
                 free(it->digest_from);
                 free(it->link_target);
                 free(it->diff);
@@ -738,6 +955,9 @@ struct plan *plan_free(struct plan *p)
         free(p->items);
         free(p->cache_dir);
         strv_free(p->warnings);
+        strv_free(p->tarball_urls);
+        free(p->tarball_digest_from);
+
         free(p);
         return NULL;
 }

@@ -43,8 +43,10 @@ struct item {
         char *link_target; /* ITEM_SYMLINK */
 
         enum item_action action;
-        char *diff;      /* ITEM_FILE updates of text files */
-        bool from_cache; /* ITEM_DOWNLOAD: taken from the local cache */
+        char *diff;        /* ITEM_FILE updates of text files */
+        bool from_cache;   /* ITEM_DOWNLOAD: taken from the local cache */
+        char *member;      /* tarball source: path of the binary inside the release tarball */
+        bool verify_after; /* tarball source: digest unknown until extracted */
         const char *url_used;
 };
 
@@ -59,6 +61,12 @@ struct plan {
         char **warnings;       /* e.g. a primary URL that failed before a mirror served the file */
         uint64_t bytes_hashed; /* installed binaries read to compare them */
         uint64_t bytes_downloaded;
+        /* download.source = tarball: the release tarball and its digest */
+        bool tarball;
+        char **tarball_urls;
+        enum digest_alg tarball_alg;
+        char tarball_hex[DIGEST_HEX_MAX];
+        char *tarball_digest_from;
 };
 
 /* Builds the desired items from the model and rendered files; resolves digests (pins, digests

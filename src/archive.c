@@ -1,0 +1,343 @@
+/* Reading and writing tar archives through libarchive: release tarballs and air-gap bundles. */
+#include "archive.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "util.h"
+
+char *archive_safe_name(const char *name)
+{
+        struct buf b = {0};
+        for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+                if (*p < 0x20 || *p >= 0x7f || *p == '\\')
+                        buf_printf(&b, "\\x%02x", *p);
+                else
+                        buf_append(&b, p, 1);
+        }
+        return buf_steal(&b);
+}
+
+/* Names must stay inside the archive: relative, no "..", and links likewise. */
+static bool path_is_safe(const char *p)
+{
+        if (!p || !*p || p[0] == '/')
+                return false;
+        for (const char *s = p; *s;) {
+                const char *e = strchr(s, '/');
+                size_t l = e ? (size_t)(e - s) : strlen(s);
+                if (l == 2 && s[0] == '.' && s[1] == '.')
+                        return false;
+                s += l;
+                while (*s == '/')
+                        s++;
+        }
+        return true;
+}
+
+static bool symlink_is_safe(const char *entry, const char *target)
+{
+        if (!target || !*target || target[0] == '/')
+                return false;
+        /* A relative target is resolved from the link's directory: walk it from there and make
+         * sure its ".." steps never climb above the archive's top. */
+        int depth = 0;
+        for (const char *s = entry; *s; s++)
+                if (*s == '/' && s[1])
+                        depth++;
+        for (const char *s = target; *s;) {
+                const char *e = strchr(s, '/');
+                size_t l = e ? (size_t)(e - s) : strlen(s);
+                if (l == 2 && s[0] == '.' && s[1] == '.')
+                        depth--;
+                else if (l > 0 && !(l == 1 && s[0] == '.'))
+                        depth++;
+                if (depth < 0)
+                        return false;
+                s += l;
+                while (*s == '/')
+                        s++;
+        }
+        return true;
+}
+
+int archive_extract(int in_fd, struct archive_want *want, size_t n_want, char **ret_error)
+{
+        struct archive *a = archive_read_new();
+        if (!a)
+                return -ENOMEM;
+        archive_read_support_filter_gzip(a);
+        archive_read_support_filter_xz(a);
+        archive_read_support_filter_zstd(a);
+        archive_read_support_format_tar(a);
+        archive_read_support_format_gnutar(a);
+        int r = 0;
+        if (archive_read_open_fd(a, in_fd, 256 * 1024) != ARCHIVE_OK) {
+                asprintf_safe(ret_error, "not a readable archive: %s", archive_error_string(a));
+                archive_read_free(a);
+                return -EBADMSG;
+        }
+        struct digest *d[16] = {0};
+        if (n_want > ELEMENTSOF(d)) {
+                archive_read_free(a);
+                return -E2BIG;
+        }
+        for (;;) {
+                struct archive_entry *e;
+                int ar = archive_read_next_header(a, &e);
+                if (ar == ARCHIVE_EOF)
+                        break;
+                if (ar < ARCHIVE_WARN) {
+                        asprintf_safe(ret_error, "archive damaged: %s", archive_error_string(a));
+                        r = -EBADMSG;
+                        break;
+                }
+                const char *name = archive_entry_pathname(e);
+                const char *sym = archive_entry_symlink(e);
+                const char *hard = archive_entry_hardlink(e);
+                const char *bad = !path_is_safe(name) ? "a path outside the archive"
+                                  : sym && !symlink_is_safe(name, sym)
+                                      ? "a link pointing outside the archive"
+                                  : hard && !path_is_safe(hard) ? "a hard link outside the archive"
+                                                                : NULL;
+                if (bad) {
+                        _cleanup_free_ char *shown = archive_safe_name(name ? name : "");
+                        asprintf_safe(ret_error, "refusing entry '%s': %s", shown, bad);
+                        r = -EPERM;
+                        break;
+                }
+                /* release tarballs may say "./kubernetes/..." */
+                const char *n = startswith(name, "./") ? name + 2 : name;
+                ssize_t idx = -1;
+                for (size_t i = 0; i < n_want; i++)
+                        if (streq(n, want[i].path))
+                                idx = (ssize_t)i;
+                if (idx < 0 || archive_entry_filetype(e) != AE_IFREG) {
+                        archive_read_data_skip(a);
+                        continue;
+                }
+                struct archive_want *w = &want[idx];
+                if (w->found) {
+                        asprintf_safe(ret_error, "member '%s' appears twice", w->path);
+                        r = -EBADMSG;
+                        break;
+                }
+                w->found = 1;
+                r = digest_new(w->alg, &d[idx]);
+                if (r < 0)
+                        break;
+                const void *buf;
+                size_t len;
+                la_int64_t off;
+                for (;;) {
+                        ar = archive_read_data_block(a, &buf, &len, &off);
+                        if (ar == ARCHIVE_EOF)
+                                break;
+                        if (ar < ARCHIVE_WARN) {
+                                asprintf_safe(ret_error, "reading '%s': %s", w->path,
+                                              archive_error_string(a));
+                                r = -EBADMSG;
+                                break;
+                        }
+                        /* sparse members would need seeking: release binaries are not sparse */
+                        if ((unsigned long long)off != w->size) {
+                                asprintf_safe(ret_error, "member '%s' is sparse", w->path);
+                                r = -EBADMSG;
+                                break;
+                        }
+                        r = digest_update(d[idx], buf, len);
+                        if (r >= 0)
+                                r = write_all(w->fd, buf, len);
+                        if (r < 0)
+                                break;
+                        w->size += len;
+                }
+                if (r < 0)
+                        break;
+                r = digest_final_hex(d[idx], w->hex);
+                if (r < 0)
+                        break;
+        }
+        /* Drain the rest so whoever feeds us sees the whole stream consumed. */
+        if (r >= 0) {
+                char sink[65536];
+                while (read(in_fd, sink, sizeof(sink)) > 0)
+                        ;
+        }
+        for (size_t i = 0; i < n_want; i++)
+                digest_free(d[i]);
+        for (size_t i = 0; r >= 0 && i < n_want; i++)
+                if (!want[i].found) {
+                        asprintf_safe(ret_error, "member '%s' not found in the archive",
+                                      want[i].path);
+                        r = -ENOENT;
+                }
+        archive_read_free(a);
+        return r;
+}
+
+struct archive_writer {
+        struct archive *a;
+};
+
+int archive_writer_new(int out_fd, struct archive_writer **ret)
+{
+        struct archive_writer *w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        w->a = archive_write_new();
+        if (!w->a || archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+            archive_write_open_fd(w->a, out_fd) != ARCHIVE_OK) {
+                archive_writer_free(w);
+                return -EIO;
+        }
+        *ret = w;
+        return 0;
+}
+
+static int add_header(struct archive_writer *w, const char *path, size_t size, unsigned mode)
+{
+        struct archive_entry *e = archive_entry_new();
+        if (!e)
+                return -ENOMEM;
+        archive_entry_set_pathname(e, path);
+        archive_entry_set_size(e, (la_int64_t)size);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, mode);
+        archive_entry_set_uid(e, 0);
+        archive_entry_set_gid(e, 0);
+        int r = archive_write_header(w->a, e) == ARCHIVE_OK ? 0 : -EIO;
+        archive_entry_free(e);
+        return r;
+}
+
+int archive_writer_add_data(struct archive_writer *w, const char *path, const void *data,
+                            size_t len, unsigned mode)
+{
+        int r = add_header(w, path, len, mode);
+        if (r < 0)
+                return r;
+        return archive_write_data(w->a, data, len) == (la_ssize_t)len ? 0 : -EIO;
+}
+
+int archive_writer_add_fd(struct archive_writer *w, const char *path, int fd, unsigned mode)
+{
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        int r = add_header(w, path, (size_t)st.st_size, mode);
+        if (r < 0)
+                return r;
+        static char chunk[1 << 17];
+        off_t done = 0;
+        while (done < st.st_size) {
+                ssize_t n = pread(fd, chunk, sizeof(chunk), done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -EIO;
+                if (archive_write_data(w->a, chunk, (size_t)n) != n)
+                        return -EIO;
+                done += n;
+        }
+        return 0;
+}
+
+int archive_writer_close(struct archive_writer *w, char **ret_error)
+{
+        if (archive_write_close(w->a) != ARCHIVE_OK) {
+                asprintf_safe(ret_error, "%s", archive_error_string(w->a));
+                return -EIO;
+        }
+        return 0;
+}
+
+struct archive_writer *archive_writer_free(struct archive_writer *w)
+{
+        if (!w)
+                return NULL;
+        if (w->a)
+                archive_write_free(w->a);
+        free(w);
+        return NULL;
+}
+
+int archive_unpack_all(int in_fd, const char *dir, char **ret_error)
+{
+        struct archive *a = archive_read_new();
+        struct archive *disk = archive_write_disk_new();
+        int r = 0;
+        if (!a || !disk) {
+                archive_read_free(a);
+                archive_write_free(disk);
+                return -ENOMEM;
+        }
+        archive_read_support_filter_all(a);
+        archive_read_support_format_tar(a);
+        /* bsdtar's safe defaults, and no owners or odd modes from the archive */
+        archive_write_disk_set_options(
+            disk, ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                      ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_NO_OVERWRITE |
+                      ARCHIVE_EXTRACT_PERM);
+        if (archive_read_open_fd(a, in_fd, 256 * 1024) != ARCHIVE_OK) {
+                asprintf_safe(ret_error, "not a readable archive: %s", archive_error_string(a));
+                r = -EBADMSG;
+        }
+        while (r >= 0) {
+                struct archive_entry *e;
+                int ar = archive_read_next_header(a, &e);
+                if (ar == ARCHIVE_EOF)
+                        break;
+                if (ar < ARCHIVE_WARN) {
+                        asprintf_safe(ret_error, "archive damaged: %s", archive_error_string(a));
+                        r = -EBADMSG;
+                        break;
+                }
+                const char *name = archive_entry_pathname(e);
+                if (archive_entry_filetype(e) != AE_IFREG || !path_is_safe(name)) {
+                        _cleanup_free_ char *shown = archive_safe_name(name ? name : "");
+                        asprintf_safe(ret_error,
+                                      "refusing entry '%s': bundles hold plain files only", shown);
+                        r = -EPERM;
+                        break;
+                }
+                _cleanup_free_ char *full = path_join(dir, name);
+                if (!full) {
+                        r = -ENOMEM;
+                        break;
+                }
+                archive_entry_set_pathname(e, full);
+                archive_entry_set_perm(e, archive_entry_perm(e) & 0755);
+                if (archive_write_header(disk, e) != ARCHIVE_OK) {
+                        _cleanup_free_ char *shown = archive_safe_name(name);
+                        asprintf_safe(ret_error, "unpacking '%s': %s", shown,
+                                      archive_error_string(disk));
+                        r = -EPERM;
+                        break;
+                }
+                const void *buf;
+                size_t len;
+                la_int64_t off;
+                while ((ar = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+                        if (archive_write_data_block(disk, buf, len, off) != ARCHIVE_OK) {
+                                asprintf_safe(ret_error, "writing '%s': %s", name,
+                                              archive_error_string(disk));
+                                r = -EIO;
+                                break;
+                        }
+                }
+                if (r >= 0 && ar != ARCHIVE_EOF) {
+                        asprintf_safe(ret_error, "archive damaged: %s", archive_error_string(a));
+                        r = -EBADMSG;
+                }
+                if (r >= 0)
+                        archive_write_finish_entry(disk);
+        }
+        archive_read_free(a);
+        archive_write_free(disk);
+        return r;
+}

@@ -278,11 +278,12 @@ int archive_unpack_all(int in_fd, const char *dir, char **ret_error)
         }
         archive_read_support_filter_all(a);
         archive_read_support_format_tar(a);
-        /* bsdtar's safe defaults, and no owners or odd modes from the archive */
+        /* bsdtar's safe defaults, and no owners or odd modes from the archive. Absolute paths
+         * are allowed only because we make them: each entry's name is checked to be relative
+         * and free of ".." first, then put under our own private directory. */
         archive_write_disk_set_options(
             disk, ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                      ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_NO_OVERWRITE |
-                      ARCHIVE_EXTRACT_PERM);
+                      ARCHIVE_EXTRACT_NO_OVERWRITE | ARCHIVE_EXTRACT_PERM);
         if (archive_read_open_fd(a, in_fd, 256 * 1024) != ARCHIVE_OK) {
                 asprintf_safe(ret_error, "not a readable archive: %s", archive_error_string(a));
                 r = -EBADMSG;
@@ -297,11 +298,19 @@ int archive_unpack_all(int in_fd, const char *dir, char **ret_error)
                         r = -EBADMSG;
                         break;
                 }
-                const char *name = archive_entry_pathname(e);
-                if (archive_entry_filetype(e) != AE_IFREG || !path_is_safe(name)) {
+                const char *pn = archive_entry_pathname(e);
+                _cleanup_free_ char *name = strdup(pn ? pn : "");
+                if (!name) {
+                        r = -ENOMEM;
+                        break;
+                }
+                bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
+                if ((archive_entry_filetype(e) != AE_IFREG && !is_dir) || !path_is_safe(name)) {
                         _cleanup_free_ char *shown = archive_safe_name(name ? name : "");
-                        asprintf_safe(ret_error,
-                                      "refusing entry '%s': bundles hold plain files only", shown);
+                        asprintf_safe(
+                            ret_error,
+                            "refusing entry '%s': bundles hold plain files and directories only",
+                            shown);
                         r = -EPERM;
                         break;
                 }
@@ -311,7 +320,7 @@ int archive_unpack_all(int in_fd, const char *dir, char **ret_error)
                         break;
                 }
                 archive_entry_set_pathname(e, full);
-                archive_entry_set_perm(e, archive_entry_perm(e) & 0755);
+                archive_entry_set_perm(e, is_dir ? 0700 : archive_entry_perm(e) & 0755);
                 if (archive_write_header(disk, e) != ARCHIVE_OK) {
                         _cleanup_free_ char *shown = archive_safe_name(name);
                         asprintf_safe(ret_error, "unpacking '%s': %s", shown,

@@ -11,6 +11,7 @@
 static const struct command *const commands[] = {
     &cmd_plan_entry,
     &cmd_apply_entry,
+    &cmd_fetch_entry,
     &cmd_version_entry,
 };
 
@@ -34,7 +35,20 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
         _cleanup_free_ char *err = NULL;
 
         *job = (struct job){0};
-        int r = model_load(ctx->config_path, &job->model, &errors);
+        int r;
+        const char *config = ctx->config_path;
+        if (ctx->bundle_path) {
+                r = bundle_open(ctx->bundle_path, &job->bundle, &err);
+                if (r < 0) {
+                        log_error("%s", err ? err : strerror(-r));
+                        return r == -ENOMEM || r == -EIO ? EXIT_RUN_FAILED : EXIT_USAGE;
+                }
+                /* the bundle's own config unless one was named */
+                if (!ctx->config_explicit)
+                        config = job->bundle->config_path;
+                render_set_shipped_dir(job->bundle->templates_dir);
+        }
+        r = model_load(config, &job->model, &errors);
         if (r < 0) {
                 for (char **e = errors; e && *e; e++)
                         log_error("%s", *e);
@@ -49,6 +63,11 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
                 return EXIT_USAGE;
         }
         job->target_open = true;
+        if (job->bundle) {
+                r = model_set(job->model, "pki.source-dir", job->bundle->pki_dir);
+                if (r < 0)
+                        return log_error_errno(r, "%m"), EXIT_RUN_FAILED;
+        }
         r = render_all(job->model, &job->target, &job->rendered, &err);
         if (r < 0) {
                 if (err)
@@ -63,13 +82,14 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
                                 model_get(job->model, "paths.state-dir"));
                 return EXIT_RUN_FAILED;
         }
-        r = plan_build(job->model, job->rendered, job->state, &job->plan, &err);
+        r = plan_build(job->model, job->rendered, job->state, job->bundle, &job->plan, &err);
         if (r < 0) {
                 if (err)
                         log_error("%s", err);
                 else
                         log_error_errno(r, "Failed to build the plan: %m");
-                return EXIT_RUN_FAILED;
+                /* a bundle that does not fit the configuration is the operator's to fix */
+                return r == -EINVAL ? EXIT_USAGE : EXIT_RUN_FAILED;
         }
         r = plan_compare(job->plan, &job->target, job->state, ctx->verify, want_diff, &err);
         if (r < 0) {
@@ -87,6 +107,10 @@ void job_done(struct job *job)
         model_free(job->model);
         if (job->target_open)
                 target_close(&job->target);
+        if (job->bundle)
+                render_set_shipped_dir(NULL);
+        bundle_close(job->bundle);
+
         *job = (struct job){0};
 }
 

@@ -20,7 +20,10 @@ struct cmd_ctx {
         const char *config_path;
         const char *root;
         bool verify; /* re-hash installed binaries even when their stat fingerprint matches */
-        int argc;    /* arguments after the verb */
+        bool config_explicit;
+        const char *bundle_path; /* --bundle FILE|- */
+
+        int argc; /* arguments after the verb */
         char **argv;
 };
 
@@ -35,6 +38,9 @@ struct command {
 
 extern const struct command cmd_plan_entry;
 extern const struct command cmd_apply_entry;
+extern const struct command cmd_fetch_entry;
+extern const struct command cmd_fetch_entry;
+
 extern const struct command cmd_version_entry;
 
 const struct command *cmd_find(const char *name);
@@ -47,6 +53,8 @@ struct job {
         struct render_result *rendered;
         struct plan *plan;
         struct state *state;
+        struct bundle *bundle;
+
         struct target target;
         bool target_open;
 };

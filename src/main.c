@@ -24,6 +24,8 @@ static void usage(FILE *f)
                 "  -o, --output MODE   human (default) or json (one event per line)\n"
                 "  -v, --verbose       also list unchanged items and debug messages\n"
                 "      --verify        re-hash installed binaries even if they look untouched\n"
+                "      --bundle FILE   install from an air-gap bundle ('-': stdin), no network\n"
+
                 "  -h, --help          show this help\n"
                 "\n"
                 "Verbs:\n");
@@ -45,6 +47,7 @@ int main(int argc, char *argv[])
                 {"output",  required_argument, NULL, 'o'},
                 {"verbose", no_argument,       NULL, 'v'},
                 {"verify",  no_argument,       NULL, 'V'},
+                {"bundle",  required_argument, NULL, 'b'},
                 {"help",    no_argument,       NULL, 'h'},
                 {},
         };
@@ -61,6 +64,10 @@ int main(int argc, char *argv[])
                 switch (c) {
                 case 'c':
                         ctx.config_path = optarg;
+                        ctx.config_explicit = true;
+                        break;
+                case 'b':
+                        ctx.bundle_path = optarg;
                         break;
                 case 'r':
                         if (optarg[0] != '/') {

@@ -212,6 +212,11 @@ static int var_set(struct model *m, const char *name, const char *value, unsigne
         return 0;
 }
 
+int model_set(struct model *m, const char *name, const char *value)
+{
+        return var_set(m, name, value, 0);
+}
+
 static int check_value(struct loader *l, const struct key_spec *k, const char *value, unsigned line)
 {
         const char *why = NULL;

@@ -62,5 +62,8 @@ int model_load(const char *path, struct model **ret, char ***ret_errors);
 int model_load_string(const char *name, const char *text, struct model **ret, char ***ret_errors);
 struct model *model_free(struct model *m);
 const char *model_get(const struct model *m, const char *name);
+/* Replaces a value after loading (e.g. the PKI directory of an unpacked bundle). */
+int model_set(struct model *m, const char *name, const char *value);
+
 /* Finds the key names known in a section, for suggestions ("did you mean"). */
 const char *model_suggest(const char *section, const char *key);

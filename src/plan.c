@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "archive.h"
@@ -215,6 +216,47 @@ static int add_tarball_binaries(const struct model *m, const struct state *st, s
         return 0;
 }
 
+/* --bundle: the binaries and their digests come from the bundle (already checked against its
+ * manifest), and must be the release the configuration asks for. */
+static int add_bundle_binaries(const struct model *m, struct plan *p, char **ret_error)
+{
+        const struct bundle *bu = p->bundle;
+        const char *bin = model_get(m, "paths.bin-dir");
+        if (!streq(bu->version, model_get(m, "cluster.version")) ||
+            !streq(bu->arch, model_get(m, "download.arch"))) {
+                asprintf_safe(ret_error, "the bundle holds %s/%s but %s asks for %s/%s",
+                              bu->version, bu->arch, m->config_path,
+                              model_get(m, "cluster.version"), model_get(m, "download.arch"));
+                return -EINVAL;
+        }
+        for (int b = 0; b < _BINARY_MAX; b++) {
+                const struct bundle_binary *x = bundle_find(bu, binary_names[b]);
+                if (!x) {
+                        asprintf_safe(ret_error, "the bundle has no %s", binary_names[b]);
+                        return -ENOENT;
+                }
+                if (m->pins[b].set &&
+                    (m->pins[b].alg != x->alg || !streq(m->pins[b].hex, x->hex))) {
+                        asprintf_safe(ret_error,
+                                      "bundle's %s does not match the digest pinned in %s",
+                                      binary_names[b], m->config_path);
+                        return -EBADMSG;
+                }
+                _cleanup_free_ char *path = path_join(bin, binary_names[b]);
+                struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, "binary") : NULL;
+                if (!it)
+                        return -ENOMEM;
+                it->alg = x->alg;
+                memcpy(it->hex, x->hex, sizeof(it->hex));
+                it->local_path = strdup(x->path);
+                it->url = strjoin3("bundle:", binary_names[b], NULL);
+                it->digest_from = strdup("bundle");
+                if (!it->local_path || !it->url || !it->digest_from)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int add_binaries(const struct model *m, const struct state *st, struct plan *p,
                         char **ret_error)
 {
@@ -226,6 +268,8 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         int r = split_mirrors(m, &mirrors);
         if (r < 0)
                 return r;
+        if (p->bundle)
+                return add_bundle_binaries(m, p, ret_error);
         if (streq(model_get(m, "download.source"), "tarball"))
                 return add_tarball_binaries(m, st, p, mirrors, ret_error);
         for (int b = 0; b < _BINARY_MAX; b++) {
@@ -318,11 +362,13 @@ static unsigned model_uint(const struct model *m, const char *name, unsigned def
 }
 
 int plan_build(const struct model *m, const struct render_result *rr, const struct state *st,
-               struct plan **ret, char **ret_error)
+               const struct bundle *bundle, struct plan **ret, char **ret_error)
 {
         struct plan *p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
+        p->bundle = bundle;
+
         const char *ca = model_get(m, "download.ca-file");
         p->http = (struct http_options){
             .ca_file = ca && *ca ? ca : NULL,
@@ -557,22 +603,18 @@ static int cache_open_dir(struct plan *p, struct target *t, enum digest_alg alg,
         return r;
 }
 
-static int cache_take(struct plan *p, struct target *t, struct staged *s)
+/* Copies in_fd into the staged file, hashing on the way; -EBADMSG (and the staged file
+ * emptied again) when the bytes are not the item's digest. */
+static int copy_verified(int in_fd, struct staged *s)
 {
         struct item *it = s->it;
-        _cleanup_close_ int cdir = -1;
-        if (cache_open_dir(p, t, it->alg, false, &cdir) < 0)
-                return -ENOENT;
-        _cleanup_close_ int in = openat(cdir, it->hex, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (in < 0)
-                return -errno;
         _cleanup_(digest_freep) struct digest *d = NULL;
         int r = digest_new(it->alg, &d);
         if (r < 0)
                 return r;
         static char chunk[1 << 17];
         for (;;) {
-                ssize_t n = read(in, chunk, sizeof(chunk));
+                ssize_t n = read(in_fd, chunk, sizeof(chunk));
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
@@ -590,12 +632,25 @@ static int cache_take(struct plan *p, struct target *t, struct staged *s)
         if (r < 0)
                 return r;
         if (!streq(hex, it->hex)) {
-                (void)unlinkat(cdir, it->hex, 0);
                 if (ftruncate(s->fd, 0) < 0 || lseek(s->fd, 0, SEEK_SET) < 0)
                         return -errno;
                 return -EBADMSG;
         }
         return 0;
+}
+
+static int cache_take(struct plan *p, struct target *t, struct staged *s)
+{
+        _cleanup_close_ int cdir = -1;
+        if (cache_open_dir(p, t, s->it->alg, false, &cdir) < 0)
+                return -ENOENT;
+        _cleanup_close_ int in = openat(cdir, s->it->hex, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (in < 0)
+                return -errno;
+        int r = copy_verified(in, s);
+        if (r == -EBADMSG)
+                (void)unlinkat(cdir, s->it->hex, 0); /* damaged: fetch it again */
+        return r;
 }
 
 /* A verified download joins the cache as its own copy (a reflink where the file system can):
@@ -746,6 +801,18 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                 if (s[i].it->hex[0] && cache_take(p, t, &s[i]) == 0) {
                         s[i].it->from_cache = true;
                         p->from_cache++;
+                        continue;
+                }
+                if (s[i].it->local_path) {
+                        /* checked against the bundle's manifest when it was opened, and
+                         * again here, byte by byte, as it is copied into place */
+                        _cleanup_close_ int in =
+                            open(s[i].it->local_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                        r = in < 0 ? -errno : copy_verified(in, &s[i]);
+                        if (r < 0)
+                                asprintf_safe(ret_error, "%s: %s", s[i].it->local_path,
+                                              r == -EBADMSG ? "does not match its digest"
+                                                            : strerror(-r));
                         continue;
                 }
                 if (s[i].it->member) {
@@ -937,7 +1004,61 @@ int plan_apply(struct plan *p, struct target *t, struct state *st, const struct 
         return r;
 }
 
+int plan_fetch(struct plan *p, struct target *t, const struct apply_hooks *h, char **ret_error)
+{
+        _cleanup_close_ int cdir = -1;
+        int r = target_open_dir(t, p->cache_dir, true, &cdir);
+        if (r < 0)
+                return r;
+        /* Downloads are staged in a scratch directory inside the cache and land in the cache
+         * (by digest) through the same path as apply's. */
+        char scratch[] = ".fetch-XXXXXX";
+        unsigned char rnd[6];
+        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+                return -errno;
+        for (size_t i = 0; i < 6; i++)
+                scratch[7 + i] = "abcdefghijklmnopqrstuvwxyz0123456789"[rnd[i] % 36];
+        if (mkdirat(cdir, scratch, 0700) < 0)
+                return -errno;
+        _cleanup_close_ int sdir = openat(cdir, scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        struct staged *s = calloc(p->n_items + 1, sizeof(*s));
+        size_t n = 0;
+        r = sdir < 0 ? -errno : s ? 0 : -ENOMEM;
+        for (size_t i = 0; i < p->n_items && r >= 0; i++) {
+                struct item *it = &p->items[i];
+                if (it->kind != ITEM_DOWNLOAD)
+                        continue;
+                s[n] = (struct staged){
+                    .dirfd = dup(sdir), .it = it, .name = strrchr(it->path, '/') + 1};
+                s[n].fd = s[n].dirfd < 0 ? -errno : stage_open(s[n].dirfd, s[n].name, &s[n].tmp);
+                r = s[n].fd < 0 ? s[n].fd : 0;
+                if (s[n].fd < 0)
+                        s[n].fd = -1;
+                n++;
+        }
+        if (r >= 0)
+                r = fill_downloads(p, t, s, n, h, ret_error);
+        if (s)
+                staged_abort_all(s, n);
+        (void)unlinkat(cdir, scratch, AT_REMOVEDIR);
+        return r;
+}
+
+int plan_cache_open(struct plan *p, struct target *t, const struct item *it, int *ret_fd)
+{
+        _cleanup_close_ int cdir = -1;
+        int r = cache_open_dir(p, t, it->alg, false, &cdir);
+        if (r < 0)
+                return r;
+        int fd = openat(cdir, it->hex, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
 struct plan *plan_free(struct plan *p)
+
 {
         if (!p)
                 return NULL;
@@ -948,6 +1069,8 @@ struct plan *plan_free(struct plan *p)
                 free(it->url);
                 strv_free(it->urls);
                 free(it->member);
+                free(it->local_path);
+
                 free(it->digest_from);
                 free(it->link_target);
                 free(it->diff);

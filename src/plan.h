@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "bundle.h"
 #include "digest.h"
 #include "fetch.h"
 #include "fileio.h"
@@ -46,6 +47,7 @@ struct item {
         char *diff;        /* ITEM_FILE updates of text files */
         bool from_cache;   /* ITEM_DOWNLOAD: taken from the local cache */
         char *member;      /* tarball source: path of the binary inside the release tarball */
+        char *local_path;  /* --bundle: the verified file to install */
         bool verify_after; /* tarball source: digest unknown until extracted */
         const char *url_used;
 };
@@ -67,12 +69,14 @@ struct plan {
         enum digest_alg tarball_alg;
         char tarball_hex[DIGEST_HEX_MAX];
         char *tarball_digest_from;
+        const struct bundle *bundle; /* --bundle: binaries come from it, no network */
 };
 
 /* Builds the desired items from the model and rendered files; resolves digests (pins, digests
  * remembered in the state, or sidecars fetched in parallel). Errors name file or URL. */
 int plan_build(const struct model *m, const struct render_result *rr, const struct state *st,
-               struct plan **ret, char **ret_error);
+               const struct bundle *bundle, struct plan **ret, char **ret_error);
+
 /* Compares every item with the target and sets its action (and diff when want_diff). A binary
  * whose stat fingerprint matches the state is not hashed again unless verify is set. */
 int plan_compare(struct plan *p, struct target *t, const struct state *st, bool verify,
@@ -90,6 +94,10 @@ struct apply_hooks {
 /* Records what was installed into st (the caller saves it). */
 int plan_apply(struct plan *p, struct target *t, struct state *st, const struct apply_hooks *h,
                char **ret_error);
+/* Downloads every binary into the cache only (for 'fetch'), verified like apply does. */
+int plan_fetch(struct plan *p, struct target *t, const struct apply_hooks *h, char **ret_error);
+/* Opens the cached, verified copy of a binary item. */
+int plan_cache_open(struct plan *p, struct target *t, const struct item *it, int *ret_fd);
 struct plan *plan_free(struct plan *p);
 
 const char *item_action_to_string(enum item_action a);

@@ -13,9 +13,19 @@
 #define TEMPLATEDIR "/usr/share/kubestrap/templates"
 #endif
 
+static const char *shipped_override;
+
+void render_set_shipped_dir(const char *dir)
+{
+        shipped_override = dir;
+}
+
 const char *render_shipped_dir(void)
 {
+        if (shipped_override)
+                return shipped_override;
         const char *e = getenv("KUBESTRAP_TEMPLATES");
+
         return e && *e ? e : TEMPLATEDIR;
 }
 

@@ -24,6 +24,8 @@ struct render_result {
 
 /* The directory holding the shipped templates: $KUBESTRAP_TEMPLATES or the installed one. */
 const char *render_shipped_dir(void);
+/* Templates from elsewhere (an unpacked bundle) take the shipped ones' place. */
+void render_set_shipped_dir(const char *dir);
 
 /* Renders everything. Template and flag-edit problems are configuration errors: -EINVAL with
  * *ret_error naming the template file and line or the config file, line and key. */

@@ -1,0 +1,264 @@
+/* Air-gap bundles: one archive with the binaries, their digests, the templates, the config and
+ * the PKI, written by 'fetch --bundle' and installed by '--bundle FILE apply' with no network. */
+#include "bundle.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "fileio.h"
+#include "render.h"
+#include "util.h"
+
+/* The PKI files a bundle carries: the seed's, and admin's for the cluster-level steps. */
+static const char *const pki_names[] = {
+    "ca.pem",
+    "ca-key.pem",
+    "kubernetes.pem",
+    "kubernetes-key.pem",
+    "service-account.pem",
+    "service-account-key.pem",
+    "encryption-config.yaml",
+    "kube-controller-manager.kubeconfig",
+    "kube-scheduler.kubeconfig",
+    "admin.pem",
+    "admin-key.pem",
+    "admin.kubeconfig",
+};
+
+static const char *const template_names[] = {
+    "kube-apiserver.service",        "kube-apiserver.flags",   "kube-controller-manager.service",
+    "kube-controller-manager.flags", "kube-scheduler.service", "kube-scheduler.flags",
+    "kube-scheduler.yaml",           "nginx-healthz.conf",
+};
+
+static int add_file(struct archive_writer *w, const char *dir, const char *name, const char *as,
+                    unsigned mode, bool optional, char **ret_error)
+{
+        _cleanup_free_ char *path = path_join(dir, name);
+        if (!path)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                if (optional && errno == ENOENT)
+                        return 0;
+                int r = -errno;
+                asprintf_safe(ret_error, "%s: %s", path, strerror(-r));
+                return r;
+        }
+        int r = check_fd_trusted(fd);
+        if (r < 0) {
+                asprintf_safe(ret_error, "%s: %s", path,
+                              r == -EPERM ? "refusing a file writable by group or others"
+                                          : strerror(-r));
+                return r;
+        }
+        _cleanup_free_ char *member = path_join(BUNDLE_TOP, as);
+        if (!member)
+                return -ENOMEM;
+        return archive_writer_add_fd(w, member, fd, mode);
+}
+
+int bundle_write(int out_fd, const struct model *m, const char *config_path,
+                 const struct bundle_source *bins, size_t n_bins, char **ret_error)
+{
+        struct archive_writer *w = NULL;
+        struct buf manifest = {0};
+        int r = archive_writer_new(out_fd, &w);
+        if (r < 0)
+                return r;
+        r = buf_printf(&manifest, "format 1\nversion %s\narch %s\n",
+                       model_get(m, "cluster.version"), model_get(m, "download.arch"));
+        for (size_t i = 0; i < n_bins && r >= 0; i++)
+                r = buf_printf(&manifest, "binary %s %s %s\n", bins[i].name,
+                               digest_alg_to_string(bins[i].alg), bins[i].hex);
+        if (r >= 0)
+                r = archive_writer_add_data(w, BUNDLE_TOP "/MANIFEST", manifest.data, manifest.len,
+                                            0644);
+        for (size_t i = 0; i < n_bins && r >= 0; i++) {
+                _cleanup_free_ char *member = strjoin3(BUNDLE_TOP "/bin/", bins[i].name, NULL);
+                r = member ? archive_writer_add_fd(w, member, bins[i].fd, 0755) : -ENOMEM;
+        }
+        /* The config as written: the target resolves its paths and values itself. */
+        if (r >= 0) {
+                _cleanup_free_ char *dir = strdup(config_path);
+                char *slash = dir ? strrchr(dir, '/') : NULL;
+                if (!dir)
+                        r = -ENOMEM;
+                else if (slash) {
+                        *slash = 0;
+                        r = add_file(w, *dir ? dir : "/", slash + 1, "kubestrap.conf", 0600, false,
+                                     ret_error);
+                } else
+                        r = add_file(w, ".", dir, "kubestrap.conf", 0600, false, ret_error);
+        }
+        const char *pki = model_get(m, "pki.source-dir");
+        for (size_t i = 0; i < ELEMENTSOF(pki_names) && r >= 0; i++) {
+                _cleanup_free_ char *as = strjoin3("pki/", pki_names[i], NULL);
+                /* admin's files are only needed for the cluster-level steps */
+                r = as ? add_file(w, pki, pki_names[i], as, 0600, startswith(pki_names[i], "admin"),
+                                  ret_error)
+                       : -ENOMEM;
+        }
+        const char *over = model_get(m, "paths.template-dir");
+        for (size_t i = 0; i < ELEMENTSOF(template_names) && r >= 0; i++) {
+                _cleanup_free_ char *as = strjoin3("templates/", template_names[i], NULL);
+                _cleanup_free_ char *o = path_join(over, template_names[i]);
+                if (!as || !o) {
+                        r = -ENOMEM;
+                        break;
+                }
+                /* the operator's override if this machine has one, else the shipped template */
+                bool have_override = access(o, F_OK) == 0;
+                r = add_file(w, have_override ? over : render_shipped_dir(), template_names[i], as,
+                             0644, false, ret_error);
+        }
+        if (r >= 0)
+                r = archive_writer_close(w, ret_error);
+        archive_writer_free(w);
+        buf_done(&manifest);
+        return r;
+}
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)st;
+        (void)flag;
+        (void)ftw;
+        return remove(path) < 0 ? -1 : 0;
+}
+
+struct bundle *bundle_close(struct bundle *b)
+{
+        if (!b)
+                return NULL;
+        if (b->dir)
+                (void)nftw(b->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+        for (size_t i = 0; i < b->n_bins; i++) {
+                free(b->bins[i].name);
+                free(b->bins[i].path);
+        }
+        free(b->dir);
+        free(b->config_path);
+        free(b->pki_dir);
+        free(b->templates_dir);
+        free(b->version);
+        free(b->arch);
+        free(b);
+        return NULL;
+}
+
+const struct bundle_binary *bundle_find(const struct bundle *b, const char *name)
+{
+        for (size_t i = 0; b && i < b->n_bins; i++)
+                if (streq(b->bins[i].name, name))
+                        return &b->bins[i];
+        return NULL;
+}
+
+static int read_manifest(struct bundle *b, const char *top, char **ret_error)
+{
+        _cleanup_free_ char *path = path_join(top, "MANIFEST");
+        _cleanup_free_ char *text = NULL;
+        if (!path)
+                return -ENOMEM;
+        int r = read_file_trusted(path, 1 << 16, &text, NULL);
+        if (r < 0) {
+                asprintf_safe(ret_error, "no MANIFEST in the bundle (%s)", strerror(-r));
+                return -EBADMSG;
+        }
+        unsigned line = 0;
+        char *save = NULL;
+        for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char a[64], bname[64], c[DIGEST_HEX_MAX + 1];
+                line++;
+                if (sscanf(l, "version %63s", a) == 1)
+                        b->version = strdup(a);
+                else if (sscanf(l, "arch %63s", a) == 1)
+                        b->arch = strdup(a);
+                else if (sscanf(l, "binary %63s %63s %129s", bname, a, c) == 3 &&
+                         b->n_bins < _BINARY_MAX) {
+                        struct bundle_binary *x = &b->bins[b->n_bins];
+                        int alg = digest_alg_from_string(a);
+                        if (alg < 0 || digest_normalize_hex((enum digest_alg)alg, c, x->hex) < 0 ||
+                            strchr(bname, '/')) {
+                                asprintf_safe(ret_error, "MANIFEST:%u: malformed binary line",
+                                              line);
+                                return -EBADMSG;
+                        }
+                        x->alg = (enum digest_alg)alg;
+                        x->name = strdup(bname);
+                        x->path = x->name ? strjoin3(top, "/bin/", bname) : NULL;
+                        if (!x->path)
+                                return -ENOMEM;
+                        b->n_bins++;
+                } else if (!startswith(l, "format ")) {
+                        asprintf_safe(ret_error, "MANIFEST:%u: unknown line", line);
+                        return -EBADMSG;
+                }
+        }
+        if (!b->version || !b->arch) {
+                asprintf_safe(ret_error, "MANIFEST has no version or arch");
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+int bundle_open(const char *file, struct bundle **ret, char **ret_error)
+{
+        struct bundle *b = calloc(1, sizeof(*b));
+        _cleanup_free_ char *err = NULL;
+        if (!b)
+                return -ENOMEM;
+        const char *tmp = getenv("TMPDIR");
+        b->dir = strjoin3(tmp && *tmp ? tmp : "/tmp", "/kubestrap-bundle.XXXXXX", NULL);
+        if (!b->dir || !mkdtemp(b->dir)) { /* mkdtemp makes it 0700: secrets inside */
+                int r = b->dir ? -errno : -ENOMEM;
+                free(b->dir);
+                b->dir = NULL;
+                bundle_close(b);
+                return r;
+        }
+        _cleanup_close_ int fd =
+            streq(file, "-") ? dup(STDIN_FILENO) : open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        int r = fd < 0 ? -errno : archive_unpack_all(fd, b->dir, &err);
+        _cleanup_free_ char *top = path_join(b->dir, BUNDLE_TOP);
+        if (r >= 0 && !top)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = read_manifest(b, top, &err);
+        if (r >= 0) {
+                b->config_path = path_join(top, "kubestrap.conf");
+                b->pki_dir = path_join(top, "pki");
+                b->templates_dir = path_join(top, "templates");
+                if (!b->config_path || !b->pki_dir || !b->templates_dir)
+                        r = -ENOMEM;
+        }
+        /* Every binary is checked against the manifest before anything else looks at it. */
+        for (size_t i = 0; r >= 0 && i < b->n_bins; i++) {
+                _cleanup_close_ int bfd = open(b->bins[i].path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                char hex[DIGEST_HEX_MAX];
+                r = bfd < 0 ? -errno : digest_fd(bfd, b->bins[i].alg, hex);
+                if (r < 0)
+                        asprintf_safe(&err, "bin/%s: %s", b->bins[i].name, strerror(-r));
+                else if (!streq(hex, b->bins[i].hex)) {
+                        asprintf_safe(&err, "bin/%s does not match its digest in the MANIFEST",
+                                      b->bins[i].name);
+                        r = -EBADMSG;
+                }
+        }
+        if (r < 0) {
+                asprintf_safe(ret_error, "bundle %s: %s", streq(file, "-") ? "(stdin)" : file,
+                              err ? err : strerror(-r));
+                bundle_close(b);
+                return r;
+        }
+        *ret = b;
+        return 0;
+}

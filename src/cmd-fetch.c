@@ -1,0 +1,115 @@
+/* kubestrap fetch: download and verify the binaries into the cache, and optionally write an
+ * air-gap bundle (binaries, digests, templates, config, PKI) for 'kubestrap --bundle FILE apply'.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "cmd.h"
+#include "log.h"
+
+static int write_bundle(struct job *job, const char *out, const char *config_path)
+{
+        struct bundle_source src[_BINARY_MAX];
+        size_t n = 0;
+        _cleanup_free_ char *err = NULL, *tmp = NULL;
+        int r = 0;
+        for (size_t i = 0; i < job->plan->n_items && r >= 0; i++) {
+                struct item *it = &job->plan->items[i];
+                if (it->kind != ITEM_DOWNLOAD || n >= _BINARY_MAX)
+                        continue;
+                src[n] = (struct bundle_source){
+                    .name = strrchr(it->path, '/') + 1, .alg = it->alg, .hex = it->hex, .fd = -1};
+                r = plan_cache_open(job->plan, &job->target, it, &src[n].fd);
+                if (r < 0)
+                        log_error_errno(r, "%s is not in the cache: %m", it->path);
+                n++;
+        }
+        _cleanup_close_ int fd = -1;
+        if (r >= 0 && streq(out, "-"))
+                fd = dup(STDOUT_FILENO);
+        else if (r >= 0) {
+                /* 0600: the bundle carries private keys. Written beside its name, then renamed. */
+                r = asprintf_safe(&tmp, "%s.ks-partial", out);
+                if (r >= 0) {
+                        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+                        if (fd < 0)
+                                r = log_error_errno(-errno, "%s: %m", tmp);
+                }
+        }
+        if (r >= 0)
+                r = bundle_write(fd, job->model, config_path, src, n, &err);
+        if (r >= 0 && tmp && (fsync(fd) < 0 || rename(tmp, out) < 0))
+                r = -errno;
+        if (r < 0 && tmp)
+                (void)unlink(tmp);
+        for (size_t i = 0; i < n; i++)
+                if (src[i].fd >= 0)
+                        close(src[i].fd);
+        if (r < 0 && err)
+                log_error("bundle %s: %s", out, err);
+        else if (r < 0)
+                log_error_errno(r, "bundle %s: %m", out);
+        return r;
+}
+
+static int cmd_fetch(struct cmd_ctx *ctx)
+{
+        long long start = now_usec();
+        const char *bundle_out = NULL;
+        for (int i = 0; i < ctx->argc; i++) {
+                if (streq(ctx->argv[i], "--bundle") && i + 1 < ctx->argc)
+                        bundle_out = ctx->argv[++i];
+                else if (startswith(ctx->argv[i], "--bundle="))
+                        bundle_out = ctx->argv[i] + 9;
+                else {
+                        log_error("usage: kubestrap fetch [--bundle FILE|-]");
+                        return EXIT_USAGE;
+                }
+        }
+        /* A bundle on stdout leaves stdout to the bundle: reports go to stderr then. */
+        if (bundle_out && streq(bundle_out, "-") && arg_output == OUTPUT_JSON) {
+                log_error("--output json and a bundle on stdout cannot share stdout");
+                return EXIT_USAGE;
+        }
+        struct job job;
+        _cleanup_free_ char *err = NULL;
+        int r = job_prepare(ctx, &job, false);
+        if (r != EXIT_OK) {
+                job_done(&job);
+                return r;
+        }
+        r = plan_fetch(job.plan, &job.target, NULL, &err);
+        if (r < 0) {
+                log_error("fetch failed: %s", err ? err : strerror(-r));
+                job_done(&job);
+                return EXIT_RUN_FAILED;
+        }
+        if (bundle_out) {
+                r = write_bundle(&job, bundle_out,
+                                 job.bundle ? job.bundle->config_path : ctx->config_path);
+                if (r < 0) {
+                        job_done(&job);
+                        return EXIT_RUN_FAILED;
+                }
+        }
+        if (!(bundle_out && streq(bundle_out, "-")))
+                report_summary("fetch", job.plan, job.plan->from_cache ? 0 : 0, 0, start);
+        else
+                fprintf(stderr, "kubestrap: bundle written to stdout\n");
+        job_done(&job);
+        return EXIT_OK;
+}
+
+const struct command cmd_fetch_entry = {
+    .name = "fetch",
+    .min_args = 0,
+    .max_args = 2,
+    .flags = CMD_NEEDS_CONFIG,
+    .usage = "fetch [--bundle FILE|-]",
+    .summary = "download and verify the binaries into the cache; --bundle writes an air-gap bundle",
+    .exec = cmd_fetch,
+};

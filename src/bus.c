@@ -2,11 +2,12 @@
 #include "bus.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -16,13 +17,25 @@
 #define SD_UNIT        "org.freedesktop.systemd1.Unit"
 #define SD_SERVICE     "org.freedesktop.systemd1.Service"
 
+#define SD_PRIVATE_ADDRESS "unix:path=/run/systemd/private"
+
 #define SETTLE_POLL_USEC 100000ULL
 
 struct bus {
         sd_bus *bus;
         char *error; /* message of the last failed call's D-Bus error */
         bool subscribed;
+        bool direct; /* systemd's private socket, no bus daemon in between */
 };
+
+/* now + usec on the monotonic clock, saturating so that "forever" stays in the future. */
+static long long deadline_after(uint64_t usec)
+{
+        long long now = now_usec();
+        if (usec > (uint64_t)(LLONG_MAX - now))
+                return LLONG_MAX;
+        return now + (long long)usec;
+}
 
 static void bus_clear_error(struct bus *b)
 {
@@ -40,16 +53,43 @@ static int bus_failed(struct bus *b, const sd_bus_error *e, int r)
         return r;
 }
 
+static int bus_open_private(sd_bus **ret)
+{
+        _cleanup_(sd_bus_unrefp) sd_bus *sb = NULL;
+        int r = sd_bus_new(&sb);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_address(sb, SD_PRIVATE_ADDRESS);
+        if (r < 0)
+                return r;
+        r = sd_bus_start(sb);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(sb);
+        return 0;
+}
+
 int bus_open(struct bus **ret)
 {
         _cleanup_(sd_bus_unrefp) sd_bus *sb = NULL;
+        bool direct = false;
         int r = sd_bus_open_system(&sb);
+        /* Minimal nodes often run no D-Bus daemon; root can still reach systemd on its private
+         * socket, as systemctl does. Not when the caller named a bus: then that one is meant. */
+        if (r < 0 && !getenv("DBUS_SYSTEM_BUS_ADDRESS") && geteuid() == 0) {
+                int r2 = bus_open_private(&sb);
+                if (r2 >= 0) {
+                        r = 0;
+                        direct = true;
+                }
+        }
         if (r < 0)
                 return r;
         struct bus *b = calloc(1, sizeof(*b));
         if (!b)
                 return -ENOMEM;
         b->bus = TAKE_PTR(sb);
+        b->direct = direct;
         *ret = b;
         return 0;
 }
@@ -204,7 +244,7 @@ int bus_run_jobs(struct bus *b, char **units, const enum bus_job_mode *modes, ui
 {
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_(job_wait_done) struct job_wait w = {0};
-        long long deadline = now_usec() + (long long)timeout_usec;
+        long long deadline = deadline_after(timeout_usec);
         int r;
 
         bus_clear_error(b);
@@ -223,8 +263,9 @@ int bus_run_jobs(struct bus *b, char **units, const enum bus_job_mode *modes, ui
         /* The match is in place (AddMatch is synchronous) before the first job exists, so no
          * JobRemoved can slip by; signals that come while we queue the other jobs wait in the
          * connection's queue until sd_bus_process() below, when all job paths are known. */
-        r = sd_bus_match_signal(b->bus, &slot, SD_DESTINATION, SD_PATH, SD_MANAGER, "JobRemoved",
-                                on_job_removed, &w);
+        /* On the private socket signals carry no sender name, so only there match without one. */
+        r = sd_bus_match_signal(b->bus, &slot, b->direct ? NULL : SD_DESTINATION, SD_PATH,
+                                SD_MANAGER, "JobRemoved", on_job_removed, &w);
         if (r < 0)
                 return r;
 
@@ -414,19 +455,31 @@ static bool status_is(const struct unit_status *s, const char *state)
         return s->active_state && streq(s->active_state, state);
 }
 
-static void sleep_usec(uint64_t usec)
+/* Lets usec pass while still reading what comes in: on the private socket systemd sends every
+ * signal to every client, and those must not pile up in its queue for us. */
+static int bus_idle(struct bus *b, uint64_t usec)
 {
-        struct timespec ts = {.tv_sec = (time_t)(usec / 1000000),
-                              .tv_nsec = (long)(usec % 1000000) * 1000};
-        /* An early wake-up (EINTR) only means an earlier poll. */
-        nanosleep(&ts, NULL);
+        long long until = deadline_after(usec);
+        for (;;) {
+                int r = sd_bus_process(b->bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                long long now = now_usec();
+                if (now >= until)
+                        return 0;
+                r = sd_bus_wait(b->bus, (uint64_t)(until - now));
+                if (r < 0 && r != -EINTR)
+                        return r;
+        }
 }
 
 int bus_unit_settle(struct bus *b, const char *unit, uint64_t settle_usec, uint64_t timeout_usec,
                     struct unit_status *ret_last)
 {
         _cleanup_(unit_status_done) struct unit_status s = {0};
-        long long deadline = now_usec() + (long long)timeout_usec;
+        long long deadline = deadline_after(timeout_usec);
         long long stable_since = -1; /* when it was last seen active with this MainPID */
         uint32_t pid = 0, n_restarts = 0;
         int r;
@@ -463,7 +516,9 @@ int bus_unit_settle(struct bus *b, const char *unit, uint64_t settle_usec, uint6
                         break;
                 }
                 uint64_t left = (uint64_t)(deadline - now);
-                sleep_usec(left < SETTLE_POLL_USEC ? left : SETTLE_POLL_USEC);
+                r = bus_idle(b, left < SETTLE_POLL_USEC ? left : SETTLE_POLL_USEC);
+                if (r < 0)
+                        return r;
         }
 
         /* The last status explains a failure too, so it is handed on in every case. */

@@ -1,8 +1,11 @@
 /* kubestrap apply: make the node match the plan, verified and atomically, file by file. */
 #include "cmd.h"
 #include "log.h"
+#include "progress.h"
 
+/* Passed to both hooks: progress_update() sees the struct progress at its start. */
 struct apply_progress {
+        struct progress bar;
         const struct target *t;
         size_t changed;
 };
@@ -10,6 +13,7 @@ struct apply_progress {
 static void on_done(const struct item *it, void *userdata)
 {
         struct apply_progress *p = userdata;
+        progress_finish(&p->bar);
         p->changed++;
         report_item(p->t, it, "change", false);
 }
@@ -26,8 +30,11 @@ static int cmd_apply(struct cmd_ctx *ctx)
                 return r;
         }
         struct apply_progress progress = {.t = &job.target};
-        struct apply_hooks hooks = {.done = on_done, .userdata = &progress};
+        progress_init(&progress.bar);
+        struct apply_hooks hooks = {
+            .done = on_done, .progress = progress_update, .userdata = &progress};
         r = plan_apply(job.plan, &job.target, job.state, &hooks, &err);
+        progress_finish(&progress.bar);
         if (r >= 0) {
                 r = state_save(&job.target, model_get(job.model, "paths.state-dir"), job.state);
                 if (r < 0)

@@ -10,6 +10,7 @@
 #include "bundle.h"
 #include "cmd.h"
 #include "log.h"
+#include "progress.h"
 
 static int write_bundle(struct job *job, const char *out, const char *config_path)
 {
@@ -82,7 +83,11 @@ static int cmd_fetch(struct cmd_ctx *ctx)
                 job_done(&job);
                 return r;
         }
-        r = plan_fetch(job.plan, &job.target, NULL, &err);
+        struct progress bar;
+        progress_init(&bar);
+        struct apply_hooks hooks = {.progress = progress_update, .userdata = &bar};
+        r = plan_fetch(job.plan, &job.target, &hooks, &err);
+        progress_finish(&bar);
         if (r < 0) {
                 log_error("fetch failed: %s", err ? err : strerror(-r));
                 job_done(&job);
@@ -97,7 +102,7 @@ static int cmd_fetch(struct cmd_ctx *ctx)
                 }
         }
         if (!(bundle_out && streq(bundle_out, "-")))
-                report_summary("fetch", job.plan, job.plan->from_cache ? 0 : 0, 0, start);
+                report_summary("fetch", job.plan, 0, 0, start);
         else
                 fprintf(stderr, "kubestrap: bundle written to stdout\n");
         job_done(&job);

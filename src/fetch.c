@@ -87,7 +87,8 @@ static void on_progress(size_t index, uint64_t now, uint64_t total, void *userda
         struct progress_ctx *p = userdata;
         struct fetch_job *j = &p->jobs[p->map[index]];
         j->bytes = j->attempt_base + now;
-        (void)total;
+        if (total > 0)
+                j->total = j->attempt_base + total; /* a resumed transfer reports the rest */
         p->fn(p->jobs, p->n, p->userdata);
 }
 

@@ -34,6 +34,7 @@ struct fetch_job {
         const char *url_used;
         unsigned attempts, resumes;
         uint64_t bytes;
+        uint64_t total; /* expected size once the server said, else 0 */
 
         /* private */
         struct digest *d;

@@ -87,6 +87,21 @@ tap_like "$(grep -c '/slow/v1.22.0/bin/linux/amd64/[a-z-]* HTTP/2.0" 206' "$WORK
         "the retry asked for the rest (206 Partial Content)"
 tap_is "$(grep -c 'apiserver HTTP/2.0" 200' "$WORK/resume.log")" 0 \
         "kube-apiserver was not fetched from the start again" 
+tap_like "$(grep -c '"event":"progress"' "$WORK/resume.out")" '^[1-9]' "JSON output carries progress events"
+tap_like "$(grep -m1 '"event":"progress"' "$WORK/resume.out")" '"bytes":[0-9]+,"total":[0-9]+,"files":4,' "progress events count bytes, total and files"
+tap_is "$(grep -c 'downloading' "$WORK/resume.err")" 0 "no progress display when stderr is not a terminal"
+
+# on a terminal (script(1) gives it one), a live line with rate and ETA
+V4=v1.22.3
+for b in $BINARIES; do
+        head -c $((3 * 1024 * 1024)) /dev/urandom > "$WORK/$b.big4"
+        mirror_publish "$V4" "$ARCH" "$b" "$WORK/$b.big4"
+done
+ks_set cluster version "$V4"
+script -qec "$KUBESTRAP -c $CONF --root $ROOT apply" /dev/null > "$WORK/tty.out" 2>&1 || true
+tap_like "$(tr '\r' '\n' < "$WORK/tty.out" | grep -m1 'ETA')" 'downloading [0-9]/4 files: .* of 12\.0 MiB \( *[0-9]+%\), .*/s, ETA [0-9]+ s' \
+        "a terminal gets a live progress line with total, rate and ETA"
+tap_like "$(cat "$WORK/tty.out")" 'apply: 4 changed' "and the run completes"
 
 # --- retries and fall-over to a mirror -----------------------------------------------------
 V3=v1.22.1

@@ -192,5 +192,16 @@ tap_is "$(val rc)" ECHILD "inside: settle ks-crash ECHILD"
 tb_in journal ks-crash.service 50
 tap_like "$OUT" '^line=sh\[([0-9]+)\]: boom-\1$' "inside: the local journal has the crash output"
 
+# --- inside, without a D-Bus daemon: systemd's private socket ------------------------------
+host_exec 0 systemctl stop dbus.socket dbus.service
+tap_is "$(host_exec 0 systemctl is-active dbus.socket dbus.service | tr '\n' ' ')" "inactive inactive " \
+    "dbus stopped in the host"
+tb_in restart ks-ok.service
+tap_is "$(val rc)/$(val result.ks-ok.service)" 0/done "no bus daemon: restart over systemd's private socket"
+tb_in -t 10000 settle ks-ok.service 300
+tap_is "$(val rc)/$(val active_state)" 0/active "no bus daemon: settle ks-ok"
+tb status ks-ok.service
+tap_like "$(val rc)" '^(ECONNREFUSED|ENOENT)$' "a bus named in DBUS_SYSTEM_BUS_ADDRESS is not replaced by the private socket"
+
 tap_diag "total $(awk -v a="$t_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
 tap_done

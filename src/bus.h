@@ -8,7 +8,8 @@
 struct bus;
 
 /* Connects to the system bus; honours DBUS_SYSTEM_BUS_ADDRESS, so a container's manager is
- * reachable from the machine through /proc/LEADER/root/run/dbus/system_bus_socket. */
+ * reachable from the machine through /proc/LEADER/root/run/dbus/system_bus_socket. Without
+ * that variable, root falls back to systemd's private socket when no bus daemon answers. */
 int bus_open(struct bus **ret);
 struct bus *bus_close(struct bus *b);
 

@@ -263,6 +263,93 @@ struct mem_sink {
         size_t max;
 };
 
+static size_t call_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+        struct mem_sink *m = userdata;
+        size_t n = size * nmemb;
+        if (m->b.len + n > m->max || buf_append(&m->b, ptr, n) < 0)
+                return 0;
+        return n;
+}
+
+int http_call_run(struct http_call *c)
+{
+        char errbuf[CURL_ERROR_SIZE] = "";
+        struct mem_sink m = {.max = 1 << 20};
+        struct curl_slist *headers = NULL;
+        int r = http_init();
+        if (r < 0)
+                return r;
+        CURL *e = curl_easy_init();
+        if (!e)
+                return -ENOMEM;
+        curl_easy_setopt(e, CURLOPT_URL, c->url);
+        /* Plain http only where asked for, and then only to a loopback probe. */
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, c->allow_http ? "http,https" : "https");
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(e, CURLOPT_USERAGENT, "kubestrap/" PACKAGE_VERSION);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms ? c->timeout_ms : 5000L);
+        /* Health endpoints answer at once or not at all: do not let a proxy in between. */
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+        if (c->ca_file) {
+                curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+                curl_easy_setopt(e, CURLOPT_CAPATH, NULL); /* the cluster CA alone */
+        }
+        if (c->insecure_tls) {
+                /* controller-manager and scheduler serve a self-signed certificate they made at
+                 * start; their /healthz on 127.0.0.1 says nothing secret. */
+                curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+                curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        if (c->cert_file)
+                curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert_file);
+        if (c->key_file)
+                curl_easy_setopt(e, CURLOPT_SSLKEY, c->key_file);
+        if (c->method)
+                curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method);
+        if (c->body) {
+                curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body);
+                curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(c->body));
+        }
+        char hdr[512];
+        if (c->host_header) {
+                snprintf(hdr, sizeof(hdr), "Host: %s", c->host_header);
+                headers = curl_slist_append(headers, hdr);
+        }
+        if (c->content_type) {
+                snprintf(hdr, sizeof(hdr), "Content-Type: %s", c->content_type);
+                headers = curl_slist_append(headers, hdr);
+        }
+        headers = curl_slist_append(headers, "Accept: application/json, */*");
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, call_write);
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, &m);
+
+        CURLcode rc = curl_easy_perform(e);
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &c->status);
+        if (rc != CURLE_OK) {
+                bool retryable;
+                r = map_curl_error(rc, c->status, &retryable);
+                asprintf_safe(&c->error, "%s", errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        } else {
+                c->response = buf_steal(&m.b);
+                r = c->response ? 0 : -ENOMEM;
+        }
+        buf_done(&m.b);
+        curl_slist_free_all(headers);
+        curl_easy_cleanup(e);
+        return r;
+}
+
+void http_call_done(struct http_call *c)
+{
+        free(c->response);
+        free(c->error);
+        c->response = c->error = NULL;
+}
+
 static int mem_write(const void *data, size_t len, void *userdata)
 {
         struct mem_sink *m = userdata;

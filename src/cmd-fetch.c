@@ -59,7 +59,7 @@ static int write_bundle(struct job *job, const char *out, const char *config_pat
 
 static int cmd_fetch(struct cmd_ctx *ctx)
 {
-        long long start = now_usec();
+        struct run_times times = {.start_usec = now_usec()};
         const char *bundle_out = NULL;
         for (int i = 0; i < ctx->argc; i++) {
                 if (streq(ctx->argv[i], "--bundle") && i + 1 < ctx->argc)
@@ -102,7 +102,7 @@ static int cmd_fetch(struct cmd_ctx *ctx)
                 }
         }
         if (!(bundle_out && streq(bundle_out, "-")))
-                report_summary("fetch", job.plan, 0, 0, start);
+                report_summary("fetch", job.plan, 0, 0, &times);
         else
                 fprintf(stderr, "kubestrap: bundle written to stdout\n");
         job_done(&job);

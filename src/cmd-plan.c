@@ -4,11 +4,11 @@
 
 static int cmd_plan(struct cmd_ctx *ctx)
 {
-        long long start = now_usec();
+        struct run_times times = {.start_usec = now_usec()};
         struct job job;
         int r = job_prepare(ctx, &job, true);
         if (r != EXIT_OK) {
-                report_summary("plan", NULL, 0, 1, start);
+                report_summary("plan", NULL, 0, 1, &times);
                 job_done(&job);
                 return r;
         }
@@ -20,7 +20,7 @@ static int cmd_plan(struct cmd_ctx *ctx)
                 changed += it->action != ACTION_NONE;
                 report_item(&job.target, it, "plan", true);
         }
-        report_summary("plan", job.plan, changed, 0, start);
+        report_summary("plan", job.plan, changed, 0, &times);
         job_done(&job);
         return EXIT_OK;
 }

@@ -82,7 +82,8 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
                                 model_get(job->model, "paths.state-dir"));
                 return EXIT_RUN_FAILED;
         }
-        r = plan_build(job->model, job->rendered, job->state, job->bundle, &job->plan, &err);
+        struct plan_options po = {.bundle = job->bundle, .link_units = ctx->root != NULL};
+        r = plan_build(job->model, job->rendered, job->state, &po, &job->plan, &err);
         if (r < 0) {
                 if (err)
                         log_error("%s", err);
@@ -206,8 +207,9 @@ void report_warnings(const struct plan *p)
 }
 
 void report_summary(const char *verb, const struct plan *p, size_t changed, size_t failed,
-                    long long started_usec)
+                    const struct run_times *t)
 {
+        long long started_usec = t->start_usec;
         report_warnings(p);
         size_t unchanged = p ? plan_count(p, ACTION_NONE) : 0;
         long long ms = (now_usec() - started_usec) / 1000;
@@ -225,6 +227,14 @@ void report_summary(const char *verb, const struct plan *p, size_t changed, size
                         json_int(&e, "sidecars_fetched", (long long)p->sidecars_fetched);
                         json_int(&e, "from_cache", (long long)p->from_cache);
                 }
+                if (t->plan_usec)
+                        json_int(&e, "plan_ms", t->plan_usec / 1000);
+                if (t->install_usec)
+                        json_int(&e, "install_ms", t->install_usec / 1000);
+                if (t->start_usec_phase)
+                        json_int(&e, "start_ms", t->start_usec_phase / 1000);
+                if (t->healthy_usec)
+                        json_int(&e, "healthy_ms", t->healthy_usec / 1000);
                 json_end(&e);
                 return;
         }

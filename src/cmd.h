@@ -64,5 +64,10 @@ void job_done(struct job *job);
 /* Reporting of plan items and run summaries, human or JSON. */
 void report_item(const struct target *t, const struct item *it, const char *event, bool show_diff);
 void report_warnings(const struct plan *p);
+/* Phase times of a run, for the summary (0: phase not run). */
+struct run_times {
+        long long start_usec; /* when the run began */
+        long long plan_usec, install_usec, start_usec_phase, healthy_usec;
+};
 void report_summary(const char *verb, const struct plan *p, size_t changed, size_t failed,
-                    long long started_usec);
+                    const struct run_times *t);

@@ -188,3 +188,27 @@ int digest_parse_sidecar(const char *text, size_t len, enum digest_alg alg, cons
         }
         return digest_normalize_hex(alg, hex, ret);
 }
+
+int base64_decode(const char *in, char **ret, size_t *ret_len)
+{
+        size_t l = strlen(in);
+        if (l == 0 || l % 4 != 0 || l > (64u << 20))
+                return -EINVAL;
+        unsigned char *out = malloc(l / 4 * 3 + 1);
+        if (!out)
+                return -ENOMEM;
+        int n = EVP_DecodeBlock(out, (const unsigned char *)in, (int)l);
+        if (n < 0) {
+                free(out);
+                return -EINVAL;
+        }
+        /* EVP_DecodeBlock counts padding as data: take it off again. */
+        if (in[l - 1] == '=')
+                n--;
+        if (in[l - 2] == '=')
+                n--;
+        out[n] = 0;
+        *ret = (char *)out;
+        *ret_len = (size_t)n;
+        return 0;
+}

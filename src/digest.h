@@ -40,3 +40,6 @@ int digest_parse_pin(const char *s, enum digest_alg *ret_alg, char ret[DIGEST_HE
  * followed by a newline. A name, when present, must be the file's name. */
 int digest_parse_sidecar(const char *text, size_t len, enum digest_alg alg, const char *name,
                          char ret[DIGEST_HEX_MAX]);
+
+/* Standard base64 (kubeconfig's *-data fields), whitespace not allowed. */
+int base64_decode(const char *in, char **ret, size_t *ret_len);

@@ -16,17 +16,23 @@ int health_probes_for(const struct model *m, struct probe **ret, size_t *ret_n)
         struct probe *p = calloc(4, sizeof(*p));
         if (!p)
                 return -ENOMEM;
-        p[0] = (struct probe){.name = "kube-apiserver", .unit = "kube-apiserver.service",
+        p[0] = (struct probe){.name = "kube-apiserver",
+                              .unit = "kube-apiserver.service",
                               .url = strdup("https://127.0.0.1:6443/healthz"),
                               .ca_file = path_join(lib, "ca.pem")};
         p[1] = (struct probe){.name = "kube-controller-manager",
                               .unit = "kube-controller-manager.service",
-                              .url = strdup("https://127.0.0.1:10257/healthz"), .insecure = true};
-        p[2] = (struct probe){.name = "kube-scheduler", .unit = "kube-scheduler.service",
-                              .url = strdup("https://127.0.0.1:10259/healthz"), .insecure = true};
-        p[3] = (struct probe){.name = "nginx", .unit = "nginx.service",
+                              .url = strdup("https://127.0.0.1:10257/healthz"),
+                              .insecure = true};
+        p[2] = (struct probe){.name = "kube-scheduler",
+                              .unit = "kube-scheduler.service",
+                              .url = strdup("https://127.0.0.1:10259/healthz"),
+                              .insecure = true};
+        p[3] = (struct probe){.name = "nginx",
+                              .unit = "nginx.service",
                               .url = strdup("http://127.0.0.1/healthz"),
-                              .host_header = NGINX_SITE_NAME, .http = true};
+                              .host_header = NGINX_SITE_NAME,
+                              .http = true};
         for (int i = 0; i < 4; i++)
                 if (!p[i].url || (i == 0 && !p[i].ca_file)) {
                         health_probes_free(p, 4);
@@ -49,8 +55,11 @@ void health_probes_free(struct probe *p, size_t n)
 
 int health_probe_once(struct probe *p)
 {
-        struct http_call c = {.url = p->url, .host_header = p->host_header, .ca_file = p->ca_file,
-                              .insecure_tls = p->insecure, .allow_http = p->http,
+        struct http_call c = {.url = p->url,
+                              .host_header = p->host_header,
+                              .ca_file = p->ca_file,
+                              .insecure_tls = p->insecure,
+                              .allow_http = p->http,
                               .timeout_ms = 2000};
         int r = http_call_run(&c);
         free(p->detail);
@@ -60,7 +69,8 @@ int health_probe_once(struct probe *p)
                 p->healthy = true;
         } else if (p->http && r >= 0 && (c.status == 502 || c.status == 504)) {
                 /* nginx answered, the API server behind it did not */
-                asprintf_safe(&p->detail, "nginx answers but the API server behind it does not (HTTP %ld)",
+                asprintf_safe(&p->detail,
+                              "nginx answers but the API server behind it does not (HTTP %ld)",
                               c.status);
         } else if (p->http && r == -ECONNREFUSED) {
                 asprintf_safe(&p->detail, "nginx is not listening on 127.0.0.1:80");
@@ -80,7 +90,8 @@ int health_wait(struct probe *p, size_t n, uint64_t timeout_usec, health_check_t
 {
         long long start = now_usec();
         long long deadline = start + (long long)timeout_usec;
-        long delay_ms = 20; /* short at first: a stand-in is up in milliseconds, a real one in seconds */
+        long delay_ms =
+            20; /* short at first: a stand-in is up in milliseconds, a real one in seconds */
         for (;;) {
                 bool all = true;
                 for (size_t i = 0; i < n; i++) {

@@ -8,18 +8,18 @@
 #include "model.h"
 
 struct probe {
-        const char *name;        /* "kube-apiserver", ..., "nginx" */
-        const char *unit;        /* unit behind it, for diagnostics (NULL: none) */
+        const char *name; /* "kube-apiserver", ..., "nginx" */
+        const char *unit; /* unit behind it, for diagnostics (NULL: none) */
         char *url;
         const char *host_header;
-        char *ca_file;           /* verify against the cluster CA */
-        bool insecure;           /* self-signed serving certificate */
-        bool http;               /* the plain-HTTP nginx probe */
+        char *ca_file; /* verify against the cluster CA */
+        bool insecure; /* self-signed serving certificate */
+        bool http;     /* the plain-HTTP nginx probe */
 
         /* out */
         bool healthy;
         long status;
-        char *detail;            /* why it is not healthy yet */
+        char *detail; /* why it is not healthy yet */
         long long healthy_after_usec;
 };
 

@@ -51,15 +51,15 @@ int http_get_small(const char *url, const struct http_options *o, size_t max, ch
                    size_t *ret_len, char **ret_error);
 /* One request to a control-plane endpoint (health probes, /version, the RBAC objects). */
 struct http_call {
-        const char *method;       /* NULL: GET */
+        const char *method; /* NULL: GET */
         const char *url;
         const char *host_header;  /* e.g. the nginx proxy's server_name */
         const char *content_type; /* with body */
         const char *body;
-        const char *ca_file;      /* verify against this CA only (the cluster's) */
+        const char *ca_file;              /* verify against this CA only (the cluster's) */
         const char *cert_file, *key_file; /* client certificate */
-        bool insecure_tls;        /* self-signed serving certs of controller-manager and scheduler */
-        bool allow_http;          /* plain http, for the loopback nginx probe */
+        bool insecure_tls; /* self-signed serving certs of controller-manager and scheduler */
+        bool allow_http;   /* plain http, for the loopback nginx probe */
         long timeout_ms;
 
         /* out */

@@ -40,6 +40,9 @@ enum vtype {
         T_SMALL,
         T_DELAY,
         T_SOURCE,
+        T_RBAC,
+        T_SECONDS,
+        T_MILLIS,
 };
 
 struct key_spec {
@@ -59,6 +62,7 @@ static const struct key_spec schema[] = {
     {"cluster", "service-node-port-range", T_PORT_RANGE, "30000-32767"},
     {"cluster", "etcd-servers", T_HTTPS_URL_LIST, NULL},
     {"cluster", "apiserver-count", T_COUNT, "3"},
+    {"cluster", "apply-rbac", T_RBAC, "once"},
     {"node", "internal-ip", T_IP_OR_AUTO, "auto"},
     {"download", "base-url", T_HTTPS_URL, "https://dl.k8s.io/release"},
     {"download", "arch", T_ARCH, "amd64"},
@@ -72,6 +76,8 @@ static const struct key_spec schema[] = {
     {"download", "digest.kube-controller-manager", T_PIN, ""},
     {"download", "digest.kube-scheduler", T_PIN, ""},
     {"download", "digest.kubectl", T_PIN, ""},
+    {"health", "timeout", T_SECONDS, "120"},
+    {"health", "settle-ms", T_MILLIS, "1500"},
     {"pki", "source-dir", T_PATH, NULL},
     {"paths", "bin-dir", T_PATH, "/usr/local/bin"},
     {"paths", "lib-dir", T_PATH, "/var/lib/kubernetes"},
@@ -87,6 +93,7 @@ static const char *const sections[] = {
     "cluster",
     "node",
     "download",
+    "health",
     "pki",
     "paths",
     "kube-apiserver",
@@ -276,6 +283,18 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
                 r = validate_uint(value, 0, 20, &why);
                 break;
         case T_DELAY:
+                r = validate_uint(value, 0, 60000, &why);
+                break;
+        case T_RBAC:
+                r = streq(value, "once") || streq(value, "always") || streq(value, "never")
+                        ? 0
+                        : -EINVAL;
+                why = "expected once, always or never";
+                break;
+        case T_SECONDS:
+                r = validate_uint(value, 1, 3600, &why);
+                break;
+        case T_MILLIS:
                 r = validate_uint(value, 0, 60000, &why);
                 break;
         case T_SOURCE:

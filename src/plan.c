@@ -362,12 +362,12 @@ static unsigned model_uint(const struct model *m, const char *name, unsigned def
 }
 
 int plan_build(const struct model *m, const struct render_result *rr, const struct state *st,
-               const struct bundle *bundle, struct plan **ret, char **ret_error)
+               const struct plan_options *o, struct plan **ret, char **ret_error)
 {
         struct plan *p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
-        p->bundle = bundle;
+        p->bundle = o->bundle;
 
         const char *ca = model_get(m, "download.ca-file");
         p->http = (struct http_options){
@@ -389,8 +389,10 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
                 r = add_pki(m, p, ret_error);
         for (size_t i = 0; r >= 0 && i < rr->n_files; i++) {
                 const struct rendered_file *f = &rr->files[i];
-                struct item *it =
-                    plan_add(p, ITEM_FILE, f->path, f->mode, f->component >= 0 ? "unit" : "config");
+                struct item *it = plan_add(p, ITEM_FILE, f->path, f->mode,
+                                           f->component >= 0                   ? "unit"
+                                           : f->component == RENDER_NGINX_SITE ? "nginx site"
+                                                                               : "config");
                 if (!it || !(it->content = strdup(f->content))) {
                         r = -ENOMEM;
                         break;
@@ -399,7 +401,7 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
                 it->text = true;
         }
         /* nginx's way of enabling a site: a link in sites-enabled, as the seed makes it. */
-        if (r >= 0) {
+        if (r >= 0 && !rr->nginx_confd) {
                 const char *ngx = model_get(m, "paths.nginx-dir");
                 _cleanup_free_ char *avail = path_join(ngx, "sites-available/" NGINX_SITE_NAME);
                 _cleanup_free_ char *en = path_join(ngx, "sites-enabled/" NGINX_SITE_NAME);
@@ -410,7 +412,8 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
         }
         /* Enabling like systemctl enable: <unit-dir>/<target>.wants/<unit> -> <unit-dir>/<unit>. */
         const char *ud = model_get(m, "paths.unit-dir");
-        for (int c = 0; r >= 0 && c < _COMPONENT_MAX; c++) {
+        /* With systemd running, EnableUnitFiles does this (and knows more than we do). */
+        for (int c = 0; r >= 0 && o->link_units && c < _COMPONENT_MAX; c++) {
                 _cleanup_free_ char *unit = strjoin3(component_names[c], ".service", NULL);
                 _cleanup_free_ char *unit_path = unit ? path_join(ud, unit) : NULL;
                 if (!unit_path) {

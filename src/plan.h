@@ -74,8 +74,12 @@ struct plan {
 
 /* Builds the desired items from the model and rendered files; resolves digests (pins, digests
  * remembered in the state, or sidecars fetched in parallel). Errors name file or URL. */
+struct plan_options {
+        const struct bundle *bundle; /* binaries from an air-gap bundle */
+        bool link_units;             /* enable units by WantedBy symlinks (no systemd: --root) */
+};
 int plan_build(const struct model *m, const struct render_result *rr, const struct state *st,
-               const struct bundle *bundle, struct plan **ret, char **ret_error);
+               const struct plan_options *o, struct plan **ret, char **ret_error);
 
 /* Compares every item with the target and sets its action (and diff when want_diff). A binary
  * whose stat fingerprint matches the state is not hashed again unless verify is set. */

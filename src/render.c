@@ -382,14 +382,24 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
                                      yaml, 0644, src, -1);
         }
         if (r >= 0) {
+                /* The seed's sites-available (Debian, Ubuntu), or conf.d where the distribution
+                 * has no sites-* directories. */
                 char *site = NULL, *src = NULL;
-                _cleanup_free_ char *dir =
-                    path_join(model_get(m, "paths.nginx-dir"), "sites-available");
-                r = dir ? render_one(m, t, "nginx-healthz.conf", &ctx, TEMPLATE_ESCAPE_NONE, &site,
-                                     &src, ret_error)
-                        : -ENOMEM;
+                const char *ngx = model_get(m, "paths.nginx-dir");
+                _cleanup_free_ char *avail = path_join(ngx, "sites-available");
+                _cleanup_free_ char *confd = path_join(ngx, "conf.d");
+                _cleanup_close_ int probe = -1;
+                bool use_confd = avail && confd &&
+                                 target_open_dir(t, avail, false, &probe) == -ENOENT &&
+                                 target_open_dir(t, confd, false, &probe) == 0;
+                r = avail && confd ? render_one(m, t, "nginx-healthz.conf", &ctx,
+                                                TEMPLATE_ESCAPE_NONE, &site, &src, ret_error)
+                                   : -ENOMEM;
                 if (r >= 0)
-                        r = add_file(res, dir, NGINX_SITE_NAME, site, 0644, src, -1);
+                        r = add_file(res, use_confd ? confd : avail,
+                                     use_confd ? NGINX_SITE_NAME ".conf" : NGINX_SITE_NAME, site,
+                                     0644, src, RENDER_NGINX_SITE);
+                res->nginx_confd = use_confd;
         }
         if (r < 0) {
                 render_result_free(res);

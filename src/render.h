@@ -6,20 +6,22 @@
 #include "fileio.h"
 #include "model.h"
 
-#define NGINX_SITE_NAME "kubernetes.default.svc.cluster.local"
+#define NGINX_SITE_NAME   "kubernetes.default.svc.cluster.local"
+#define RENDER_NGINX_SITE (-2)
 
 struct rendered_file {
         char *path; /* inside the target */
         char *content;
         mode_t mode;
         char *source;  /* template file it came from */
-        int component; /* for unit files, else -1 */
+        int component; /* for unit files; -1 other config, RENDER_NGINX_SITE the nginx site */
 };
 
 struct render_result {
         struct rendered_file *files;
         size_t n_files;
         char **wanted_by[_COMPONENT_MAX]; /* targets from each unit's [Install] WantedBy= */
+        bool nginx_confd;                 /* site in conf.d: no sites-enabled link */
 };
 
 /* The directory holding the shipped templates: $KUBESTRAP_TEMPLATES or the installed one. */

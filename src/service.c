@@ -191,7 +191,7 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                 struct service_result *res = &rep->units[rep->n_units++];
                 *res =
                     (struct service_result){.unit = component_names[c], .healthy_after_usec = -1};
-                if (it && it->content && inputs_changed(p, it->content))
+                if (item_changed(p, path) || (it && it->content && inputs_changed(p, it->content)))
                         res->action = SERVICE_RESTARTED; /* or STARTED if it is not running */
         }
         if (reload) {

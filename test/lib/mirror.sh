@@ -21,6 +21,8 @@
 #   MIRROR_REDIRECT_HTTPS_URL  $MIRROR_URL/redirect-https  (302 -> $MIRROR_URL/<rest>)
 #   MIRROR_SLOW_URL            $MIRROR_URL/slow     (same files, limit_rate $MIRROR_SLOW_RATE, default 2m)
 #   MIRROR_FAIL503_URL         $MIRROR_URL/fail503  (always 503)
+#   MIRROR_EXTRA_URL           with MIRROR_EXTRA_ADDR set before mirror_start (e.g. a test
+#                              bridge's address): the trusted server on that address too
 #   MIRROR_ACCESS_LOG          access log (one line per request, all servers)
 #   MIRROR_ERROR_LOG           nginx error log
 #   MIRROR_PID_FILE            nginx master pid file
@@ -102,6 +104,9 @@ subjectAltName=IP:127.0.0.1,DNS:localhost
 subjectKeyIdentifier=hash
 authorityKeyIdentifier=keyid,issuer
 EOF
+    if [ -n "${MIRROR_EXTRA_ADDR:-}" ]; then
+        sed -i "s/^subjectAltName=.*/&,IP:$MIRROR_EXTRA_ADDR/" "$d/server.ext" || return 1
+    fi
     openssl req -new -nodes \
         -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
         -keyout "$d/server.key" -out "$d/server.csr" \
@@ -174,7 +179,8 @@ http {
 
     # (a) trusted HTTPS
     server {
-        listen 127.0.0.1:$p_tls ssl$h2_listen;
+        listen 127.0.0.1:$p_tls ssl$h2_listen;${MIRROR_EXTRA_ADDR:+
+        listen $MIRROR_EXTRA_ADDR:$p_tls ssl$h2_listen;}
         $h2_dir
         server_name _;
         ssl_certificate     $d/ca/server.pem;
@@ -312,6 +318,7 @@ mirror_start() {
             return 1
         }
         export MIRROR_URL="https://127.0.0.1:$p_tls"
+        [ -n "${MIRROR_EXTRA_ADDR:-}" ] && export MIRROR_EXTRA_URL="https://$MIRROR_EXTRA_ADDR:$p_tls"
         export MIRROR_UNTRUSTED_URL="https://127.0.0.1:$p_bad"
         export MIRROR_HTTP_URL="http://127.0.0.1:$p_http"
         export MIRROR_REDIRECT_HTTP_URL="$MIRROR_URL/redirect-http"

@@ -1,0 +1,153 @@
+#!/bin/bash
+# System test: kubestrap provisions a booted Debian host (systemd as PID 1, real nginx) from
+# the HTTPS mirror on the test bridge, with the stand-in control-plane binaries: everything
+# active and healthy, the nginx proxy answering, a second apply restarting nothing, one changed
+# flag restarting one unit, a crashing API server explained by its journal, a reboot coming
+# back by itself, and the RBAC objects applied once.
+set -eu
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${KUBESTRAP:=$top_builddir/kubestrap}"
+: "${STANDIN:=$top_builddir/test/standin}"
+. "$top_srcdir/test/lib/tap.sh"
+. "$top_srcdir/test/lib/mirror.sh"
+. "$top_srcdir/test/lib/hosts.sh"
+
+skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+command -v systemd-nspawn >/dev/null || skip_all "no systemd-nspawn (scripts/deps installs it)"
+
+wd=$(mktemp -d /tmp/ks-sys.XXXXXX)
+chmod 0755 "$wd"
+cleanup() {
+        mirror_stop 2>/dev/null || true
+        hosts_down || true
+        if [ "${KS_TEST_KEEP:-0}" = 1 ]; then echo "# kept $wd"; else rm -rf "$wd"; fi
+}
+trap cleanup EXIT
+
+hosts_up 1 "$wd/h" || skip_all "the test host did not boot (KS_TEST_KEEP=1 keeps the logs)"
+IP=$HOST_IP_0
+MIRROR_EXTRA_ADDR=10.240.0.1
+export MIRROR_EXTRA_ADDR
+mkdir "$wd/mirror"
+mirror_start "$wd/mirror" >/dev/null || tap_bail "mirror did not start"
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+        { cat "$STANDIN"; printf '\n%s\n' "$b"; } > "$wd/$b"
+        mirror_publish v1.21.0 amd64 "$b" "$wd/$b"
+done
+"$top_srcdir/scripts/make-pki" "$wd/pki" "$IP" "$IP" >/dev/null
+
+# what an operator puts on the node: the binary, its templates, the config, the PKI
+conf=$wd/kubestrap.conf
+sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" \
+    -e "s|^;ca-file = .*|ca-file = /etc/kubestrap/mirror-ca.pem|" \
+    -e "s|^source-dir = .*|source-dir = /etc/kubestrap/pki|" \
+    -e "s|^internal-ip = .*|internal-ip = $IP|" \
+    -e "s|^public-address = .*|public-address = $IP|" \
+    "$top_srcdir/examples/controller-0.conf" > "$conf"
+printf '\n[health]\ntimeout = 30\nsettle-ms = 500\n' >> "$conf"
+host_exec 0 mkdir -p /etc/kubestrap/pki /usr/local/share/kubestrap/templates
+host_copy_in 0 "$KUBESTRAP" /usr/local/sbin/kubestrap
+for t in "$top_srcdir"/templates/*; do
+        host_copy_in 0 "$t" "/usr/local/share/kubestrap/templates/${t##*/}"
+done
+host_copy_in 0 "$MIRROR_CA" /etc/kubestrap/mirror-ca.pem
+for f in "$wd"/pki/*; do host_copy_in 0 "$f" "/etc/kubestrap/pki/${f##*/}"; done
+put_conf() { host_copy_in 0 "$conf" /etc/kubestrap/kubestrap.conf; }
+put_conf
+
+apply() {
+        local t0=$EPOCHREALTIME
+        set +e
+        OUT=$(host_exec 0 env KUBESTRAP_TEMPLATES=/usr/local/share/kubestrap/templates \
+                kubestrap --output json apply 2>"$wd/err")
+        RC=$?
+        set -e
+        ERR=$(cat "$wd/err")
+        MS=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
+}
+summary() { printf '%s\n' "$OUT" | tail -n 1; }
+field() { summary | sed -n "s/.*\"$1\":\([0-9-]*\).*/\1/p"; }
+unit_event() { printf '%s\n' "$OUT" | grep "\"event\":\"unit\",\"unit\":\"$1\""; }
+pids() {
+        for u in kube-apiserver kube-controller-manager kube-scheduler; do
+                host_exec 0 systemctl show -p MainPID -p ActiveEnterTimestamp --value "$u.service" | tr '\n' ' '
+                echo
+        done
+}
+proxy() { curl -s -o /dev/null -w '%{http_code}' -H 'Host: kubernetes.default.svc.cluster.local' "http://$IP/healthz"; }
+
+# --- first apply ------------------------------------------------------------------------
+apply
+tap_is "$RC" 0 "apply provisions the host"
+[ "$RC" = 0 ] || tap_diag "$ERR"
+tap_like "$(summary)" '"changed":[1-9][0-9]*,.*"failed":0' "summary counts the changes"
+tap_diag "first apply: ${MS} ms wall; plan $(field plan_ms) ms, install $(field install_ms) ms, systemd jobs $(field start_ms) ms, health wait $(field healthy_ms) ms"
+for u in kube-apiserver kube-controller-manager kube-scheduler nginx; do
+        tap_is "$(host_exec 0 systemctl is-active "$u.service")" active "$u.service is active"
+        tap_is "$(host_exec 0 systemctl is-enabled "$u.service")" enabled "$u.service is enabled"
+done
+tap_like "$(unit_event kube-apiserver)" '"action":"started"' "kube-apiserver reported as started"
+tap_is "$(proxy)" 200 "the nginx /healthz proxy on $IP:80 answers 200 from the machine"
+tap_is "$(curl -s --cacert "$wd/pki/ca.pem" "https://$IP:6443/version" | sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p')" v1.21.0 \
+        "/version through the node's address"
+tap_is "$(host_exec 0 readlink /etc/nginx/sites-enabled/kubernetes.default.svc.cluster.local)" \
+        /etc/nginx/sites-available/kubernetes.default.svc.cluster.local "nginx site enabled the seed's way"
+tap_is "$(host_exec 0 grep -c 'PATCH /apis/rbac.authorization.k8s.io/v1/' /var/log/audit.log)" 2 \
+        "RBAC: the ClusterRole and its binding were applied (server-side apply)"
+
+# --- second apply: nothing restarted ------------------------------------------------------
+before=$(pids)
+apply
+tap_is "$RC" 0 "second apply succeeds"
+tap_like "$(summary)" '"changed":0,' "second apply changes no file"
+tap_is "$(pids)" "$before" "second apply restarts nothing (same main PIDs and start timestamps)"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '"action":"unchanged"')" 3 "all three units reported unchanged"
+tap_is "$(host_exec 0 grep -c 'PATCH /apis/rbac' /var/log/audit.log)" 2 "RBAC not applied again (once per cluster)"
+
+# --- one flag changed: only that unit restarts ------------------------------------------
+sed -i 's/^\[kube-controller-manager\]$/&\nv = 4/' "$conf"
+put_conf
+before=$(pids)
+apply
+tap_is "$RC" 0 "apply with one changed controller-manager flag succeeds"
+after=$(pids)
+tap_is "$(sed -n 1p <<<"$after")" "$(sed -n 1p <<<"$before")" "kube-apiserver not restarted"
+tap_isnt() { if [ "$1" != "$2" ]; then tap_pass "$3"; else tap_fail "$3" "both: $1"; fi; }
+tap_isnt "$(sed -n 2p <<<"$after")" "$(sed -n 2p <<<"$before")" "kube-controller-manager restarted"
+tap_is "$(sed -n 3p <<<"$after")" "$(sed -n 3p <<<"$before")" "kube-scheduler not restarted"
+tap_like "$(unit_event kube-controller-manager)" '"action":"restarted"' "reported as restarted"
+tap_like "$(host_exec 0 systemctl show -p ExecStart --value kube-controller-manager.service)" '--v=4' "running with the new flag"
+
+# --- a crashing API server: the failure shows its journal ----------------------------------
+sed -i 's|^\[kube-apiserver\]$|&\ntls-cert-file = /var/lib/kubernetes/missing.pem|' "$conf"
+put_conf
+apply
+tap_is "$RC" 1 "a crash-looping API server fails the run"
+tap_like "$ERR" "kube-apiserver.service keeps crashing" "the error names the unit"
+tap_like "$ERR" "last journal lines of kube-apiserver.service:" "the error carries its journal"
+tap_like "$ERR" "Error: open /var/lib/kubernetes/missing.pem: no such file or directory" \
+        "with the stand-in's own message"
+sed -i '/^tls-cert-file = /d' "$conf"
+put_conf
+apply
+tap_is "$RC" 0 "fixing the flag brings it back"
+tap_is "$(proxy)" 200 "and the proxy answers again"
+
+# --- reboot: the units come back by themselves ---------------------------------------------
+host_reboot 0
+ok=0
+for _ in $(seq 100); do
+        [ "$(proxy)" = 200 ] && { ok=1; break; }
+        sleep 0.1
+done
+tap_is "$ok" 1 "after a reboot the control plane is healthy again without kubestrap"
+for u in kube-apiserver kube-controller-manager kube-scheduler; do
+        tap_is "$(host_exec 0 systemctl is-active "$u.service")" active "$u.service active after reboot"
+done
+apply
+tap_is "$RC" 0 "apply after the reboot succeeds"
+tap_like "$(summary)" '"changed":0,' "and has nothing to change"
+
+tap_done

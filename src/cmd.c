@@ -6,13 +6,12 @@
 #include <string.h>
 
 #include "log.h"
+#include "status.h"
 #include "util.h"
 
 static const struct command *const commands[] = {
-    &cmd_plan_entry,
-    &cmd_apply_entry,
-    &cmd_fetch_entry,
-    &cmd_version_entry,
+    &cmd_plan_entry,   &cmd_apply_entry,  &cmd_fetch_entry,
+    &cmd_status_entry, &cmd_verify_entry, &cmd_version_entry,
 };
 
 const struct command *cmd_find(const char *name)
@@ -241,4 +240,38 @@ void report_summary(const char *verb, const struct plan *p, size_t changed, size
         printf("%s: %zu %s, %zu unchanged, %zu failed (%lld ms)\n", verb, changed,
                streq(verb, "plan") ? "to change" : "changed", unchanged, failed, ms);
         fflush(stdout);
+}
+
+/* status and verify: the same checks; verify fails the run when one fails. */
+int status_command(struct cmd_ctx *ctx, const char *verb, bool strict)
+{
+        struct model *m = NULL;
+        char **errors = NULL;
+        int r = model_load(ctx->config_path, &m, &errors);
+        if (r < 0) {
+                for (char **e = errors; e && *e; e++)
+                        log_error("%s", *e);
+                strv_free(errors);
+                return EXIT_USAGE;
+        }
+        struct status s;
+        r = status_collect(m, &s);
+        if (r < 0) {
+                model_free(m);
+                return log_error_errno(r, "Failed to collect the status: %m"), EXIT_RUN_FAILED;
+        }
+        status_print(&s);
+        bool ok = s.all_ok;
+        if (arg_output == OUTPUT_JSON) {
+                struct json_event e;
+                json_begin(&e, "summary");
+                json_str(&e, "verb", verb);
+                json_bool(&e, "ok", ok);
+                json_int(&e, "failed", ok ? 0 : 1);
+                json_end(&e);
+        } else
+                printf("%s: %s\n", verb, ok ? "all checks pass" : "some checks FAIL");
+        status_done(&s);
+        model_free(m);
+        return strict && !ok ? EXIT_RUN_FAILED : EXIT_OK;
 }

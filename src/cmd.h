@@ -39,7 +39,11 @@ struct command {
 extern const struct command cmd_plan_entry;
 extern const struct command cmd_apply_entry;
 extern const struct command cmd_fetch_entry;
+extern const struct command cmd_status_entry;
+extern const struct command cmd_verify_entry;
 extern const struct command cmd_fetch_entry;
+extern const struct command cmd_status_entry;
+extern const struct command cmd_verify_entry;
 
 extern const struct command cmd_version_entry;
 
@@ -64,6 +68,7 @@ void job_done(struct job *job);
 /* Reporting of plan items and run summaries, human or JSON. */
 void report_item(const struct target *t, const struct item *it, const char *event, bool show_diff);
 void report_warnings(const struct plan *p);
+int status_command(struct cmd_ctx *ctx, const char *verb, bool strict);
 /* Phase times of a run, for the summary (0: phase not run). */
 struct run_times {
         long long start_usec; /* when the run began */

@@ -97,6 +97,20 @@ tap_is "$(host_exec 0 readlink /etc/nginx/sites-enabled/kubernetes.default.svc.c
 tap_is "$(host_exec 0 grep -c 'PATCH /apis/rbac.authorization.k8s.io/v1/' /var/log/audit.log)" 2 \
         "RBAC: the ClusterRole and its binding were applied (server-side apply)"
 
+ks_in() { # runs kubestrap VERB in the host: RC, OUT
+        set +e
+        OUT=$(host_exec 0 kubestrap "$@" 2>&1)
+        RC=$?
+        set -e
+}
+ks_in verify
+tap_is "$RC" 0 "kubestrap verify passes on the provisioned host"
+tap_like "$OUT" 'kube-scheduler +kube-scheduler.service +active/running +[0-9]+ ok' "verify's table shows the scheduler unit and health"
+tap_like "$OUT" "version \(public\) .* ok   v1.21.0 \(https://$IP:6443/version\)" "verify checks /version through the public address"
+ks_in --output json status
+tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"status"')" 6 "status in JSON: one event per check"
+tap_like "$(printf '%s\n' "$OUT" | grep '"component":"nginx proxy"')" '"ok":true' "the proxy check is in it"
+
 # --- second apply: nothing restarted ------------------------------------------------------
 before=$(pids)
 apply
@@ -129,6 +143,10 @@ tap_like "$ERR" "kube-apiserver.service keeps crashing" "the error names the uni
 tap_like "$ERR" "last journal lines of kube-apiserver.service:" "the error carries its journal"
 tap_like "$ERR" "Error: open /var/lib/kubernetes/missing.pem: no such file or directory" \
         "with the stand-in's own message"
+ks_in verify
+tap_is "$RC" 1 "verify fails while the API server is down"
+tap_like "$OUT" 'nginx proxy .*FAIL nginx answers but the API server behind it does not \(HTTP 502\)' \
+        "and tells a 502 from nginx apart from nginx being down"
 sed -i '/^tls-cert-file = /d' "$conf"
 put_conf
 apply

@@ -1,0 +1,142 @@
+/* What the node is running now: each unit's state, each endpoint's health, and the API
+ * server's version locally and through the cluster's public address. */
+#include "status.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus.h"
+#include "health.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+static struct status_row *add_row(struct status *s, const char *component, const char *unit)
+{
+        if (s->n >= ELEMENTSOF(s->rows))
+                return NULL;
+        struct status_row *r = &s->rows[s->n++];
+        *r = (struct status_row){.component = strdup(component), .unit = strdup(unit ? unit : "-")};
+        return r;
+}
+
+/* "gitVersion": "v1.21.0" out of a /version answer, without a JSON library for one field. */
+static char *git_version(const char *json)
+{
+        const char *p = json ? strstr(json, "\"gitVersion\"") : NULL;
+        if (!p)
+                return NULL;
+        p = strchr(p + 12, '"');
+        if (!p)
+                return NULL;
+        const char *e = strchr(p + 1, '"');
+        return e ? strndup(p + 1, (size_t)(e - p - 1)) : NULL;
+}
+
+static void version_row(struct status *s, const struct model *m, const char *label,
+                        const char *host)
+{
+        struct status_row *r = add_row(s, label, NULL);
+        if (!r)
+                return;
+        _cleanup_free_ char *ca = path_join(model_get(m, "paths.lib-dir"), "ca.pem");
+        bool v6 = strchr(host, ':') != NULL;
+        asprintf_safe(&r->target, "https://%s%s%s:6443/version", v6 ? "[" : "", host,
+                      v6 ? "]" : "");
+        struct http_call c = {.url = r->target, .ca_file = ca, .timeout_ms = 3000};
+        int q = r->target && ca ? http_call_run(&c) : -ENOMEM;
+        _cleanup_free_ char *v = q >= 0 && c.status == 200 ? git_version(c.response) : NULL;
+        const char *want = model_get(m, "cluster.version");
+        r->ok = v && streq(v, want);
+        if (r->ok)
+                r->detail = strdup(v);
+        else if (v)
+                asprintf_safe(&r->detail, "%s (configured: %s)", v, want);
+        else if (q >= 0)
+                asprintf_safe(&r->detail, "HTTP %ld", c.status);
+        else
+                asprintf_safe(&r->detail, "%s", c.error ? c.error : strerror(-q));
+        http_call_done(&c);
+}
+
+int status_collect(const struct model *m, struct status *s)
+{
+        *s = (struct status){.all_ok = true};
+        struct probe *probes = NULL;
+        size_t n = 0;
+        struct bus *b = NULL;
+        int r = health_probes_for(m, &probes, &n);
+        if (r < 0)
+                return r;
+        bool have_bus = bus_open(&b) >= 0;
+        for (size_t i = 0; i < n; i++) {
+                struct status_row *row =
+                    add_row(s, i == n - 1 ? "nginx proxy" : probes[i].name, probes[i].unit);
+                if (!row)
+                        break;
+                struct unit_status st = {0};
+                if (have_bus && bus_unit_status(b, probes[i].unit, &st) >= 0) {
+                        asprintf_safe(&row->state, "%s/%s", st.active_state ? st.active_state : "?",
+                                      st.sub_state ? st.sub_state : "?");
+                        row->pid = st.main_pid;
+                        row->restarts = st.n_restarts;
+                } else
+                        row->state = strdup(have_bus ? "not loaded" : "no systemd");
+                unit_status_done(&st);
+                row->target = strdup(probes[i].url);
+                row->ok = health_probe_once(&probes[i]) == 0;
+                row->detail = strdup(row->ok ? "ok" : probes[i].detail ? probes[i].detail : "?");
+        }
+        health_probes_free(probes, n);
+        bus_close(b);
+        version_row(s, m, "version (local)", "127.0.0.1");
+        version_row(s, m, "version (public)", model_get(m, "cluster.public-address"));
+        for (size_t i = 0; i < s->n; i++)
+                s->all_ok = s->all_ok && s->rows[i].ok;
+        return 0;
+}
+
+void status_done(struct status *s)
+{
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->rows[i].component);
+                free(s->rows[i].unit);
+                free(s->rows[i].state);
+                free(s->rows[i].target);
+                free(s->rows[i].detail);
+        }
+        s->n = 0;
+}
+
+void status_print(const struct status *s)
+{
+        if (arg_output == OUTPUT_JSON) {
+                for (size_t i = 0; i < s->n; i++) {
+                        const struct status_row *r = &s->rows[i];
+                        struct json_event e;
+                        json_begin(&e, "status");
+                        json_str(&e, "component", r->component);
+                        json_str(&e, "unit", r->unit);
+                        json_str(&e, "state", r->state ? r->state : "-");
+                        json_int(&e, "main_pid", r->pid);
+                        json_int(&e, "restarts", r->restarts);
+                        json_str(&e, "target", r->target);
+                        json_bool(&e, "ok", r->ok);
+                        json_str(&e, "detail", r->detail);
+                        json_end(&e);
+                }
+                return;
+        }
+        printf("%-24s %-32s %-17s %7s %s\n", "COMPONENT", "UNIT", "STATE", "PID", "CHECK");
+        for (size_t i = 0; i < s->n; i++) {
+                const struct status_row *r = &s->rows[i];
+                char pid[16] = "-";
+                if (r->pid)
+                        snprintf(pid, sizeof(pid), "%u", r->pid);
+                printf("%-24s %-32s %-17s %7s %s %s (%s)\n", r->component, r->unit,
+                       r->state ? r->state : "-", pid, r->ok ? "ok  " : "FAIL", r->detail,
+                       r->target ? r->target : "-");
+        }
+        fflush(stdout);
+}

@@ -1,0 +1,29 @@
+/* What the node is running now: each unit's state, each endpoint's health, and the API
+ * server's version locally and through the cluster's public address. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "model.h"
+
+struct status_row {
+        char *component;
+        char *unit;
+        char *state; /* "active/running", "-" when unknown */
+        unsigned pid, restarts;
+        char *target; /* the URL probed */
+        bool ok;
+        char *detail; /* "ok", a version, or why not */
+};
+
+struct status {
+        struct status_row rows[8];
+        size_t n;
+        bool all_ok;
+};
+
+/* Collects the status; without systemd (no bus) the unit columns say so. */
+int status_collect(const struct model *m, struct status *ret);
+void status_done(struct status *s);
+/* Prints it as a table or as JSON events ("status" per row, then "summary"). */
+void status_print(const struct status *s);

@@ -12,6 +12,7 @@ set -eu
 . "$top_srcdir/test/lib/tap.sh"
 . "$top_srcdir/test/lib/mirror.sh"
 . "$top_srcdir/test/lib/hosts.sh"
+. "$top_srcdir/test/lib/provision.sh"
 
 skip_all() { echo "1..0 # SKIP $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip_all "needs root"
@@ -28,40 +29,17 @@ trap cleanup EXIT
 
 hosts_up 1 "$wd/h" || skip_all "the test host did not boot (KS_TEST_KEEP=1 keeps the logs)"
 IP=$HOST_IP_0
-MIRROR_EXTRA_ADDR=10.240.0.1
-export MIRROR_EXTRA_ADDR
-mkdir "$wd/mirror"
-mirror_start "$wd/mirror" >/dev/null || tap_bail "mirror did not start"
-for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-        { cat "$STANDIN"; printf '\n%s\n' "$b"; } > "$wd/$b"
-        mirror_publish v1.21.0 amd64 "$b" "$wd/$b"
-done
+prov_mirror_up "$wd" || tap_bail "mirror did not start"
 "$top_srcdir/scripts/make-pki" "$wd/pki" "$IP" "$IP" >/dev/null
-
-# what an operator puts on the node: the binary, its templates, the config, the PKI
 conf=$wd/kubestrap.conf
-sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" \
-    -e "s|^;ca-file = .*|ca-file = /etc/kubestrap/mirror-ca.pem|" \
-    -e "s|^source-dir = .*|source-dir = /etc/kubestrap/pki|" \
-    -e "s|^internal-ip = .*|internal-ip = $IP|" \
-    -e "s|^public-address = .*|public-address = $IP|" \
-    "$top_srcdir/examples/controller-0.conf" > "$conf"
-printf '\n[health]\ntimeout = 30\nsettle-ms = 500\n' >> "$conf"
-host_exec 0 mkdir -p /etc/kubestrap/pki /usr/local/share/kubestrap/templates
-host_copy_in 0 "$KUBESTRAP" /usr/local/sbin/kubestrap
-for t in "$top_srcdir"/templates/*; do
-        host_copy_in 0 "$t" "/usr/local/share/kubestrap/templates/${t##*/}"
-done
-host_copy_in 0 "$MIRROR_CA" /etc/kubestrap/mirror-ca.pem
-for f in "$wd"/pki/*; do host_copy_in 0 "$f" "/etc/kubestrap/pki/${f##*/}"; done
+prov_conf "$conf" "$IP" "$IP"
+prov_install 0 "$conf" "$wd/pki" || tap_bail "could not install kubestrap into the host"
 put_conf() { host_copy_in 0 "$conf" /etc/kubestrap/kubestrap.conf; }
-put_conf
 
 apply() {
         local t0=$EPOCHREALTIME
         set +e
-        OUT=$(host_exec 0 env KUBESTRAP_TEMPLATES=/usr/local/share/kubestrap/templates \
-                kubestrap --output json apply 2>"$wd/err")
+        OUT=$(prov_kubestrap 0 --output json apply 2>"$wd/err")
         RC=$?
         set -e
         ERR=$(cat "$wd/err")

@@ -3,6 +3,7 @@
 #include "fetch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -43,6 +44,7 @@ static int job_restart(struct fetch_job *j)
                         return -errno;
         }
         j->written = 0;
+        j->synced = 0;
         return 0;
 }
 
@@ -62,8 +64,17 @@ static int job_sink(const void *data, size_t len, void *userdata)
         int r = digest_update(j->d, data, len);
         if (r < 0)
                 return r;
-        if (j->fd >= 0)
+        if (j->fd >= 0) {
                 r = write_all(j->fd, data, len);
+                /* Start writeback as the bytes arrive, so the fsync before the rename finds
+                 * little left to do instead of the whole file. */
+                if (r >= 0 && j->written + len - j->synced >= (8u << 20)) {
+                        (void)sync_file_range(j->fd, (off64_t)j->synced,
+                                              (off64_t)(j->written + len - j->synced),
+                                              SYNC_FILE_RANGE_WRITE);
+                        j->synced = j->written + len;
+                }
+        }
         else if (j->mem.len + len > j->max_mem)
                 r = -EFBIG;
         else

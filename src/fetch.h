@@ -40,6 +40,7 @@ struct fetch_job {
         struct digest *d;
         struct buf mem;
         uint64_t written;
+        uint64_t synced; /* written back up to here (sync_file_range) */
         uint64_t attempt_base;
         size_t url_index;
         unsigned tries_here;

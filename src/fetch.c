@@ -74,8 +74,7 @@ static int job_sink(const void *data, size_t len, void *userdata)
                                               SYNC_FILE_RANGE_WRITE);
                         j->synced = j->written + len;
                 }
-        }
-        else if (j->mem.len + len > j->max_mem)
+        } else if (j->mem.len + len > j->max_mem)
                 r = -EFBIG;
         else
                 r = buf_append(&j->mem, data, len);

@@ -168,6 +168,25 @@ int bus_enable_units(struct bus *b, char **units, bool *ret_changed)
         return 0;
 }
 
+int bus_disable_units(struct bus *b, char **units)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        bus_clear_error(b);
+        int r = sd_bus_message_new_method_call(b->bus, &m, SD_DESTINATION, SD_PATH, SD_MANAGER,
+                                               "DisableUnitFiles");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(m, units);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "b", 0); /* runtime */
+        if (r < 0)
+                return r;
+        r = sd_bus_call(b->bus, m, 0, &e, NULL);
+        return r < 0 ? bus_failed(b, &e, r) : 0;
+}
+
 static int bus_subscribe(struct bus *b)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -235,6 +254,8 @@ static const char *job_method(enum bus_job_mode mode)
                 return "RestartUnit";
         case BUS_RELOAD_OR_RESTART:
                 return "ReloadOrRestartUnit";
+        case BUS_STOP:
+                return "StopUnit";
         }
         return NULL;
 }

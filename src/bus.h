@@ -24,10 +24,14 @@ int bus_reload(struct bus *b);
  * reported any symlink change (false when everything was already enabled). No reload. */
 int bus_enable_units(struct bus *b, char **units, bool *ret_changed);
 
+/* Manager.DisableUnitFiles(units, runtime=false). No reload. */
+int bus_disable_units(struct bus *b, char **units);
+
 enum bus_job_mode {
         BUS_START,
         BUS_RESTART,
         BUS_RELOAD_OR_RESTART,
+        BUS_STOP,
 };
 
 /* Queues one job per unit (mode "replace") and waits for all their JobRemoved signals.

@@ -62,6 +62,25 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
                 return EXIT_USAGE;
         }
         job->target_open = true;
+        /* Before anything is read: what this run compares must not move under it. */
+        if (ctx->flags & CMD_LOCKS) {
+                pid_t holder = 0;
+                r = target_lock(&job->target, &holder);
+                if (r == -EBUSY) {
+                        if (holder > 0)
+                                log_error("another kubestrap run (pid %d) is working on %s; try "
+                                          "again when it is done",
+                                          (int)holder, job->target.root);
+                        else
+                                log_error("another kubestrap run is working on %s",
+                                          job->target.root);
+                        return EXIT_RUN_FAILED;
+                }
+                if (r < 0) {
+                        log_error_errno(r, "Failed to lock %s: %m", job->target.root);
+                        return EXIT_RUN_FAILED;
+                }
+        }
         if (job->bundle) {
                 r = model_set(job->model, "pki.source-dir", job->bundle->pki_dir);
                 if (r < 0)

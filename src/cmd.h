@@ -15,6 +15,7 @@ enum {
 };
 
 #define CMD_NEEDS_CONFIG (1u << 0)
+#define CMD_LOCKS        (1u << 1) /* changes the target: one run at a time */
 
 struct cmd_ctx {
         const char *config_path;
@@ -22,6 +23,7 @@ struct cmd_ctx {
         bool verify; /* re-hash installed binaries even when their stat fingerprint matches */
         bool config_explicit;
         const char *bundle_path; /* --bundle FILE|- */
+        unsigned flags;          /* of the command being run */
 
         int argc; /* arguments after the verb */
         char **argv;
@@ -63,6 +65,7 @@ struct job {
         bool target_open;
 };
 int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff);
+
 void job_done(struct job *job);
 
 /* Reporting of plan items and run summaries, human or JSON. */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/file.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -89,11 +91,49 @@ int target_open(const char *root, struct target *ret)
         int fd = open(r, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        *ret = (struct target){.root_fd = fd, .root = strdup(r)};
+        *ret = (struct target){.root_fd = fd, .root = strdup(r), .lock_fd = -1};
         if (!ret->root) {
                 close(fd);
                 return -ENOMEM;
         }
+        return 0;
+}
+
+/* /proc/locks names the PID behind a lock by device and inode: "1: FLOCK ADVISORY WRITE
+ * 1234 08:01:5678 0 EOF". */
+static pid_t lock_holder(const struct stat *st)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/locks", "re");
+        char line[256];
+        while (f && fgets(line, sizeof(line), f)) {
+                unsigned maj, min;
+                unsigned long long ino;
+                int pid;
+                char kind[16];
+                if (sscanf(line, "%*s %15s %*s %*s %d %x:%x:%llu", kind, &pid, &maj, &min, &ino) !=
+                    5)
+                        continue;
+                if (streq(kind, "FLOCK") && ino == (unsigned long long)st->st_ino &&
+                    makedev(maj, min) == st->st_dev)
+                        return pid;
+        }
+        return 0;
+}
+
+int target_lock(struct target *t, pid_t *ret_holder)
+{
+        int fd = openat(t->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+                struct stat st;
+                if (ret_holder)
+                        *ret_holder = fstat(fd, &st) == 0 ? lock_holder(&st) : 0;
+                close(fd);
+                return r;
+        }
+        t->lock_fd = fd; /* held until target_close() or exit */
         return 0;
 }
 
@@ -102,6 +142,9 @@ void target_close(struct target *t)
         if (t->root_fd >= 0)
                 close(t->root_fd);
         t->root_fd = -1;
+        if (t->lock_fd > 0)
+                close(t->lock_fd);
+        t->lock_fd = -1;
         free(t->root);
         t->root = NULL;
         t->created_dirs = strv_free(t->created_dirs);

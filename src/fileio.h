@@ -18,6 +18,7 @@ struct target {
         int root_fd;
         char *root;          /* as given, "/" when none */
         char **created_dirs; /* directories this run created, to remove again on failure */
+        int lock_fd;
 };
 int target_open(const char *root, struct target *ret);
 void target_close(struct target *t);
@@ -29,6 +30,10 @@ int target_open_parent(struct target *t, const char *path, bool create, int *ret
                        const char **ret_name);
 /* The path as seen from the caller's namespace (root prefix + path), for messages. */
 char *target_display(const struct target *t, const char *path);
+/* One run at a time per target: an exclusive flock on the target's root directory (nothing is
+ * created for it, so a failed run leaves no lock file behind). -EBUSY when another process
+ * holds it, with its PID in *ret_holder (0 if it cannot be told). */
+int target_lock(struct target *t, pid_t *ret_holder);
 /* Removes directories created by this run, newest first, if they are empty. */
 void target_undo_dirs(struct target *t);
 

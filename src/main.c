@@ -109,6 +109,7 @@ int main(int argc, char *argv[])
                 log_error("unknown verb '%s' (try 'kubestrap --help')", argv[optind]);
                 return EXIT_USAGE;
         }
+        ctx.flags = cmd->flags;
         ctx.argc = argc - optind - 1;
         ctx.argv = argv + optind + 1;
         if (ctx.argc < cmd->min_args || (cmd->max_args >= 0 && ctx.argc > cmd->max_args)) {

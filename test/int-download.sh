@@ -77,6 +77,11 @@ for _ in $(seq 100); do
         [ -n "$s" ] && break
         sleep 0.05
 done
+# one run at a time: a second apply on the same tree fails at once and names the first
+ks -c "$CONF" --root "$ROOT" apply
+tap_is "$RC" 1 "a second run while one is working fails at once"
+tap_is "$ERR" "kubestrap: another kubestrap run (pid $pid) is working on $ROOT; try again when it is done" \
+        "and says which process holds the lock"
 master=$(cat "$MIRROR_PID_FILE")
 pkill -KILL -P "$master" || true   # the master starts new workers; open connections die
 rc=0; wait "$pid" || rc=$?

@@ -13,14 +13,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          * one here would only hide the rest of the input. */
         if (memchr(data, 0, size))
                 return -1;
-        char *text = malloc(size + 1);
+        _cleanup_free_ char *text = strndup((const char *)data, size);
         if (!text)
                 return 0;
-        memcpy(text, data, size);
-        text[size] = 0;
 
         struct model *m = NULL;
-        char **errors = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
         int r = model_load_string("fuzz.conf", text, &m, &errors);
         if (r >= 0) {
                 /* What the commands read first: make the loaded values reachable. */
@@ -28,7 +26,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 (void)model_get(m, "node.internal-ip");
         }
         model_free(m);
-        strv_free(errors);
-        free(text);
         return 0;
 }

@@ -20,11 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                    names[n], hex);
 
         /* A pin is a configuration value: a C string. */
-        char *s = strndup((const char *)data, size);
+        _cleanup_free_ char *s = strndup((const char *)data, size);
         if (!s)
                 return 0;
         enum digest_alg alg;
         (void)digest_parse_pin(s, &alg, hex);
-        free(s);
         return 0;
 }

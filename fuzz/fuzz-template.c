@@ -40,19 +40,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Templates are read as C strings: everything after a NUL is never seen. */
         if (memchr(data, 0, size))
                 return -1;
-        char *text = malloc(size + 1);
+        _cleanup_free_ char *text = strndup((const char *)data, size);
         if (!text)
                 return 0;
-        memcpy(text, data, size);
-        text[size] = 0;
 
         static const enum template_escape modes[] = {TEMPLATE_ESCAPE_NONE, TEMPLATE_ESCAPE_SYSTEMD};
         for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
-                char *out = NULL, *err = NULL;
+                _cleanup_free_ char *out = NULL, *err = NULL;
                 (void)template_render("fuzz.tmpl", text, lookup, NULL, modes[i], &out, &err);
-                free(out);
-                free(err);
         }
-        free(text);
         return 0;
 }

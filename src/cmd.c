@@ -9,10 +9,17 @@
 #include "status.h"
 #include "util.h"
 
+/* clang-format off */
 static const struct command *const commands[] = {
-    &cmd_plan_entry,   &cmd_apply_entry,  &cmd_fetch_entry,
-    &cmd_status_entry, &cmd_verify_entry, &cmd_version_entry,
+        &cmd_plan_entry,
+        &cmd_apply_entry,
+        &cmd_fetch_entry,
+        &cmd_status_entry,
+        &cmd_verify_entry,
+        &cmd_reset_entry,
+        &cmd_version_entry,
 };
+/* clang-format on */
 
 const struct command *cmd_find(const char *name)
 {

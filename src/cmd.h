@@ -43,10 +43,7 @@ extern const struct command cmd_apply_entry;
 extern const struct command cmd_fetch_entry;
 extern const struct command cmd_status_entry;
 extern const struct command cmd_verify_entry;
-extern const struct command cmd_fetch_entry;
-extern const struct command cmd_status_entry;
-extern const struct command cmd_verify_entry;
-
+extern const struct command cmd_reset_entry;
 extern const struct command cmd_version_entry;
 
 const struct command *cmd_find(const char *name);

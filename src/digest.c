@@ -212,3 +212,14 @@ int base64_decode(const char *in, char **ret, size_t *ret_len)
         *ret_len = (size_t)n;
         return 0;
 }
+
+int digest_buffer(enum digest_alg alg, const void *data, size_t len, char ret[DIGEST_HEX_MAX])
+{
+        _cleanup_(digest_freep) struct digest *d = NULL;
+        int r = digest_new(alg, &d);
+        if (r >= 0)
+                r = digest_update(d, data, len);
+        if (r >= 0)
+                r = digest_final_hex(d, ret);
+        return r;
+}

@@ -26,6 +26,7 @@ static inline void digest_freep(struct digest **d)
         digest_free(*d);
 }
 
+int digest_buffer(enum digest_alg alg, const void *data, size_t len, char ret[DIGEST_HEX_MAX]);
 /* Hashes an open file from its current position to the end. */
 int digest_fd(int fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX]);
 

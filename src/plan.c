@@ -1,6 +1,7 @@
 /* The plan: every item the node should have, compared with what it has, and how to apply it. */
 #include "plan.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <fcntl.h>
@@ -919,10 +920,26 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
                         state_set_stat(&e, &sb);
                 } else if (it->kind == ITEM_SYMLINK)
                         e.url = it->link_target;
+                else if (it->kind == ITEM_FILE) {
+                        /* so reset can tell our file from one the operator has since edited */
+                        e.alg = DIGEST_SHA256;
+                        int q = digest_buffer(DIGEST_SHA256, it->content, it->len, e.hex);
+                        if (q < 0)
+                                return q;
+                }
                 const struct state_entry *old = state_find(st, it->path);
                 /* Directories are only ours if we made them; keep what an earlier run knew. */
                 if (it->kind == ITEM_DIR && !old && it->action != ACTION_CREATE)
                         continue;
+                int r = state_put(st, &e);
+                if (r < 0)
+                        return r;
+        }
+        /* Every directory this run made (parents included) is ours to remove on reset. */
+        for (char **d = t->created_dirs; d && *d; d++) {
+                if (state_find(st, *d))
+                        continue;
+                struct state_entry e = {.kind = (char *)"dir", .path = *d};
                 int r = state_put(st, &e);
                 if (r < 0)
                         return r;
@@ -941,6 +958,40 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
                 return state_put(st, &e);
         }
         return 0;
+}
+
+/* Staging files of an interrupted run (".NAME.ks-" and 12 hex digits, next to NAME) are
+ * removed before anything else: they were never published, and nothing else has that name. */
+static void sweep_item_dir(struct target *t, const struct item *it)
+{
+        _cleanup_close_ int dfd = -1;
+        const char *name;
+        if (target_open_parent(t, it->path, false, &dfd, &name) < 0)
+                return;
+        int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
+        if (!d) {
+                if (rfd >= 0)
+                        close(rfd);
+                return;
+        }
+        size_t nl = strlen(name);
+        for (struct dirent *de; (de = readdir(d));) {
+                const char *e = de->d_name;
+                if (e[0] != '.' || strncmp(e + 1, name, nl) != 0 || strncmp(e + 1 + nl, ".ks-", 4))
+                        continue;
+                const char *x = e + 1 + nl + 4;
+                if (strlen(x) == 12 && strspn(x, "0123456789abcdef") == 12)
+                        (void)unlinkat(dfd, e, 0);
+        }
+        closedir(d);
+}
+
+void plan_sweep_staging(struct plan *p, struct target *t)
+{
+        for (size_t i = 0; i < p->n_items; i++)
+                if (p->items[i].kind != ITEM_DIR)
+                        sweep_item_dir(t, &p->items[i]);
 }
 
 int plan_apply(struct plan *p, struct target *t, struct state *st, const struct apply_hooks *h,
@@ -1005,9 +1056,9 @@ int plan_apply(struct plan *p, struct target *t, struct state *st, const struct 
                         h->done(s[i].it, h->userdata);
         }
         staged_abort_all(s, n);
-        t->created_dirs = strv_free(t->created_dirs);
         if (r >= 0 && st)
                 r = record_items(p, t, st);
+        t->created_dirs = strv_free(t->created_dirs);
         return r;
 }
 

@@ -98,6 +98,8 @@ struct apply_hooks {
 /* Records what was installed into st (the caller saves it). */
 int plan_apply(struct plan *p, struct target *t, struct state *st, const struct apply_hooks *h,
                char **ret_error);
+/* Removes staging files an interrupted run left next to the plan's files. */
+void plan_sweep_staging(struct plan *p, struct target *t);
 /* Downloads every binary into the cache only (for 'fetch'), verified like apply does. */
 int plan_fetch(struct plan *p, struct target *t, const struct apply_hooks *h, char **ret_error);
 /* Opens the cached, verified copy of a binary item. */

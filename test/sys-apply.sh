@@ -146,4 +146,18 @@ apply
 tap_is "$RC" 0 "apply after the reboot succeeds"
 tap_like "$(summary)" '"changed":0,' "and has nothing to change"
 
+# --- reset: our units stopped and gone, nginx stays without our site -----------------------
+ks_in reset
+tap_is "$RC" 0 "reset succeeds on the host"
+for u in kube-apiserver kube-controller-manager kube-scheduler; do
+        tap_is "$(host_exec 0 systemctl is-active "$u.service" || true)" inactive "$u.service stopped"
+        tap_ok "$u.service unit file removed" host_exec 0 test ! -e "/etc/systemd/system/$u.service"
+done
+tap_ok "no enable links left" host_exec 0 sh -c '! ls /etc/systemd/system/multi-user.target.wants/kube-* 2>/dev/null'
+tap_ok "binaries removed" host_exec 0 test ! -e /usr/local/bin/kube-apiserver
+tap_is "$(host_exec 0 systemctl is-active nginx.service)" active "nginx (the distribution's) keeps running"
+tap_is "$(proxy)" 404 "without our site: the health check is gone"
+ks_in reset
+tap_is "$RC" 0 "a second reset is harmless"
+
 tap_done

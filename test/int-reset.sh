@@ -1,0 +1,56 @@
+#!/bin/bash
+# Integration: reset removes exactly what kubestrap installed (its state file says what),
+# keeps what the operator changed or added, and is safe to run twice.
+set -eu
+. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+ks_setup
+
+# a tree that had nothing: after apply and reset it is empty again
+mkdir "$WORK/clean"
+ks -c "$CONF" --root "$WORK/clean" apply
+tap_is "$RC" 0 "apply into an empty tree"
+ks -c "$CONF" --root "$WORK/clean" --output json reset
+tap_is "$RC" 0 "reset succeeds"
+tap_like "$(printf '%s\n' "$OUT" | tail -n 1)" '^\{"event":"summary","verb":"reset","changed":[1-9][0-9]*,"unchanged":0,"failed":0' "reset summary"
+tap_is "$(find "$WORK/clean" -mindepth 1 -not -path '*/var/cache*' -not -path "$WORK/clean/var" | wc -l)" 0 \
+        "the tree is as empty as before (only the download cache stays)"
+
+# a tree with the operator's own files next to ours
+mkdir -p "$ROOT/usr/local/bin" "$ROOT/etc/systemd/system"
+echo mine > "$ROOT/usr/local/bin/operator-tool"
+echo '[Unit]' > "$ROOT/etc/systemd/system/other.service"
+ks -c "$CONF" --root "$ROOT" apply
+echo "# edited by hand" >> "$ROOT/etc/kubernetes/config/kube-scheduler.yaml"
+ks -c "$CONF" --root "$ROOT" reset
+tap_is "$RC" 0 "reset with an edited file succeeds"
+tap_like "$OUT" "kept /etc/kubernetes/config/kube-scheduler.yaml: changed since kubestrap installed it" \
+        "an edited file is kept and named"
+tap_like "$OUT" "removed /usr/local/bin/kube-apiserver" "binaries are removed"
+tap_like "$OUT" "removed /etc/systemd/system/multi-user.target.wants/kube-apiserver.service" "enable links are removed"
+for f in usr/local/bin/kubectl var/lib/kubernetes/ca-key.pem etc/systemd/system/kube-apiserver.service \
+         etc/nginx/sites-enabled/kubernetes.default.svc.cluster.local; do
+        tap_ok "$f is gone" test ! -e "$ROOT/$f"
+done
+tap_is "$(cat "$ROOT/usr/local/bin/operator-tool")" mine "the operator's own file stays"
+tap_ok "another unit stays" test -f "$ROOT/etc/systemd/system/other.service"
+tap_ok "the edited file stays" grep -q 'edited by hand' "$ROOT/etc/kubernetes/config/kube-scheduler.yaml"
+tap_ok "directories still holding something stay" test -d "$ROOT/usr/local/bin"
+
+ks -c "$CONF" --root "$ROOT" reset
+tap_is "$RC" 0 "reset is safe to run twice"
+tap_like "$OUT" "reset: 0 removed, 1 kept, 0 failed" "the second run only reports the kept file"
+rm "$ROOT/etc/kubernetes/config/kube-scheduler.yaml"
+ks -c "$CONF" --root "$ROOT" reset
+tap_like "$OUT" "reset: [1-9][0-9]* removed, 0 kept" "once the file is gone, its directories go too"
+tap_ok "state file removed" test ! -e "$ROOT/var/lib/kubestrap/installed"
+ks -c "$CONF" --root "$ROOT" reset
+tap_like "$OUT" "nothing recorded as installed by kubestrap" "and then there is nothing left to reset"
+
+# interrupted runs leave staging files; the next apply removes them before anything else
+ks -c "$CONF" --root "$ROOT" apply
+touch "$ROOT/usr/local/bin/.kubectl.ks-0123456789ab" "$ROOT/usr/local/bin/.kubectl.ks-notours"
+ks -c "$CONF" --root "$ROOT" apply
+tap_ok "a stale staging file is removed by the next run" test ! -e "$ROOT/usr/local/bin/.kubectl.ks-0123456789ab"
+tap_ok "a file that only looks similar stays" test -e "$ROOT/usr/local/bin/.kubectl.ks-notours"
+
+tap_done

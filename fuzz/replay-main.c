@@ -60,8 +60,8 @@ int main(int argc, char **argv)
                 return 2;
         }
         for (int i = 1; i < argc; i++) {
-                uint8_t *data;
-                size_t len;
+                uint8_t *data = NULL;
+                size_t len = 0;
                 int r = read_all(argv[i], &data, &len);
                 if (r < 0) {
                         fprintf(stderr, "%s: %s\n", argv[i], strerror(-r));

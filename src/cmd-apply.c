@@ -69,6 +69,14 @@ static int cmd_apply(struct cmd_ctx *ctx)
                 job_done(&job);
                 return r;
         }
+        if (!ctx->skip_preflight) {
+                r = preflight_check(ctx, job.model, false);
+                if (r != EXIT_OK) {
+                        report_summary("apply", job.plan, 0, 1, &times);
+                        job_done(&job);
+                        return r;
+                }
+        }
         struct apply_progress progress = {.t = &job.target};
         progress_init(&progress.bar);
         struct apply_hooks hooks = {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "preflight.h"
 #include "status.h"
 #include "util.h"
 
@@ -17,6 +18,7 @@ static const struct command *const commands[] = {
         &cmd_status_entry,
         &cmd_verify_entry,
         &cmd_reset_entry,
+        &cmd_preflight_entry,
         &cmd_version_entry,
 };
 /* clang-format on */
@@ -300,4 +302,69 @@ int status_command(struct cmd_ctx *ctx, const char *verb, bool strict)
         status_done(&s);
         model_free(m);
         return strict && !ok ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
+static void report_check(const struct check_result *c)
+{
+        if (arg_output == OUTPUT_JSON) {
+                struct json_event e;
+                json_begin(&e, "check");
+                json_str(&e, "name", c->name);
+                json_str(&e, "status", check_status_to_string(c->status));
+                json_bool(&e, "ignored", c->ignored);
+                json_str(&e, "message", c->message);
+                if (c->hint && c->status != CHECK_PASS)
+                        json_str(&e, "hint", c->hint);
+                json_end(&e);
+                return;
+        }
+        FILE *f = c->status == CHECK_PASS ? stdout : stderr;
+        fprintf(f, "preflight %-11s %-4s %s%s%s%s\n", c->name, check_status_to_string(c->status),
+                c->message ? c->message : "", c->ignored ? " (ignored)" : "",
+                c->hint && c->status != CHECK_PASS ? "; fix: " : "",
+                c->hint && c->status != CHECK_PASS ? c->hint : "");
+}
+
+int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose)
+{
+        struct preflight p;
+        int r = preflight_run(m, ctx->root == NULL, ctx->ignore, &p);
+        if (r < 0)
+                return log_error_errno(r, "preflight: %m"), EXIT_RUN_FAILED;
+        for (size_t i = 0; i < p.n; i++)
+                if (verbose || p.results[i].status != CHECK_PASS)
+                        report_check(&p.results[i]);
+        size_t failed = p.failed;
+        preflight_done(&p);
+        if (failed) {
+                log_error("preflight: %zu check(s) failed; nothing was changed (--ignore NAME to "
+                          "go ahead anyway)",
+                          failed);
+                return EXIT_RUN_FAILED;
+        }
+        return EXIT_OK;
+}
+
+int preflight_command(struct cmd_ctx *ctx, bool verbose)
+{
+        struct model *m = NULL;
+        char **errors = NULL;
+        int r = model_load(ctx->config_path, &m, &errors);
+        if (r < 0) {
+                for (char **e = errors; e && *e; e++)
+                        log_error("%s", *e);
+                strv_free(errors);
+                return EXIT_USAGE;
+        }
+        r = preflight_check(ctx, m, verbose);
+        model_free(m);
+        if (arg_output == OUTPUT_JSON) {
+                struct json_event e;
+                json_begin(&e, "summary");
+                json_str(&e, "verb", "preflight");
+                json_int(&e, "failed", r == EXIT_OK ? 0 : 1);
+                json_end(&e);
+        } else if (r == EXIT_OK)
+                printf("preflight: all checks pass\n");
+        return r;
 }

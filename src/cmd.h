@@ -24,6 +24,8 @@ struct cmd_ctx {
         bool config_explicit;
         const char *bundle_path; /* --bundle FILE|- */
         unsigned flags;          /* of the command being run */
+        char **ignore;           /* --ignore NAME: preflight checks whose failure only warns */
+        bool skip_preflight;
 
         int argc; /* arguments after the verb */
         char **argv;
@@ -44,6 +46,7 @@ extern const struct command cmd_fetch_entry;
 extern const struct command cmd_status_entry;
 extern const struct command cmd_verify_entry;
 extern const struct command cmd_reset_entry;
+extern const struct command cmd_preflight_entry;
 extern const struct command cmd_version_entry;
 
 const struct command *cmd_find(const char *name);
@@ -69,6 +72,9 @@ void job_done(struct job *job);
 void report_item(const struct target *t, const struct item *it, const char *event, bool show_diff);
 void report_warnings(const struct plan *p);
 int status_command(struct cmd_ctx *ctx, const char *verb, bool strict);
+/* Runs the preflight checks and prints what is not fine (everything when verbose). */
+int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose);
+int preflight_command(struct cmd_ctx *ctx, bool verbose);
 /* Phase times of a run, for the summary (0: phase not run). */
 struct run_times {
         long long start_usec; /* when the run began */

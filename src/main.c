@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "preflight.h"
 #include "util.h"
 
 #define DEFAULT_CONFIG "/etc/kubestrap/kubestrap.conf"
@@ -25,6 +26,8 @@ static void usage(FILE *f)
                 "  -v, --verbose       also list unchanged items and debug messages\n"
                 "      --verify        re-hash installed binaries even if they look untouched\n"
                 "      --bundle FILE   install from an air-gap bundle ('-': stdin), no network\n"
+                "      --ignore CHECK  a failing preflight check only warns (repeatable)\n"
+                "      --skip-preflight  apply without the preflight checks\n"
 
                 "  -h, --help          show this help\n"
                 "\n"
@@ -48,6 +51,8 @@ int main(int argc, char *argv[])
                 {"verbose", no_argument,       NULL, 'v'},
                 {"verify",  no_argument,       NULL, 'V'},
                 {"bundle",  required_argument, NULL, 'b'},
+                {"ignore",  required_argument, NULL, 'i'},
+                {"skip-preflight", no_argument, NULL, 'P'},
                 {"help",    no_argument,       NULL, 'h'},
                 {},
         };
@@ -68,6 +73,17 @@ int main(int argc, char *argv[])
                         break;
                 case 'b':
                         ctx.bundle_path = optarg;
+                        break;
+                case 'i':
+                        if (!preflight_known(optarg)) {
+                                log_error("--ignore: no preflight check is called '%s'", optarg);
+                                return EXIT_USAGE;
+                        }
+                        if (strv_extend(&ctx.ignore, optarg) < 0)
+                                return EXIT_RUN_FAILED;
+                        break;
+                case 'P':
+                        ctx.skip_preflight = true;
                         break;
                 case 'r':
                         if (optarg[0] != '/') {

@@ -64,6 +64,7 @@ static const struct key_spec schema[] = {
     {"cluster", "apiserver-count", T_COUNT, "3"},
     {"cluster", "apply-rbac", T_RBAC, "once"},
     {"node", "internal-ip", T_IP_OR_AUTO, "auto"},
+    {"node", "etcd-data-dir", T_PATH, ""},
     {"download", "base-url", T_HTTPS_URL, "https://dl.k8s.io/release"},
     {"download", "arch", T_ARCH, "amd64"},
     {"download", "ca-file", T_PATH, ""},

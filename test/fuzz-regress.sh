@@ -28,12 +28,18 @@ for t in $TARGETS; do
                 [ -f "$f" ] || continue
                 n=$((n + 1))
                 rel=${f#"$top_srcdir/"}
-                if "${limit[@]}" "$top_builddir/fuzz/replay-$t" "$f" >"$out" 2>&1; then
+                rc=0
+                "${limit[@]}" "$top_builddir/fuzz/replay-$t" "$f" >"$out" 2>&1 || rc=$?
+                # UBSan only prints unless told to halt: its report is a failure either way.
+                if [ "$rc" -eq 0 ] && ! grep -q 'runtime error: ' "$out"; then
                         tap_pass "$t: $rel"
                 else
-                        rc=$?
-                        tap_fail "$t: $rel" "exit status $rc; last lines of output:" \
-                                "$(grep -v '^running ' "$out" | tail -n 30)"
+                        # The sanitizer's headline, the top frames and its summary, not its
+                        # shadow-memory dump.
+                        report=$(grep -E 'ERROR: |runtime error|^ +#[0-9] |^SUMMARY: ' "$out" | head -n 25)
+                        [ -n "$report" ] || report=$(grep -v '^running ' "$out" | tail -n 25)
+                        tap_fail "$t: $rel" "exit status $rc; replay with: fuzz/replay-$t $rel
+$report"
                 fi
         done
         [ "$n" -gt 0 ] || tap_fail "$t: fuzz/corpus/$t has inputs" "no seed input found"

@@ -56,6 +56,33 @@ pids() {
 }
 proxy() { curl -s -o /dev/null -w '%{http_code}' -H 'Host: kubernetes.default.svc.cluster.local' "http://$IP/healthz"; }
 
+ks_in() { # runs kubestrap VERB in the host: RC, OUT
+        set +e
+        OUT=$(prov_kubestrap 0 "$@" 2>&1)
+        RC=$?
+        set -e
+}
+
+# --- preflight on the live machine: a foreign process on the API server's port -----------
+host_copy_in 0 "$STANDIN" /usr/local/bin/squatter
+host_exec 0 mkdir -p /tmp/sq
+host_copy_in 0 "$wd/pki/kubernetes.pem" /tmp/sq/c.pem
+host_copy_in 0 "$wd/pki/kubernetes-key.pem" /tmp/sq/k.pem
+host_exec 0 systemd-run --unit=squatter --setenv=STANDIN_ROLE=kube-apiserver /usr/local/bin/squatter \
+        --secure-port=6443 --tls-cert-file=/tmp/sq/c.pem --tls-private-key-file=/tmp/sq/k.pem >/dev/null 2>&1
+for _ in $(seq 50); do host_exec 0 sh -c 'ss -ltn | grep -q ":6443 "' && break; sleep 0.1; done
+apply
+tap_is "$RC" 1 "apply refuses while another program holds port 6443"
+tap_like "$OUT" '"name":"ports","status":"FAIL","ignored":false,"message":"port 6443 \(for kube-apiserver\) is in use by squatter \(pid [0-9]+\)"' \
+        "preflight names the process on the port"
+tap_ok "and nothing was installed" host_exec 0 test ! -e /usr/local/bin/kube-apiserver
+host_exec 0 systemctl stop squatter.service
+ks_in preflight
+tap_is "$RC" 0 "preflight passes once the port is free"
+for c in root systemd ports swap nginx san; do
+        tap_like "$OUT" "preflight $c +ok" "live check '$c' passes"
+done
+
 # --- first apply ------------------------------------------------------------------------
 apply
 tap_is "$RC" 0 "apply provisions the host"
@@ -75,12 +102,6 @@ tap_is "$(host_exec 0 readlink /etc/nginx/sites-enabled/kubernetes.default.svc.c
 tap_is "$(host_exec 0 grep -c 'PATCH /apis/rbac.authorization.k8s.io/v1/' /var/log/audit.log)" 2 \
         "RBAC: the ClusterRole and its binding were applied (server-side apply)"
 
-ks_in() { # runs kubestrap VERB in the host: RC, OUT
-        set +e
-        OUT=$(host_exec 0 kubestrap "$@" 2>&1)
-        RC=$?
-        set -e
-}
 ks_in verify
 tap_is "$RC" 0 "kubestrap verify passes on the provisioned host"
 tap_like "$OUT" 'kube-scheduler +kube-scheduler.service +active/running +[0-9]+ ok' "verify's table shows the scheduler unit and health"

@@ -1,0 +1,421 @@
+/* Checks before anything is changed: is this machine fit to be a controller, and is the PKI
+ * what the configuration needs? Each check has a name, a message and a fix hint. */
+#include "preflight.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pki.h"
+#include "util.h"
+
+static const char *const check_names[] = {
+    "root",     "systemd",  "ports",       "swap", "nginx", "pki-files", "key-modes",
+    "cert-key", "ca-chain", "cert-expiry", "san",  "dns",   "etcd-disk",
+};
+
+bool preflight_known(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(check_names); i++)
+                if (streq(name, check_names[i]))
+                        return true;
+        return false;
+}
+
+const char *check_status_to_string(enum check_status s)
+{
+        switch (s) {
+        case CHECK_PASS:
+                return "ok";
+        case CHECK_WARN:
+                return "warn";
+        case CHECK_FAIL:
+                return "FAIL";
+        default:
+                return "skip";
+        }
+}
+
+static void add(struct preflight *p, const char *name, enum check_status st, const char *hint,
+                const char *fmt, ...) _printf_(5, 6);
+static void add(struct preflight *p, const char *name, enum check_status st, const char *hint,
+                const char *fmt, ...)
+{
+        if (p->n >= ELEMENTSOF(p->results))
+                return;
+        struct check_result *c = &p->results[p->n++];
+        va_list ap;
+        va_start(ap, fmt);
+        *c = (struct check_result){.name = name, .status = st, .hint = hint};
+        if (vasprintf(&c->message, fmt, ap) < 0)
+                c->message = NULL;
+        va_end(ap);
+}
+
+/* Which process listens on a TCP port: /proc/net/tcp{,6} gives the socket inode, the fd
+ * links in /proc/PID/fd give the process. */
+static unsigned long listen_inode(unsigned port)
+{
+        const char *files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+        for (size_t f = 0; f < ELEMENTSOF(files); f++) {
+                _cleanup_fclose_ FILE *fp = fopen(files[f], "re");
+                char line[512];
+                if (!fp || !fgets(line, sizeof(line), fp))
+                        continue;
+                while (fgets(line, sizeof(line), fp)) {
+                        char local[64];
+                        unsigned st;
+                        unsigned long inode;
+                        if (sscanf(line, "%*d: %63s %*s %x %*s %*s %*s %*s %*s %lu", local, &st,
+                                   &inode) != 3 ||
+                            st != 0x0A /* LISTEN */)
+                                continue;
+                        const char *colon = strrchr(local, ':');
+                        if (colon && strtoul(colon + 1, NULL, 16) == port)
+                                return inode;
+                }
+        }
+        return 0;
+}
+
+static pid_t socket_owner(unsigned long inode, char *exe, size_t exe_size)
+{
+        char want[64];
+        snprintf(want, sizeof(want), "socket:[%lu]", inode);
+        DIR *proc = opendir("/proc");
+        pid_t found = 0;
+        for (struct dirent *de; proc && !found && (de = readdir(proc));) {
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                char path[300];
+                snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
+                DIR *fds = opendir(path);
+                for (struct dirent *fe; fds && !found && (fe = readdir(fds));) {
+                        char lp[600], target[128];
+                        snprintf(lp, sizeof(lp), "%s/%s", path, fe->d_name);
+                        ssize_t n = readlink(lp, target, sizeof(target) - 1);
+                        if (n <= 0)
+                                continue;
+                        target[n] = 0;
+                        if (streq(target, want))
+                                found = (pid_t)atoi(de->d_name);
+                }
+                if (fds)
+                        closedir(fds);
+        }
+        if (proc)
+                closedir(proc);
+        if (found) {
+                char lp[64];
+                snprintf(lp, sizeof(lp), "/proc/%d/exe", (int)found);
+                ssize_t n = readlink(lp, exe, exe_size - 1);
+                exe[n > 0 ? n : 0] = 0;
+        }
+        return found;
+}
+
+static void check_ports(struct preflight *p)
+{
+        static const struct {
+                unsigned port;
+                const char *owner;
+        } ports[] = {{6443, "kube-apiserver"},
+                     {10257, "kube-controller-manager"},
+                     {10259, "kube-scheduler"},
+                     {80, "nginx"}};
+        size_t bad = 0;
+        for (size_t i = 0; i < ELEMENTSOF(ports); i++) {
+                unsigned long inode = listen_inode(ports[i].port);
+                if (!inode)
+                        continue;
+                char exe[512] = "";
+                pid_t pid = socket_owner(inode, exe, sizeof(exe));
+                const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+                if (pid && streq(base, ports[i].owner))
+                        continue; /* already ours: apply will restart it if needed */
+                bad++;
+                add(p, "ports", CHECK_FAIL, "stop that process, or free the port",
+                    "port %u (for %s) is in use by %s (pid %d)", ports[i].port, ports[i].owner,
+                    *base ? base : "an unknown process", (int)pid);
+        }
+        if (!bad)
+                add(p, "ports", CHECK_PASS, NULL,
+                    "6443, 10257, 10259 and 80 are free or held by the control plane already");
+}
+
+static void check_swap(struct preflight *p)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/swaps", "re");
+        char line[512];
+        unsigned n = 0;
+        while (f && fgets(line, sizeof(line), f))
+                n++;
+        if (n > 1)
+                add(p, "swap", CHECK_FAIL, "swapoff -a, and remove swap from /etc/fstab",
+                    "%u swap area(s) active", n - 1);
+        else
+                add(p, "swap", CHECK_PASS, NULL, "swap is off");
+}
+
+static bool have_program(const char *name)
+{
+        const char *dirs[] = {"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin"};
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                char path[256];
+                snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
+                if (access(path, X_OK) == 0)
+                        return true;
+        }
+        return false;
+}
+
+static char *src(const struct model *m, const char *name)
+{
+        return path_join(model_get(m, "pki.source-dir"), name);
+}
+
+static void check_pki(struct preflight *p, const struct model *m)
+{
+        static const char *const files[] = {
+            "ca.pem",
+            "ca-key.pem",
+            "kubernetes.pem",
+            "kubernetes-key.pem",
+            "service-account.pem",
+            "service-account-key.pem",
+            "encryption-config.yaml",
+            "kube-controller-manager.kubeconfig",
+            "kube-scheduler.kubeconfig",
+        };
+        struct buf missing = {0}, loose = {0};
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                _cleanup_free_ char *path = src(m, files[i]);
+                struct stat st;
+                if (!path || stat(path, &st) < 0 || access(path, R_OK) < 0)
+                        buf_printf(&missing, "%s%s (%s)", missing.len ? ", " : "",
+                                   path ? path : files[i], strerror(errno));
+                else if ((endswith(files[i], "-key.pem") || endswith(files[i], ".kubeconfig") ||
+                          streq(files[i], "encryption-config.yaml")) &&
+                         (st.st_mode & 077))
+                        buf_printf(&loose, "%s%s (%04o)", loose.len ? ", " : "", path,
+                                   (unsigned)(st.st_mode & 07777));
+        }
+        if (missing.len)
+                add(p, "pki-files", CHECK_FAIL, "put the seed's PKI files into [pki] source-dir",
+                    "missing or unreadable: %s", missing.data);
+        else
+                add(p, "pki-files", CHECK_PASS, NULL, "all PKI files present in %s",
+                    model_get(m, "pki.source-dir"));
+        if (loose.len)
+                add(p, "key-modes", CHECK_FAIL, "chmod 600 them", "secrets readable by others: %s",
+                    loose.data);
+        else
+                add(p, "key-modes", CHECK_PASS, NULL, "private keys and kubeconfigs are 0600");
+        buf_done(&missing);
+        buf_done(&loose);
+        if (p->results[p->n - 2].status == CHECK_FAIL)
+                return; /* the certificate checks below need the files */
+
+        static const char *const pairs[][2] = {{"ca.pem", "ca-key.pem"},
+                                               {"kubernetes.pem", "kubernetes-key.pem"},
+                                               {"service-account.pem", "service-account-key.pem"}};
+        size_t bad = 0;
+        for (size_t i = 0; i < ELEMENTSOF(pairs); i++) {
+                _cleanup_free_ char *c = src(m, pairs[i][0]), *k = src(m, pairs[i][1]), *err = NULL;
+                int r = c && k ? pki_key_matches(c, k, &err) : -ENOMEM;
+                if (r < 0) {
+                        bad++;
+                        add(p, "cert-key", CHECK_FAIL,
+                            "use the key that was issued with the certificate",
+                            "%s does not match %s%s%s", pairs[i][0], pairs[i][1], err ? ": " : "",
+                            err ? err : "");
+                }
+        }
+        if (!bad)
+                add(p, "cert-key", CHECK_PASS, NULL, "each certificate matches its key");
+
+        _cleanup_free_ char *ca = src(m, "ca.pem"), *api = src(m, "kubernetes.pem"), *err = NULL;
+        int r = ca && api ? pki_verify(api, ca, &err) : -ENOMEM;
+        if (r < 0)
+                add(p, "ca-chain", CHECK_FAIL, "issue kubernetes.pem from the cluster CA (ca.pem)",
+                    "kubernetes.pem is not signed by ca.pem: %s", err ? err : strerror(-r));
+        else
+                add(p, "ca-chain", CHECK_PASS, NULL, "kubernetes.pem is signed by ca.pem");
+
+        struct cert_info ci = {0};
+        free(err);
+        err = NULL;
+        r = pki_cert_info(api, &ci, &err);
+        if (r < 0) {
+                add(p, "san", CHECK_FAIL, NULL, "%s", err ? err : strerror(-r));
+                return;
+        }
+        time_t now = time(NULL);
+        long days = (long)((ci.not_after - now) / 86400);
+        if (ci.not_after <= now)
+                add(p, "cert-expiry", CHECK_FAIL, "issue a new certificate",
+                    "kubernetes.pem expired");
+        else if (days < 30)
+                add(p, "cert-expiry", CHECK_WARN, "renew it soon",
+                    "kubernetes.pem ends in %ld days", days);
+        else
+                add(p, "cert-expiry", CHECK_PASS, NULL, "kubernetes.pem valid for %ld more days",
+                    days);
+
+        /* The names and addresses the seed puts into the API server's certificate. */
+        char svc_ip[INET_ADDRSTRLEN] = "";
+        const char *cidr = model_get(m, "cluster.service-cluster-ip-range");
+        char net[64];
+        struct in_addr a;
+        if (sscanf(cidr, "%63[^/]", net) == 1 && inet_pton(AF_INET, net, &a) == 1) {
+                a.s_addr = htonl(ntohl(a.s_addr) + 1); /* the "kubernetes" service's address */
+                inet_ntop(AF_INET, &a, svc_ip, sizeof(svc_ip));
+        }
+        const char *want[] = {model_get(m, "node.internal-ip"),
+                              model_get(m, "cluster.public-address"),
+                              "127.0.0.1",
+                              svc_ip,
+                              "kubernetes",
+                              "kubernetes.default",
+                              "kubernetes.default.svc",
+                              "kubernetes.default.svc.cluster.local"};
+        struct buf lack = {0};
+        for (size_t i = 0; i < ELEMENTSOF(want); i++) {
+                if (!want[i] || !*want[i])
+                        continue;
+                unsigned char tmp[16];
+                bool is_ip =
+                    inet_pton(AF_INET, want[i], tmp) == 1 || inet_pton(AF_INET6, want[i], tmp) == 1;
+                if (!strv_contains(is_ip ? ci.ips : ci.dns, want[i]))
+                        buf_printf(&lack, "%s%s", lack.len ? ", " : "", want[i]);
+        }
+        if (lack.len)
+                add(p, "san", CHECK_FAIL, "issue kubernetes.pem with these subjectAltNames",
+                    "kubernetes.pem does not cover %s", lack.data);
+        else
+                add(p, "san", CHECK_PASS, NULL,
+                    "kubernetes.pem covers the node, the public address, 127.0.0.1 and the "
+                    "kubernetes.default names");
+        buf_done(&lack);
+        cert_info_done(&ci);
+}
+
+static void check_dns(struct preflight *p, const struct model *m)
+{
+        _cleanup_strv_free_ char **hosts = NULL;
+        (void)strv_extend(&hosts, model_get(m, "cluster.public-address"));
+        _cleanup_free_ char *etcd = strdup(model_get(m, "cluster.etcd-servers"));
+        char *save = NULL;
+        for (char *tok = etcd ? strtok_r(etcd, ",", &save) : NULL; tok;
+             tok = strtok_r(NULL, ",", &save)) {
+                char host[256];
+                if (sscanf(tok, "https://%255[^:/]", host) == 1)
+                        (void)strv_extend(&hosts, host);
+        }
+        size_t bad = 0;
+        for (char **h = hosts; h && *h; h++) {
+                unsigned char tmp[16];
+                if (inet_pton(AF_INET, *h, tmp) == 1 || inet_pton(AF_INET6, *h, tmp) == 1)
+                        continue;
+                struct addrinfo *ai = NULL;
+                int e = getaddrinfo(*h, NULL, NULL, &ai);
+                if (ai)
+                        freeaddrinfo(ai);
+                if (e != 0) {
+                        bad++;
+                        add(p, "dns", CHECK_FAIL, "fix the name or the resolver, or use an address",
+                            "cannot resolve %s: %s", *h, gai_strerror(e));
+                }
+        }
+        if (!bad)
+                add(p, "dns", CHECK_PASS, NULL, "every name in the configuration resolves");
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+        long x = *(const long *)a, y = *(const long *)b;
+        return x < y ? -1 : x > y;
+}
+
+/* etcd wants fsync in single milliseconds; this is what a 2 KiB write + fdatasync costs here. */
+static void check_etcd_disk(struct preflight *p, const struct model *m)
+{
+        const char *dir = model_get(m, "node.etcd-data-dir");
+        if (!dir || !*dir)
+                return;
+        char path[512];
+        snprintf(path, sizeof(path), "%s/.kubestrap-fsync-XXXXXX", dir);
+        int fd = mkostemp(path, O_CLOEXEC);
+        if (fd < 0) {
+                add(p, "etcd-disk", CHECK_FAIL, "create the directory", "%s: %s", dir,
+                    strerror(errno));
+                return;
+        }
+        unlink(path);
+        char block[2048] = {0};
+        long us[100];
+        size_t n = 0;
+        for (; n < ELEMENTSOF(us); n++) {
+                long long t0 = now_usec();
+                if (pwrite(fd, block, sizeof(block), (off_t)(n * sizeof(block))) < 0 ||
+                    fdatasync(fd) < 0)
+                        break;
+                us[n] = (long)(now_usec() - t0);
+        }
+        close(fd);
+        if (n == 0) {
+                add(p, "etcd-disk", CHECK_FAIL, NULL, "%s: writes fail", dir);
+                return;
+        }
+        qsort(us, n, sizeof(us[0]), cmp_long);
+        long p99 = us[(n * 99) / 100 >= n ? n - 1 : (n * 99) / 100];
+        add(p, "etcd-disk", p99 > 10000 ? CHECK_WARN : CHECK_PASS,
+            p99 > 10000 ? "put etcd's data on faster storage (SSD)" : NULL,
+            "fsync p99 %.2f ms over %zu writes in %s", (double)p99 / 1000, n, dir);
+}
+
+int preflight_run(const struct model *m, bool live, char *const *ignore, struct preflight *p)
+{
+        *p = (struct preflight){0};
+        if (live) {
+                add(p, "root", geteuid() == 0 ? CHECK_PASS : CHECK_FAIL, "run it as root (sudo)",
+                    geteuid() == 0 ? "running as root" : "not running as root");
+                bool sd = access("/run/systemd/system", F_OK) == 0;
+                add(p, "systemd", sd ? CHECK_PASS : CHECK_FAIL,
+                    "boot with systemd, or use --root to install files only",
+                    sd ? "systemd is the init system" : "systemd is not running");
+                check_ports(p);
+                check_swap(p);
+                bool ngx = have_program("nginx");
+                add(p, "nginx", ngx ? CHECK_PASS : CHECK_FAIL, "apt-get install nginx-light",
+                    ngx ? "nginx is installed"
+                        : "nginx is not installed (it answers the load "
+                          "balancer's health check)");
+        }
+        check_pki(p, m);
+        check_dns(p, m);
+        check_etcd_disk(p, m);
+        for (size_t i = 0; i < p->n; i++) {
+                struct check_result *c = &p->results[i];
+                if (c->status == CHECK_FAIL && strv_contains(ignore, c->name)) {
+                        c->status = CHECK_WARN;
+                        c->ignored = true;
+                }
+                p->failed += c->status == CHECK_FAIL;
+        }
+        return 0;
+}
+
+void preflight_done(struct preflight *p)
+{
+        for (size_t i = 0; i < p->n; i++)
+                free(p->results[i].message);
+        p->n = 0;
+}

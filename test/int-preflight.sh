@@ -1,0 +1,64 @@
+#!/bin/bash
+# Integration: preflight checks of the configuration and the PKI (the machine checks run on the
+# booted hosts, test/sys-apply.sh): each failure names the file and how to fix it, apply refuses
+# to change anything, and --ignore NAME turns one failure into a warning.
+set -eu
+. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+ks_setup
+empty() { find "$ROOT" -mindepth 1 | wc -l; }
+
+ks -c "$CONF" --root "$ROOT" preflight
+tap_is "$RC" 0 "preflight passes with the seed's PKI"
+for c in pki-files key-modes cert-key ca-chain cert-expiry san dns; do
+        tap_like "$OUT" "^preflight $c +ok " "check '$c' is run and passes"
+done
+ks -c "$CONF" --root "$ROOT" --output json preflight
+tap_like "$(printf '%s\n' "$OUT" | grep '"name":"san"')" '"status":"ok"' "checks are JSON events too"
+
+# a key that does not belong to its certificate
+cp -a "$PKI" "$WORK/pki2"
+cp "$WORK/pki2/service-account-key.pem" "$WORK/pki2/kubernetes-key.pem"
+ks_set pki source-dir "$WORK/pki2"
+ks -c "$CONF" --root "$ROOT" apply
+tap_is "$RC" 1 "apply refuses a key that does not match its certificate"
+tap_like "$ERR" "preflight cert-key +FAIL kubernetes.pem does not match kubernetes-key.pem; fix: use the key that was issued with the certificate" \
+        "the check names both files and the fix"
+tap_like "$ERR" "preflight: 1 check\(s\) failed; nothing was changed" "and says nothing was changed"
+tap_is "$(empty)" 0 "nothing was written"
+
+# secrets readable by others
+cp -a "$PKI" "$WORK/pki3"; chmod 0644 "$WORK/pki3/ca-key.pem"
+ks_set pki source-dir "$WORK/pki3"
+ks -c "$CONF" --root "$ROOT" preflight
+tap_like "$ERR" "preflight key-modes +FAIL secrets readable by others: $WORK/pki3/ca-key.pem \(0644\); fix: chmod 600 them" \
+        "a private key readable by others is refused"
+
+# a certificate from another CA
+"$top_srcdir/scripts/make-pki" "$WORK/other" >/dev/null
+cp -a "$PKI" "$WORK/pki4"
+cp "$WORK/other/kubernetes.pem" "$WORK/other/kubernetes-key.pem" "$WORK/pki4/"
+ks_set pki source-dir "$WORK/pki4"
+ks -c "$CONF" --root "$ROOT" preflight
+tap_like "$ERR" "preflight ca-chain +FAIL kubernetes.pem is not signed by ca.pem: unable to get local issuer certificate" \
+        "a certificate from another CA is refused"
+
+# a node address the API server certificate does not cover; --ignore demotes it
+ks_set pki source-dir "$PKI"
+ks_set node internal-ip 10.240.0.99
+ks -c "$CONF" --root "$ROOT" apply
+tap_is "$RC" 1 "apply refuses a certificate that does not cover the node"
+tap_like "$ERR" "preflight san +FAIL kubernetes.pem does not cover 10.240.0.99; fix: issue kubernetes.pem with these subjectAltNames" \
+        "the missing name is named"
+ks -c "$CONF" --root "$ROOT" --ignore san apply
+tap_is "$RC" 0 "--ignore san lets apply go ahead"
+tap_like "$ERR" "preflight san +warn kubernetes.pem does not cover 10.240.0.99 \(ignored\)" "and the failure is still shown, as a warning"
+ks -c "$CONF" --root "$ROOT" --ignore sna apply
+tap_is "$RC" 2 "an unknown check name is a usage error"
+tap_is "$ERR" "kubestrap: --ignore: no preflight check is called 'sna'" "naming the bad name"
+
+ks_set node internal-ip 10.240.0.10
+ks_set cluster public-address kubernetes-api.invalid
+ks -c "$CONF" --root "$ROOT" preflight
+tap_like "$ERR" "preflight dns +FAIL cannot resolve kubernetes-api.invalid" "a name that does not resolve is reported"
+
+tap_done

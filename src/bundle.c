@@ -106,6 +106,19 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
                                   ret_error)
                        : -ENOMEM;
         }
+        /* the extra CA for the download server, so the node needs nothing copied first */
+        const char *ca = model_get(m, "download.ca-file");
+        if (r >= 0 && ca && *ca) {
+                _cleanup_free_ char *dir = strdup(ca);
+                char *slash = dir ? strrchr(dir, '/') : NULL;
+                if (!slash)
+                        r = -ENOMEM;
+                else {
+                        *slash = 0;
+                        r = add_file(w, *dir ? dir : "/", slash + 1, "download-ca.pem", 0644, false,
+                                     ret_error);
+                }
+        }
         const char *over = model_get(m, "paths.template-dir");
         for (size_t i = 0; i < ELEMENTSOF(template_names) && r >= 0; i++) {
                 _cleanup_free_ char *as = strjoin3("templates/", template_names[i], NULL);
@@ -148,6 +161,7 @@ struct bundle *bundle_close(struct bundle *b)
         free(b->config_path);
         free(b->pki_dir);
         free(b->templates_dir);
+        free(b->ca_file);
         free(b->version);
         free(b->arch);
         free(b);
@@ -237,6 +251,9 @@ int bundle_open(const char *file, struct bundle **ret, char **ret_error)
                 b->config_path = path_join(top, "kubestrap.conf");
                 b->pki_dir = path_join(top, "pki");
                 b->templates_dir = path_join(top, "templates");
+                _cleanup_free_ char *ca = path_join(top, "download-ca.pem");
+                if (ca && access(ca, F_OK) == 0)
+                        b->ca_file = TAKE_PTR(ca);
                 if (!b->config_path || !b->pki_dir || !b->templates_dir)
                         r = -ENOMEM;
         }

@@ -19,6 +19,7 @@ struct bundle {
         char *config_path;
         char *pki_dir;
         char *templates_dir;
+        char *ca_file; /* the download server's extra CA, if the config named one */
         char *version, *arch;
         struct bundle_binary bins[_BINARY_MAX];
         size_t n_bins;

@@ -78,15 +78,10 @@ static int cmd_reset(struct cmd_ctx *ctx)
         struct model *m = NULL;
         struct state *st = NULL;
         struct target t = {.root_fd = -1, .lock_fd = -1};
-        char **errors = NULL;
         size_t removed = 0, kept = 0, failed = 0;
-        int r = model_load(ctx->config_path, &m, &errors);
-        if (r < 0) {
-                for (char **e = errors; e && *e; e++)
-                        log_error("%s", *e);
-                strv_free(errors);
-                return EXIT_USAGE;
-        }
+        int r = cmd_load_model(ctx, &m);
+        if (r != EXIT_OK)
+                return r;
         r = target_open(ctx->root, &t);
         if (r < 0) {
                 log_error_errno(r, "--root %s: %m", ctx->root);

@@ -19,6 +19,7 @@ static const struct command *const commands[] = {
         &cmd_verify_entry,
         &cmd_reset_entry,
         &cmd_preflight_entry,
+        &cmd_fanout_entry,
         &cmd_version_entry,
 };
 /* clang-format on */
@@ -37,34 +38,62 @@ void cmd_print_list(void)
                 printf("  %-10s %s\n", commands[i]->name, commands[i]->summary);
 }
 
-int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
+int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
 {
         char **errors = NULL;
         _cleanup_free_ char *err = NULL;
-
-        *job = (struct job){0};
-        int r;
         const char *config = ctx->config_path;
-        if (ctx->bundle_path) {
-                r = bundle_open(ctx->bundle_path, &job->bundle, &err);
+        int r;
+        if (ctx->bundle_path && !ctx->bundle) {
+                r = bundle_open(ctx->bundle_path, &ctx->bundle, &err);
                 if (r < 0) {
                         log_error("%s", err ? err : strerror(-r));
                         return r == -ENOMEM || r == -EIO ? EXIT_RUN_FAILED : EXIT_USAGE;
                 }
-                /* the bundle's own config unless one was named */
-                if (!ctx->config_explicit)
-                        config = job->bundle->config_path;
-                render_set_shipped_dir(job->bundle->templates_dir);
+                render_set_shipped_dir(ctx->bundle->templates_dir);
         }
-        r = model_load(config, &job->model, &errors);
+        /* the bundle's own config unless one was named */
+        if (ctx->bundle && !ctx->config_explicit)
+                config = ctx->bundle->config_path;
+        r = model_load(config, ret, &errors);
         if (r < 0) {
                 for (char **e = errors; e && *e; e++)
                         log_error("%s", *e);
                 if (!errors)
-                        log_error_errno(r, "%s: %m", ctx->config_path);
+                        log_error_errno(r, "%s: %m", config);
                 strv_free(errors);
                 return EXIT_USAGE;
         }
+        if (ctx->host) {
+                r = model_select_host(*ret, ctx->host, &err);
+                if (r < 0) {
+                        log_error("%s", err ? err : strerror(-r));
+                        *ret = model_free(*ret);
+                        return EXIT_USAGE;
+                }
+        }
+        if (ctx->bundle) {
+                /* what the bundle carries replaces what the config names on the sender */
+                r = model_set(*ret, "pki.source-dir", ctx->bundle->pki_dir);
+                if (r >= 0 && ctx->bundle->ca_file)
+                        r = model_set(*ret, "download.ca-file", ctx->bundle->ca_file);
+                if (r < 0) {
+                        *ret = model_free(*ret);
+                        return log_error_errno(r, "%m"), EXIT_RUN_FAILED;
+                }
+        }
+        return EXIT_OK;
+}
+
+int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
+{
+        _cleanup_free_ char *err = NULL;
+
+        *job = (struct job){0};
+        int r = cmd_load_model(ctx, &job->model);
+        if (r != EXIT_OK)
+                return r;
+        job->bundle = ctx->bundle;
         r = target_open(ctx->root, &job->target);
         if (r < 0) {
                 log_error_errno(r, "--root %s: %m", ctx->root);
@@ -89,11 +118,6 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
                         log_error_errno(r, "Failed to lock %s: %m", job->target.root);
                         return EXIT_RUN_FAILED;
                 }
-        }
-        if (job->bundle) {
-                r = model_set(job->model, "pki.source-dir", job->bundle->pki_dir);
-                if (r < 0)
-                        return log_error_errno(r, "%m"), EXIT_RUN_FAILED;
         }
         r = render_all(job->model, &job->target, &job->rendered, &err);
         if (r < 0) {
@@ -135,9 +159,6 @@ void job_done(struct job *job)
         model_free(job->model);
         if (job->target_open)
                 target_close(&job->target);
-        if (job->bundle)
-                render_set_shipped_dir(NULL);
-        bundle_close(job->bundle);
 
         *job = (struct job){0};
 }
@@ -274,14 +295,9 @@ void report_summary(const char *verb, const struct plan *p, size_t changed, size
 int status_command(struct cmd_ctx *ctx, const char *verb, bool strict)
 {
         struct model *m = NULL;
-        char **errors = NULL;
-        int r = model_load(ctx->config_path, &m, &errors);
-        if (r < 0) {
-                for (char **e = errors; e && *e; e++)
-                        log_error("%s", *e);
-                strv_free(errors);
-                return EXIT_USAGE;
-        }
+        int r = cmd_load_model(ctx, &m);
+        if (r != EXIT_OK)
+                return r;
         struct status s;
         r = status_collect(m, &s);
         if (r < 0) {
@@ -348,14 +364,9 @@ int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose)
 int preflight_command(struct cmd_ctx *ctx, bool verbose)
 {
         struct model *m = NULL;
-        char **errors = NULL;
-        int r = model_load(ctx->config_path, &m, &errors);
-        if (r < 0) {
-                for (char **e = errors; e && *e; e++)
-                        log_error("%s", *e);
-                strv_free(errors);
-                return EXIT_USAGE;
-        }
+        int r = cmd_load_model(ctx, &m);
+        if (r != EXIT_OK)
+                return r;
         r = preflight_check(ctx, m, verbose);
         model_free(m);
         if (arg_output == OUTPUT_JSON) {

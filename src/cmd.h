@@ -26,6 +26,8 @@ struct cmd_ctx {
         unsigned flags;          /* of the command being run */
         char **ignore;           /* --ignore NAME: preflight checks whose failure only warns */
         bool skip_preflight;
+        const char *host;      /* --host NAME: this run is for [host NAME] of the inventory */
+        struct bundle *bundle; /* opened from bundle_path by cmd_load_model() */
 
         int argc; /* arguments after the verb */
         char **argv;
@@ -47,6 +49,7 @@ extern const struct command cmd_status_entry;
 extern const struct command cmd_verify_entry;
 extern const struct command cmd_reset_entry;
 extern const struct command cmd_preflight_entry;
+extern const struct command cmd_fanout_entry;
 extern const struct command cmd_version_entry;
 
 const struct command *cmd_find(const char *name);
@@ -59,12 +62,14 @@ struct job {
         struct render_result *rendered;
         struct plan *plan;
         struct state *state;
-        struct bundle *bundle;
-
+        const struct bundle *bundle; /* the run's (ctx->bundle), not owned */
         struct target target;
         bool target_open;
 };
 int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff);
+/* Loads the configuration (-c's, or the --bundle's, which is opened once per run into
+ * ctx->bundle) and applies --host; prints errors; returns an exit code. */
+int cmd_load_model(struct cmd_ctx *ctx, struct model **ret);
 
 void job_done(struct job *job);
 

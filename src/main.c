@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "bundle.h"
 #include "log.h"
 #include "preflight.h"
 #include "util.h"
@@ -28,6 +29,7 @@ static void usage(FILE *f)
                 "      --bundle FILE   install from an air-gap bundle ('-': stdin), no network\n"
                 "      --ignore CHECK  a failing preflight check only warns (repeatable)\n"
                 "      --skip-preflight  apply without the preflight checks\n"
+                "      --host NAME     run for [host NAME] of the inventory (its internal-ip)\n"
 
                 "  -h, --help          show this help\n"
                 "\n"
@@ -53,6 +55,7 @@ int main(int argc, char *argv[])
                 {"bundle",  required_argument, NULL, 'b'},
                 {"ignore",  required_argument, NULL, 'i'},
                 {"skip-preflight", no_argument, NULL, 'P'},
+                {"host",    required_argument, NULL, 'H'},
                 {"help",    no_argument,       NULL, 'h'},
                 {},
         };
@@ -84,6 +87,9 @@ int main(int argc, char *argv[])
                         break;
                 case 'P':
                         ctx.skip_preflight = true;
+                        break;
+                case 'H':
+                        ctx.host = optarg;
                         break;
                 case 'r':
                         if (optarg[0] != '/') {
@@ -132,5 +138,8 @@ int main(int argc, char *argv[])
                 log_error("usage: kubestrap %s", cmd->usage);
                 return EXIT_USAGE;
         }
-        return cmd->exec(&ctx);
+        int r = cmd->exec(&ctx);
+        bundle_close(ctx.bundle); /* removes the unpacked files */
+        strv_free(ctx.ignore);
+        return r;
 }

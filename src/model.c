@@ -43,6 +43,7 @@ enum vtype {
         T_RBAC,
         T_SECONDS,
         T_MILLIS,
+        T_TEXT,
 };
 
 struct key_spec {
@@ -50,55 +51,53 @@ struct key_spec {
         const char *key;
         enum vtype type;
         const char *def; /* NULL: required; "": optional, empty */
+        bool repeat;     /* may be given on several lines, joined with blanks (inih caps lines) */
 };
 
 /* Defaults are the seed's (Kubernetes The Hard Way, controller chapter). */
 static const struct key_spec schema[] = {
-    {"cluster", "name", T_NAME, "kubernetes"},
-    {"cluster", "version", T_VERSION, NULL},
-    {"cluster", "public-address", T_HOST, NULL},
-    {"cluster", "service-cluster-ip-range", T_CIDR, "10.32.0.0/24"},
-    {"cluster", "cluster-cidr", T_CIDR, "10.200.0.0/16"},
-    {"cluster", "service-node-port-range", T_PORT_RANGE, "30000-32767"},
-    {"cluster", "etcd-servers", T_HTTPS_URL_LIST, NULL},
-    {"cluster", "apiserver-count", T_COUNT, "3"},
-    {"cluster", "apply-rbac", T_RBAC, "once"},
-    {"node", "internal-ip", T_IP_OR_AUTO, "auto"},
-    {"node", "etcd-data-dir", T_PATH, ""},
-    {"download", "base-url", T_HTTPS_URL, "https://dl.k8s.io/release"},
-    {"download", "arch", T_ARCH, "amd64"},
-    {"download", "ca-file", T_PATH, ""},
-    {"download", "checksum", T_CHECKSUM, "sha256"},
-    {"download", "mirrors", T_HTTPS_URL_LIST, ""},
-    {"download", "retries", T_SMALL, "3"},
-    {"download", "retry-delay-ms", T_DELAY, "250"},
-    {"download", "source", T_SOURCE, "binaries"},
-    {"download", "digest.kube-apiserver", T_PIN, ""},
-    {"download", "digest.kube-controller-manager", T_PIN, ""},
-    {"download", "digest.kube-scheduler", T_PIN, ""},
-    {"download", "digest.kubectl", T_PIN, ""},
-    {"health", "timeout", T_SECONDS, "120"},
-    {"health", "settle-ms", T_MILLIS, "1500"},
-    {"pki", "source-dir", T_PATH, NULL},
-    {"paths", "bin-dir", T_PATH, "/usr/local/bin"},
-    {"paths", "lib-dir", T_PATH, "/var/lib/kubernetes"},
-    {"paths", "config-dir", T_PATH, "/etc/kubernetes/config"},
-    {"paths", "unit-dir", T_PATH, "/etc/systemd/system"},
-    {"paths", "nginx-dir", T_PATH, "/etc/nginx"},
-    {"paths", "template-dir", T_PATH, "/etc/kubestrap/templates"},
-    {"paths", "state-dir", T_PATH, "/var/lib/kubestrap"},
-    {"paths", "cache-dir", T_PATH, "/var/cache/kubestrap"},
+    {"cluster", "name", T_NAME, "kubernetes", false},
+    {"cluster", "version", T_VERSION, NULL, false},
+    {"cluster", "public-address", T_HOST, NULL, false},
+    {"cluster", "service-cluster-ip-range", T_CIDR, "10.32.0.0/24", false},
+    {"cluster", "cluster-cidr", T_CIDR, "10.200.0.0/16", false},
+    {"cluster", "service-node-port-range", T_PORT_RANGE, "30000-32767", false},
+    {"cluster", "etcd-servers", T_HTTPS_URL_LIST, NULL, false},
+    {"cluster", "apiserver-count", T_COUNT, "3", false},
+    {"cluster", "apply-rbac", T_RBAC, "once", false},
+    {"node", "internal-ip", T_IP_OR_AUTO, "auto", false},
+    {"node", "etcd-data-dir", T_PATH, "", false},
+    {"download", "base-url", T_HTTPS_URL, "https://dl.k8s.io/release", false},
+    {"download", "arch", T_ARCH, "amd64", false},
+    {"download", "ca-file", T_PATH, "", false},
+    {"download", "checksum", T_CHECKSUM, "sha256", false},
+    {"download", "mirrors", T_HTTPS_URL_LIST, "", false},
+    {"download", "retries", T_SMALL, "3", false},
+    {"download", "retry-delay-ms", T_DELAY, "250", false},
+    {"download", "source", T_SOURCE, "binaries", false},
+    {"download", "digest.kube-apiserver", T_PIN, "", false},
+    {"download", "digest.kube-controller-manager", T_PIN, "", false},
+    {"download", "digest.kube-scheduler", T_PIN, "", false},
+    {"download", "digest.kubectl", T_PIN, "", false},
+    {"health", "timeout", T_SECONDS, "120", false},
+    {"health", "settle-ms", T_MILLIS, "1500", false},
+    {"pki", "source-dir", T_PATH, NULL, false},
+    {"fanout", "ssh-options", T_TEXT, "", true},
+    {"fanout", "remote-command", T_TEXT, "kubestrap", false},
+    {"paths", "bin-dir", T_PATH, "/usr/local/bin", false},
+    {"paths", "lib-dir", T_PATH, "/var/lib/kubernetes", false},
+    {"paths", "config-dir", T_PATH, "/etc/kubernetes/config", false},
+    {"paths", "unit-dir", T_PATH, "/etc/systemd/system", false},
+    {"paths", "nginx-dir", T_PATH, "/etc/nginx", false},
+    {"paths", "template-dir", T_PATH, "/etc/kubestrap/templates", false},
+    {"paths", "state-dir", T_PATH, "/var/lib/kubestrap", false},
+    {"paths", "cache-dir", T_PATH, "/var/cache/kubestrap", false},
 };
 
 static const char *const sections[] = {
-    "cluster",
-    "node",
-    "download",
-    "health",
-    "pki",
-    "paths",
-    "kube-apiserver",
-    "kube-controller-manager",
+    "cluster",        "node",           "download",
+    "health",         "fanout",         "pki",
+    "paths",          "kube-apiserver", "kube-controller-manager",
     "kube-scheduler",
 };
 
@@ -292,6 +291,9 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
                         : -EINVAL;
                 why = "expected once, always or never";
                 break;
+        case T_TEXT:
+                r = 0; /* free text; control characters were refused above */
+                break;
         case T_SECONDS:
                 r = validate_uint(value, 1, 3600, &why);
                 break;
@@ -360,8 +362,74 @@ static int add_edit(struct loader *l, enum component c, const char *key, const c
         return 0;
 }
 
+/* "[host NAME]": one controller of the inventory, for fanout, tmux and cloud-init. */
+static const char *host_section_name(const char *section)
+{
+        return startswith(section, "host ") && section[5] ? section + 5 : NULL;
+}
+
+static struct host *host_get(struct loader *l, const char *name, unsigned line)
+{
+        struct model *m = l->m;
+        for (size_t i = 0; i < m->n_hosts; i++)
+                if (streq(m->hosts[i].name, name))
+                        return &m->hosts[i];
+        struct host *n = realloc(m->hosts, (m->n_hosts + 1) * sizeof(*n));
+        if (!n)
+                return NULL;
+        m->hosts = n;
+        n[m->n_hosts] = (struct host){.name = strdup(name), .line = line};
+        return n[m->n_hosts].name ? &n[m->n_hosts++] : NULL;
+}
+
+static int add_host_key(struct loader *l, const char *section, const char *name, const char *key,
+                        const char *value, unsigned line)
+{
+        const char *why = NULL;
+        if (validate_name(name, &why) < 0) {
+                add_error(l, line, section, NULL, "host name: %s", why);
+                return 0;
+        }
+        struct host *h = host_get(l, name, line);
+        if (!h)
+                return -ENOMEM;
+        char **slot = streq(key, "address")       ? &h->address
+                      : streq(key, "internal-ip") ? &h->internal_ip
+                                                  : NULL;
+        if (!slot) {
+                const char *s = edit_distance(key, "address") <= 2       ? "address"
+                                : edit_distance(key, "internal-ip") <= 3 ? "internal-ip"
+                                                                         : NULL;
+                if (s)
+                        add_error(l, line, section, key, "unknown key (did you mean '%s'?)", s);
+                else
+                        add_error(l, line, section, key,
+                                  "unknown key (a host has address and internal-ip)");
+                return 0;
+        }
+        if (*slot) {
+                add_error(l, line, section, key, "duplicate key");
+                return 0;
+        }
+        /* address: what ssh takes, HOST or USER@HOST */
+        const char *at = strchr(value, '@');
+        int r = streq(key, "address") ? validate_host(at ? at + 1 : value, &why)
+                                      : (streq(value, "auto") ? 0 : validate_ip(value, &why));
+        if (r >= 0 && at == value)
+                r = -EINVAL; /* "@host": an empty user name */
+        if (r < 0 || string_has_cc(value)) {
+                add_error(l, line, section, key, "invalid value '%s': %s", value,
+                          why ? why : "expected HOST or USER@HOST");
+                return 0;
+        }
+        *slot = strdup(value);
+        return *slot ? 0 : -ENOMEM;
+}
+
 static void check_section(struct loader *l, const char *section, unsigned line)
 {
+        if (host_section_name(section))
+                return;
         for (size_t i = 0; i < ELEMENTSOF(sections); i++)
                 if (streq(section, sections[i]))
                         return;
@@ -386,6 +454,13 @@ static int load_entries(struct loader *l, struct ini_file *f)
                 if (c >= 0) {
                         r = add_edit(l, (enum component)c, e->key, e->value, e->line);
                         if (r == -ENOMEM)
+                                return r;
+                        continue;
+                }
+                const char *hn = host_section_name(e->section);
+                if (hn) {
+                        r = add_host_key(l, e->section, hn, e->key, e->value, e->line);
+                        if (r < 0)
                                 return r;
                         continue;
                 }
@@ -415,6 +490,16 @@ static int load_entries(struct loader *l, struct ini_file *f)
                 if (!name)
                         return -ENOMEM;
                 struct var *prev = var_find(m, name);
+                if (prev && prev->line && k->repeat) {
+                        _cleanup_free_ char *joined = strjoin3(prev->value, " ", e->value);
+                        if (!joined)
+                                return -ENOMEM;
+                        (void)check_value(l, k, e->value, e->line);
+                        r = var_set(m, name, joined, prev->line);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (prev && prev->line) {
                         add_error(l, e->line, e->section, e->key,
                                   "duplicate key (first set on line %u)", prev->line);
@@ -427,6 +512,13 @@ static int load_entries(struct loader *l, struct ini_file *f)
                 if (r < 0)
                         return r;
         }
+
+        for (size_t i = 0; i < m->n_hosts; i++)
+                if (!m->hosts[i].address) {
+                        _cleanup_free_ char *sect = strjoin3("host ", m->hosts[i].name, NULL);
+                        add_error(l, m->hosts[i].line, sect ? sect : "host", "address",
+                                  "required key is missing");
+                }
 
         /* Required keys last, so they are reported after what is wrong in the file. */
         for (size_t i = 0; i < ELEMENTSOF(schema); i++) {
@@ -533,10 +625,46 @@ int model_load_string(const char *name, const char *text, struct model **ret, ch
         return r;
 }
 
+const struct host *model_host(const struct model *m, const char *name)
+{
+        for (size_t i = 0; i < m->n_hosts; i++)
+                if (streq(m->hosts[i].name, name))
+                        return &m->hosts[i];
+        return NULL;
+}
+
+int model_select_host(struct model *m, const char *name, char **ret_error)
+{
+        const struct host *h = model_host(m, name);
+        if (!h) {
+                asprintf_safe(ret_error, "%s: no [host %s] section", m->config_path, name);
+                return -ENOENT;
+        }
+        if (!h->internal_ip)
+                return 0;
+        if (streq(h->internal_ip, "auto")) {
+                _cleanup_free_ char *addr = NULL;
+                int r = netinfo_default_route_ipv4(&addr, NULL);
+                if (r < 0) {
+                        asprintf_safe(ret_error, "%s:%u: [host %s] internal-ip = auto: %s",
+                                      m->config_path, h->line, name, strerror(-r));
+                        return r;
+                }
+                return var_set(m, "node.internal-ip", addr, h->line);
+        }
+        return var_set(m, "node.internal-ip", h->internal_ip, h->line);
+}
+
 struct model *model_free(struct model *m)
 {
         if (!m)
                 return NULL;
+        for (size_t i = 0; i < m->n_hosts; i++) {
+                free(m->hosts[i].name);
+                free(m->hosts[i].address);
+                free(m->hosts[i].internal_ip);
+        }
+        free(m->hosts);
         for (size_t i = 0; i < m->n_vars; i++) {
                 free(m->vars[i].name);
                 free(m->vars[i].value);

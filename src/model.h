@@ -45,6 +45,14 @@ struct pin {
         char hex[DIGEST_HEX_MAX];
 };
 
+/* One controller of the inventory: "[host NAME]" with address (ssh target) and internal-ip. */
+struct host {
+        char *name;
+        char *address;
+        char *internal_ip; /* NULL: the node's own ([node] internal-ip) */
+        unsigned line;
+};
+
 struct model {
         char *config_path;
         struct var *vars;
@@ -53,6 +61,8 @@ struct model {
         size_t n_edits[_COMPONENT_MAX];
         enum digest_alg checksum;
         struct pin pins[_BINARY_MAX];
+        struct host *hosts;
+        size_t n_hosts;
 };
 
 /* Loads and validates. On configuration errors returns -EINVAL with every problem in
@@ -62,6 +72,9 @@ int model_load(const char *path, struct model **ret, char ***ret_errors);
 int model_load_string(const char *name, const char *text, struct model **ret, char ***ret_errors);
 struct model *model_free(struct model *m);
 const char *model_get(const struct model *m, const char *name);
+const struct host *model_host(const struct model *m, const char *name);
+/* Applies the [host NAME] overrides (internal-ip) for a run on that host. */
+int model_select_host(struct model *m, const char *name, char **ret_error);
 /* Replaces a value after loading (e.g. the PKI directory of an unpacked bundle). */
 int model_set(struct model *m, const char *name, const char *value);
 

@@ -269,7 +269,8 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         int r = split_mirrors(m, &mirrors);
         if (r < 0)
                 return r;
-        if (p->bundle)
+        /* a bundle without binaries (fanout's) carries config, PKI and templates only */
+        if (p->bundle && p->bundle->n_bins > 0)
                 return add_bundle_binaries(m, p, ret_error);
         if (streq(model_get(m, "download.source"), "tarball"))
                 return add_tarball_binaries(m, st, p, mirrors, ret_error);

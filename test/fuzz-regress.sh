@@ -12,8 +12,9 @@ set -eu
 TARGETS="config template sidecar"
 for t in $TARGETS; do
         if [ ! -x "$top_builddir/fuzz/replay-$t" ]; then
+                # Under automake's TAP driver a skip is this plan with status 0 (77 is an ERROR).
                 echo "1..0 # SKIP $top_builddir/fuzz/replay-$t is not built (make check builds it)"
-                exit 77
+                exit 0
         fi
 done
 # A hang is a finding too, but must not stall make check.

@@ -1,0 +1,366 @@
+/* Running one kubestrap verb on many controllers over OpenSSH: the configuration, PKI and
+ * templates travel as a bundle on the session's stdin; bounded parallelism or a rolling
+ * (serial) order gated on each host's success; output prefixed with the host. */
+#include "fanout.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+extern char **environ;
+
+const char *fanout_result_to_string(enum fanout_result r)
+{
+        switch (r) {
+        case FANOUT_OK:
+                return "ok";
+        case FANOUT_FAILED:
+                return "failed";
+        case FANOUT_UNREACHABLE:
+                return "unreachable";
+        default:
+                return "skipped";
+        }
+}
+
+struct child {
+        struct fanout_host *fh;
+        pid_t pid;
+        int out, err;
+        struct buf out_buf, err_buf;
+        bool running;
+};
+
+/* Single quotes for the remote shell: ssh hands the command line to it as one string. */
+static int shell_quote(struct buf *b, const char *s)
+{
+        int r = buf_puts(b, "'");
+        for (; r >= 0 && *s; s++)
+                r = *s == '\'' ? buf_puts(b, "'\\''") : buf_append(b, s, 1);
+        return r >= 0 ? buf_puts(b, "'") : r;
+}
+
+/* The value of "key":"..." or "key":N in one of our own JSON lines (flat, no nesting). */
+static char *json_field(const char *line, const char *key)
+{
+        char pat[64];
+        snprintf(pat, sizeof(pat), "\"%s\":", key);
+        const char *p = strstr(line, pat);
+        if (!p)
+                return NULL;
+        p += strlen(pat);
+        if (*p != '"') {
+                size_t l = strcspn(p, ",}");
+                return strndup(p, l);
+        }
+        struct buf b = {0};
+        for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1]) {
+                        p++;
+                        char c = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
+                        if (*p == 'u' && strlen(p) >= 5) {
+                                c = '?';
+                                p += 4;
+                        }
+                        buf_append(&b, &c, 1);
+                } else
+                        buf_append(&b, p, 1);
+        }
+        return buf_steal(&b);
+}
+
+static long json_long(const char *line, const char *key)
+{
+        _cleanup_free_ char *v = json_field(line, key);
+        return v ? strtol(v, NULL, 10) : -1;
+}
+
+static void on_stdout_line(struct child *c, const char *line)
+{
+        struct fanout_host *fh = c->fh;
+        const char *name = fh->host->name;
+        _cleanup_free_ char *event = json_field(line, "event");
+        if (!event) {
+                /* not one of our events: show it as the host said it */
+                if (arg_output == OUTPUT_JSON) {
+                        struct json_event e;
+                        json_begin(&e, "output");
+                        json_str(&e, "host", name);
+                        json_str(&e, "line", line);
+                        json_end(&e);
+                } else
+                        printf("%s: %s\n", name, line);
+                return;
+        }
+        if (streq(event, "summary")) {
+                fh->changed = json_long(line, "changed");
+                fh->plan_ms = json_long(line, "plan_ms");
+                fh->install_ms = json_long(line, "install_ms");
+                fh->start_ms = json_long(line, "start_ms");
+                fh->healthy_ms = json_long(line, "healthy_ms");
+        } else if (streq(event, "error")) {
+                free(fh->error);
+                fh->error = json_field(line, "message");
+        }
+        if (arg_output == OUTPUT_JSON) {
+                /* the remote event, with the host it came from */
+                printf("{\"host\":");
+                struct buf b = {0};
+                json_append_string(&b, name);
+                printf("%s,%s\n", b.data, line + 1);
+                buf_done(&b);
+                return;
+        }
+        if (streq(event, "progress"))
+                return; /* a live line per host would only garble the others' */
+        if (streq(event, "change")) {
+                _cleanup_free_ char *a = json_field(line, "action"), *p = json_field(line, "path");
+                const char *verb = !a                   ? "?"
+                                   : streq(a, "create") ? "created"
+                                   : streq(a, "update") ? "updated"
+                                                        : "fixed mode of";
+                printf("%s: %s %s\n", name, verb, p ? p : "?");
+        } else if (streq(event, "unit")) {
+                _cleanup_free_ char *u = json_field(line, "unit"), *a = json_field(line, "action");
+                printf("%s: %s %s (pid %ld), healthy after %ld ms\n", name, u ? u : "?",
+                       a ? a : "?", json_long(line, "main_pid"), json_long(line, "healthy_ms"));
+        } else if (streq(event, "summary")) {
+                _cleanup_free_ char *v = json_field(line, "verb");
+                printf("%s: %s: %ld changed, %ld unchanged, %ld failed (%ld ms)\n", name,
+                       v ? v : "?", json_long(line, "changed"), json_long(line, "unchanged"),
+                       json_long(line, "failed"), json_long(line, "duration_ms"));
+        } else {
+                _cleanup_free_ char *msg = json_field(line, "message");
+                _cleanup_free_ char *comp = json_field(line, "component");
+                _cleanup_free_ char *det = json_field(line, "detail");
+                if (msg)
+                        printf("%s: %s: %s\n", name, event, msg);
+                else if (comp)
+                        printf("%s: %s %s %s\n", name, comp, json_long(line, "ok") ? "" : "",
+                               det ? det : "");
+                else
+                        printf("%s: %s\n", name, line);
+        }
+        fflush(stdout);
+}
+
+static void on_stderr_line(struct child *c, const char *line)
+{
+        struct fanout_host *fh = c->fh;
+        /* ssh's own complaints (and the remote's stderr) explain an unreachable host */
+        free(fh->error);
+        fh->error = strdup(line);
+        if (arg_output == OUTPUT_JSON)
+                return; /* the remote's errors also arrive as error events */
+        fprintf(stderr, "%s: %s\n", fh->host->name, line);
+}
+
+static void drain(struct child *c, int *fd, struct buf *b, bool is_err)
+{
+        char chunk[8192];
+        ssize_t n = read(*fd, chunk, sizeof(chunk));
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return;
+        if (n > 0)
+                buf_append(b, chunk, (size_t)n);
+        /* hand on complete lines; at EOF also the rest */
+        for (;;) {
+                char *nl = b->data ? memchr(b->data, '\n', b->len) : NULL;
+                if (!nl && !(n <= 0 && b->len))
+                        break;
+                size_t l = nl ? (size_t)(nl - b->data) : b->len;
+                _cleanup_free_ char *line = strndup(b->data, l);
+                if (line)
+                        (is_err ? on_stderr_line : on_stdout_line)(c, line);
+                size_t consumed = nl ? l + 1 : l;
+                memmove(b->data, b->data + consumed, b->len - consumed);
+                b->len -= consumed;
+        }
+        if (n <= 0) {
+                close(*fd);
+                *fd = -1;
+        }
+}
+
+static int split_words(const char *s, char ***argv)
+{
+        _cleanup_free_ char *copy = strdup(s ? s : "");
+        char *save = NULL;
+        if (!copy)
+                return -ENOMEM;
+        for (char *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+                int r = strv_extend(argv, t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int start_child(const struct model *m, const struct fanout_options *o, struct child *c)
+{
+        const struct host *h = c->fh->host;
+        _cleanup_strv_free_ char **argv = NULL;
+        struct buf remote = {0};
+        int r = strv_extend(&argv, "ssh");
+        /* BatchMode: never stop to ask for a password in the middle of a fan-out. The user's
+         * ssh_config still applies; ControlMaster reuses one connection per host. */
+        if (r >= 0)
+                r = split_words("-o BatchMode=yes -o ControlMaster=auto "
+                                "-o ControlPath=/tmp/kubestrap-ssh-%C -o ControlPersist=60",
+                                &argv);
+        if (r >= 0)
+                r = split_words(model_get(m, "fanout.ssh-options"), &argv);
+        if (r >= 0)
+                r = strv_extend(&argv, h->address);
+        r = r >= 0 ? buf_puts(&remote, model_get(m, "fanout.remote-command")) : r;
+        r = r >= 0 ? buf_puts(&remote, " --bundle - --output json --host ") : r;
+        r = r >= 0 ? shell_quote(&remote, h->name) : r;
+        for (char **a = o->verb_argv; r >= 0 && a && *a; a++) {
+                r = buf_puts(&remote, " ");
+                if (r >= 0)
+                        r = shell_quote(&remote, *a);
+        }
+        if (r >= 0)
+                r = strv_push(&argv, buf_steal(&remote));
+        buf_done(&remote);
+        if (r < 0)
+                return r;
+
+        int po[2], pe[2];
+        if (pipe2(po, O_CLOEXEC) < 0)
+                return -errno;
+        if (pipe2(pe, O_CLOEXEC) < 0) {
+                r = -errno;
+                close(po[0]);
+                close(po[1]);
+                return r;
+        }
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        /* every host reads the bundle from the start: its own open of the file */
+        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, o->bundle_path, O_RDONLY, 0);
+        posix_spawn_file_actions_adddup2(&fa, po[1], STDOUT_FILENO);
+        posix_spawn_file_actions_adddup2(&fa, pe[1], STDERR_FILENO);
+        r = -posix_spawnp(&c->pid, "ssh", &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        close(po[1]);
+        close(pe[1]);
+        if (r < 0) {
+                close(po[0]);
+                close(pe[0]);
+                return r;
+        }
+        c->out = po[0];
+        c->err = pe[0];
+        c->running = true;
+        c->fh->started_usec = now_usec();
+        return 0;
+}
+
+static void finish_child(struct child *c)
+{
+        int status = 0;
+        while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        c->running = false;
+        struct fanout_host *fh = c->fh;
+        fh->ended_usec = now_usec();
+        fh->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        /* ssh says 255 when it could not connect or authenticate */
+        fh->result = fh->exit_code == 0     ? FANOUT_OK
+                     : fh->exit_code == 255 ? FANOUT_UNREACHABLE
+                                            : FANOUT_FAILED;
+        buf_done(&c->out_buf);
+        buf_done(&c->err_buf);
+}
+
+int fanout_run(const struct model *m, const struct host *const *hosts, size_t n,
+               const struct fanout_options *o, struct fanout_host **ret)
+{
+        struct fanout_host *fh = calloc(n ? n : 1, sizeof(*fh));
+        struct child *c = calloc(n ? n : 1, sizeof(*c));
+        if (!fh || !c) {
+                free(fh);
+                free(c);
+                return -ENOMEM;
+        }
+        unsigned limit = o->serial ? 1 : o->jobs ? o->jobs : (unsigned)n;
+        size_t next = 0, running = 0, failed = 0;
+        bool stop = false;
+        for (size_t i = 0; i < n; i++) {
+                fh[i] = (struct fanout_host){.host = hosts[i],
+                                             .result = FANOUT_SKIPPED,
+                                             .changed = -1,
+                                             .plan_ms = -1,
+                                             .install_ms = -1,
+                                             .start_ms = -1,
+                                             .healthy_ms = -1};
+                c[i] = (struct child){.fh = &fh[i], .out = -1, .err = -1};
+        }
+        int r = 0;
+        for (;;) {
+                while (!stop && next < n && running < limit) {
+                        r = start_child(m, o, &c[next]);
+                        if (r < 0) {
+                                fh[next].result = FANOUT_FAILED;
+                                asprintf_safe(&fh[next].error, "cannot run ssh: %s", strerror(-r));
+                                failed++;
+                        } else
+                                running++;
+                        next++;
+                }
+                if (running == 0)
+                        break;
+                struct pollfd pfd[64];
+                struct child *who[64];
+                bool is_err[64];
+                size_t k = 0;
+                for (size_t i = 0; i < n && k + 2 <= ELEMENTSOF(pfd); i++) {
+                        if (!c[i].running)
+                                continue;
+                        if (c[i].out >= 0) {
+                                pfd[k] = (struct pollfd){.fd = c[i].out, .events = POLLIN};
+                                who[k] = &c[i];
+                                is_err[k++] = false;
+                        }
+                        if (c[i].err >= 0) {
+                                pfd[k] = (struct pollfd){.fd = c[i].err, .events = POLLIN};
+                                who[k] = &c[i];
+                                is_err[k++] = true;
+                        }
+                }
+                if (k > 0 && poll(pfd, k, -1) < 0 && errno != EINTR) {
+                        r = -errno;
+                        break;
+                }
+                for (size_t x = 0; x < k; x++)
+                        if (pfd[x].revents)
+                                drain(who[x], is_err[x] ? &who[x]->err : &who[x]->out,
+                                      is_err[x] ? &who[x]->err_buf : &who[x]->out_buf, is_err[x]);
+                for (size_t i = 0; i < n; i++) {
+                        if (!c[i].running || c[i].out >= 0 || c[i].err >= 0)
+                                continue;
+                        finish_child(&c[i]);
+                        running--;
+                        if (fh[i].result != FANOUT_OK) {
+                                failed++;
+                                /* a rolling change stops at the first host that is not healthy,
+                                 * unless told to go on past K failures */
+                                if (o->max_fail >= 0 && (long)failed > o->max_fail)
+                                        stop = true;
+                        }
+                }
+        }
+        free(c);
+        *ret = fh;
+        return r;
+}

@@ -1,0 +1,38 @@
+/* Running one kubestrap verb on many controllers over OpenSSH: the configuration, PKI and
+ * templates travel as a bundle on the session's stdin; bounded parallelism or a rolling
+ * (serial) order gated on each host's success; output prefixed with the host. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model.h"
+
+struct fanout_options {
+        unsigned jobs;    /* at most this many hosts at once (0: all) */
+        bool serial;      /* one at a time, the next only after the previous succeeded */
+        long max_fail;    /* stop starting hosts once more than this many failed (-1: never) */
+        char **verb_argv; /* the remote verb and its arguments */
+        const char *bundle_path; /* the bundle every host reads on stdin */
+};
+
+enum fanout_result {
+        FANOUT_OK,
+        FANOUT_FAILED,
+        FANOUT_UNREACHABLE,
+        FANOUT_SKIPPED,
+};
+
+struct fanout_host {
+        const struct host *host;
+        enum fanout_result result;
+        int exit_code;
+        long long started_usec, ended_usec;
+        long changed, plan_ms, install_ms, start_ms, healthy_ms;
+        char *error; /* last error event or ssh's complaint */
+};
+
+/* Runs; prints prefixed lines (human) or events with a "host" field (JSON) as they come. */
+int fanout_run(const struct model *m, const struct host *const *hosts, size_t n,
+               const struct fanout_options *o, struct fanout_host **ret);
+const char *fanout_result_to_string(enum fanout_result r);

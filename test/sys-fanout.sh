@@ -1,0 +1,125 @@
+#!/bin/bash
+# System test: 'kubestrap fanout' from this machine (the operator's workstation) to three
+# booted controllers over real sshd: the nodes have only the kubestrap binary; configuration,
+# PKI and templates travel on the SSH session's stdin. Parallel, rolling (--serial) with
+# gating, --max-fail, an unreachable host, and JSON events carrying the host.
+set -eu
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${KUBESTRAP:=$top_builddir/kubestrap}"
+: "${STANDIN:=$top_builddir/test/standin}"
+: "${KUBESTRAP_TEMPLATES:=$top_srcdir/templates}"
+export KUBESTRAP_TEMPLATES
+. "$top_srcdir/test/lib/tap.sh"
+. "$top_srcdir/test/lib/mirror.sh"
+. "$top_srcdir/test/lib/hosts.sh"
+. "$top_srcdir/test/lib/provision.sh"
+
+skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip_all "needs root"
+command -v systemd-nspawn >/dev/null || skip_all "no systemd-nspawn (scripts/deps installs it)"
+
+wd=$(mktemp -d /tmp/ks-fan.XXXXXX)
+chmod 0755 "$wd"
+cleanup() {
+        mirror_stop 2>/dev/null || true
+        hosts_down || true
+        if [ "${KS_TEST_KEEP:-0}" = 1 ]; then echo "# kept $wd"; else rm -rf "$wd"; fi
+}
+trap cleanup EXIT
+hosts_up 3 "$wd/h" || skip_all "the test hosts did not boot"
+prov_mirror_up "$wd" || tap_bail "mirror did not start"
+"$top_srcdir/scripts/make-pki" "$wd/pki" "$HOST_IP_0,$HOST_IP_1,$HOST_IP_2" "$HOST_IP_0" >/dev/null
+for i in 0 1 2; do host_copy_in "$i" "$KUBESTRAP" /usr/local/sbin/kubestrap; done
+
+# the workstation's config: the inventory, and how to reach the hosts
+conf=$wd/cluster.conf
+sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" \
+    -e "s|^;ca-file = .*|ca-file = $MIRROR_CA|" \
+    -e "s|^source-dir = .*|source-dir = $wd/pki|" \
+    -e "s|^public-address = .*|public-address = $HOST_IP_0|" \
+    "$top_srcdir/examples/controller-0.conf" > "$conf"
+cat >> "$conf" <<EOF2
+
+[health]
+timeout = 10
+settle-ms = 300
+
+[fanout]
+# one line would pass inih's 200-byte limit: the key may repeat
+ssh-options = -F /dev/null -i $HOSTS_KEY -o LogLevel=ERROR -o ConnectTimeout=3
+ssh-options = -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+ssh-options = -o KexAlgorithms=curve25519-sha256 -o ControlPath=$wd/cm-%C
+
+[host controller-0]
+address = root@$HOST_IP_0
+internal-ip = $HOST_IP_0
+
+[host controller-1]
+address = root@$HOST_IP_1
+internal-ip = $HOST_IP_1
+
+[host controller-2]
+address = root@$HOST_IP_2
+internal-ip = $HOST_IP_2
+
+[host controller-9]
+address = root@10.240.0.19
+internal-ip = 10.240.0.19
+EOF2
+chmod 0644 "$conf"
+ks() { set +e; OUT=$("$KUBESTRAP" -c "$conf" "$@" 2>"$wd/err"); RC=$?; set -e; ERR=$(cat "$wd/err"); }
+row() { printf '%s\n' "$OUT" | grep "^$1 "; }
+proxy() { curl -s -o /dev/null -w '%{http_code}' -H 'Host: kubernetes.default.svc.cluster.local' "http://$1/healthz"; }
+
+# --- parallel -----------------------------------------------------------------------------
+t0=$EPOCHREALTIME
+ks fanout controller-0 controller-1 controller-2 -- apply
+tap_is "$RC" 0 "parallel fan-out provisions three hosts"
+[ "$RC" = 0 ] || tap_diag "$ERR $OUT"
+tap_diag "three hosts in parallel: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s"
+for i in 0 1 2; do
+        ip=HOST_IP_$i
+        tap_like "$(row controller-$i)" "^controller-$i +ok +[0-9]+ " "table: controller-$i ok"
+        tap_is "$(proxy "${!ip}")" 200 "controller-$i serves the health check"
+        tap_is "$(host_exec "$i" sh -c 'grep -o -- "--advertise-address=[0-9.]*" /etc/systemd/system/kube-apiserver.service')" \
+                "--advertise-address=${!ip}" "controller-$i got its own internal-ip"
+done
+tap_like "$OUT" '^controller-1: created /usr/local/bin/kube-apiserver$' "output lines carry the host"
+tap_like "$(row controller-2)" 'ok +[0-9]+ +[0-9]+ms +[0-9]+ms +[0-9]+ms +[0-9]+ms +[0-9]+ms' "per-phase times in the table"
+tap_ok "nothing was copied to the hosts but the binary" host_exec 0 test ! -e /etc/kubestrap/kubestrap.conf
+
+ks --output json fanout controller-0 controller-1 controller-2 -- verify
+tap_is "$RC" 0 "fan-out verify passes everywhere"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '^{"host":"controller-[012]","event":"status"')" 18 "JSON events carry the host"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"host",.*"result":"ok"')" 3 "one result event per host"
+
+# --- an unreachable host does not stop the others ---------------------------------------------
+ks fanout -- status
+tap_is "$RC" 1 "a run with an unreachable host fails"
+tap_like "$(row controller-9)" '^controller-9 +unreachable ' "the unreachable host is reported"
+for i in 0 1 2; do tap_like "$(row controller-$i)" "^controller-$i +ok " "controller-$i still completed"; done
+
+# --- rolling: a host that cannot get healthy stops the roll ---------------------------------
+host_copy_in 1 "$STANDIN" /usr/local/bin/squatter
+host_copy_in 1 "$wd/pki/kubernetes.pem" /tmp/c.pem
+host_copy_in 1 "$wd/pki/kubernetes-key.pem" /tmp/k.pem
+host_exec 1 systemctl stop kube-apiserver.service
+host_exec 1 systemd-run --unit=squatter --setenv=STANDIN_ROLE=kube-apiserver /usr/local/bin/squatter \
+        --secure-port=6443 --tls-cert-file=/tmp/c.pem --tls-private-key-file=/tmp/k.pem >/dev/null 2>&1
+for _ in $(seq 50); do host_exec 1 sh -c 'ss -ltn | grep -q ":6443 "' && break; sleep 0.1; done
+sed -i 's/^\[kube-scheduler\]$/&\nv = 3/' "$conf"
+ks fanout --serial controller-0 controller-1 controller-2 -- apply
+tap_is "$RC" 1 "the roll fails"
+tap_like "$(row controller-0)" '^controller-0 +ok +1 ' "controller-0 went first and changed one file"
+tap_like "$(row controller-1)" '^controller-1 +failed ' "controller-1 failed (its API server port is taken)"
+tap_like "$(row controller-2)" '^controller-2 +skipped ' "controller-2 was not touched"
+tap_like "$(host_exec 2 cat /etc/systemd/system/kube-scheduler.service)" '--v=2$' "controller-2's unit is unchanged"
+tap_like "$OUT" "controller-1: error: .*port 6443 \(for kube-apiserver\) is in use by squatter|preflight" "controller-1's reason is shown"
+ks fanout --serial --max-fail 1 controller-0 controller-1 controller-2 -- apply
+tap_like "$(row controller-2)" '^controller-2 +ok +1 ' "--max-fail 1: the roll goes on past one failure"
+host_exec 1 systemctl stop squatter.service
+ks fanout --serial controller-1 -- apply
+tap_like "$(row controller-1)" '^controller-1 +ok ' "controller-1 rolls once fixed"
+
+tap_done

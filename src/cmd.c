@@ -20,6 +20,8 @@ static const struct command *const commands[] = {
         &cmd_reset_entry,
         &cmd_preflight_entry,
         &cmd_fanout_entry,
+        &cmd_tmux_entry,
+        &cmd_cloud_init_entry,
         &cmd_version_entry,
 };
 /* clang-format on */

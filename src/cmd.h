@@ -50,6 +50,8 @@ extern const struct command cmd_verify_entry;
 extern const struct command cmd_reset_entry;
 extern const struct command cmd_preflight_entry;
 extern const struct command cmd_fanout_entry;
+extern const struct command cmd_tmux_entry;
+extern const struct command cmd_cloud_init_entry;
 extern const struct command cmd_version_entry;
 
 const struct command *cmd_find(const char *name);

@@ -223,3 +223,15 @@ int digest_buffer(enum digest_alg alg, const void *data, size_t len, char ret[DI
                 r = digest_final_hex(d, ret);
         return r;
 }
+
+int base64_encode(const void *in, size_t len, char **ret)
+{
+        if (len > (256u << 20))
+                return -E2BIG;
+        char *out = malloc(4 * ((len + 2) / 3) + 1);
+        if (!out)
+                return -ENOMEM;
+        EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+        *ret = out;
+        return 0;
+}

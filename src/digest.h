@@ -44,3 +44,4 @@ int digest_parse_sidecar(const char *text, size_t len, enum digest_alg alg, cons
 
 /* Standard base64 (kubeconfig's *-data fields), whitespace not allowed. */
 int base64_decode(const char *in, char **ret, size_t *ret_len);
+int base64_encode(const void *in, size_t len, char **ret);

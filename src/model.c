@@ -625,6 +625,63 @@ int model_load_string(const char *name, const char *text, struct model **ret, ch
         return r;
 }
 
+int model_write_ini(const struct model *m, char *const *overrides, char **ret)
+{
+        struct buf b = {0};
+        int r = buf_printf(&b, "# written by kubestrap from %s\n", m->config_path);
+        for (size_t si = 0; r >= 0 && si < ELEMENTSOF(sections); si++) {
+                const char *sec = sections[si];
+                int c = component_from_section(sec);
+                bool header = false;
+                if (c >= 0) {
+                        for (size_t i = 0; r >= 0 && i < m->n_edits[c]; i++) {
+                                const struct flag_edit *e = &m->edits[c][i];
+                                if (!header)
+                                        r = buf_printf(&b, "\n[%s]\n", sec);
+                                header = true;
+                                if (r >= 0)
+                                        r = buf_printf(&b, "%s%s = %s\n",
+                                                       e->op == '='   ? ""
+                                                       : e->op == '+' ? "+"
+                                                                      : "-",
+                                                       e->name, e->value);
+                        }
+                        continue;
+                }
+                for (size_t k = 0; r >= 0 && k < ELEMENTSOF(schema); k++) {
+                        if (!streq(schema[k].section, sec))
+                                continue;
+                        _cleanup_free_ char *name = strjoin3(sec, ".", schema[k].key);
+                        if (!name) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        const struct var *v = var_find((struct model *)m, name);
+                        const char *value = v ? v->value : NULL;
+                        bool set = v && v->line;
+                        /* "section.key=value" overrides win and are always written */
+                        for (char *const *o = overrides; o && *o; o++)
+                                if (startswith(*o, name) && (*o)[strlen(name)] == '=') {
+                                        value = *o + strlen(name) + 1;
+                                        set = true;
+                                }
+                        if (!set || !value)
+                                continue;
+                        if (!header)
+                                r = buf_printf(&b, "\n[%s]\n", sec);
+                        header = true;
+                        if (r >= 0)
+                                r = buf_printf(&b, "%s = %s\n", schema[k].key, value);
+                }
+        }
+        if (r < 0) {
+                buf_done(&b);
+                return r;
+        }
+        *ret = buf_steal(&b);
+        return *ret ? 0 : -ENOMEM;
+}
+
 const struct host *model_host(const struct model *m, const char *name)
 {
         for (size_t i = 0; i < m->n_hosts; i++)

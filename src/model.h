@@ -73,6 +73,9 @@ int model_load_string(const char *name, const char *text, struct model **ret, ch
 struct model *model_free(struct model *m);
 const char *model_get(const struct model *m, const char *name);
 const struct host *model_host(const struct model *m, const char *name);
+/* The configuration as INI text: every key set in the file (defaults left out), flag edits,
+ * and overrides given as "section.key=value" (no inventory). Values are validated already. */
+int model_write_ini(const struct model *m, char *const *overrides, char **ret);
 /* Applies the [host NAME] overrides (internal-ip) for a run on that host. */
 int model_select_host(struct model *m, const char *name, char **ret_error);
 /* Replaces a value after loading (e.g. the PKI directory of an unpacked bundle). */

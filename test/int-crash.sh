@@ -60,13 +60,16 @@ CONF=$base
 listing() { # root
         (cd "$1" && {
                 find . -mindepth 1 \( -path ./var/cache -o -path ./var/lib/kubestrap \
-                        -o -name '.*.ks-*' \) -prune -o -type f -exec sha256sum {} + |
-                        sed 's/^\([0-9a-f]*\)  \(.*\)$/S \2 \1/'
+                        -o -name '.*.ks-*' \) -prune -o -type f -exec "${SHA256[@]}" {} + |
+                        sed 's/^\([0-9a-f]*\) [ *]\(.*\)$/S \2 \1/'
                 find . -mindepth 1 \( -path ./var/cache -o -path ./var/lib/kubestrap \
                         -o -name '.*.ks-*' \) -prune -o -printf 'T %p %y %m %l\n'
         } | awk '$1 == "S" { h[$2] = $3; next }
                  { print $2, $3, $4, ($3 == "f" ? h[$2] : $3 == "l" ? $5 : "") }' | sort)
 }
+# openssl's SHA-256 is several times faster than sha256sum's; both print "HEX[ *]NAME"
+SHA256=(openssl dgst -sha256 -r)
+"${SHA256[@]}" /dev/null >/dev/null 2>&1 || SHA256=(sha256sum)
 staging() { find "$1" -name '.*.ks-*' -printf '%P\n' | sort; }
 now_ms() { local t=${EPOCHREALTIME/[.,]/}; NOW=$((t / 1000)); }
 # A fixed-seed LCG (the same numbers with any bash): RND = 0..$1
@@ -124,8 +127,8 @@ check_killed() { # root old new -> PROBLEMS
                         -o -name '.encryption-config.yaml.ks-*' -o -name '.installed.ks-*' \) \
                         ! -perm 0600 -printf 'staged secret %P has mode %m\n'
                 if [ -d "$c" ]; then
-                        (cd "$c" && find . -maxdepth 1 -type f ! -name '.*' -exec sha256sum {} + |
-                                awk '{ n = $2; sub(/^\.\//, "", n); if (n != $1) print "cache entry " n " holds " $1 }')
+                        (cd "$c" && find . -maxdepth 1 -type f ! -name '.*' -exec "${SHA256[@]}" {} + |
+                                awk '{ n = $2; sub(/^\*?\.\//, "", n); if (n != $1) print "cache entry " n " holds " $1 }')
                 fi
                 if [ -e "$sd/installed" ]; then
                         x=$(head -n 1 "$sd/installed")
@@ -141,16 +144,16 @@ check_killed() { # root old new -> PROBLEMS
 # Where the kill landed, from what it left: published entries that are new (not directories).
 PH_BEFORE=0 PH_DURING=0 PH_AFTER=0 PH_FINISHED=0 STAGED_AT_KILL=0
 classify() { # rc old new -> PHASE
-        local counts
+        local counts done need
         counts=$(awk 'FILENAME == ARGV[1] { old[$0] = 1; next }
                       FILENAME == ARGV[2] { if (!($0 in old) && $2 != "d") { want[$0] = 1; n++ }; next }
                       ($0 in want) { d++ }
                       END { print d + 0, n + 0 }' "$2" "$3" "$WORK/now")
-        set -- "$1" ${counts}
+        read -r done need <<<"$counts"
         if [ "$1" = 0 ]; then PHASE="finished before the kill"; PH_FINISHED=$((PH_FINISHED + 1))
-        elif [ "$2" = 0 ]; then PHASE="before publishing"; PH_BEFORE=$((PH_BEFORE + 1))
-        elif [ "$2" -lt "$3" ]; then PHASE="publishing, $2 of $3 in place"; PH_DURING=$((PH_DURING + 1))
-        else PHASE="all $3 published"; PH_AFTER=$((PH_AFTER + 1))
+        elif [ "$done" = 0 ]; then PHASE="before publishing"; PH_BEFORE=$((PH_BEFORE + 1))
+        elif [ "$done" -lt "$need" ]; then PHASE="publishing, $done of $need in place"; PH_DURING=$((PH_DURING + 1))
+        else PHASE="all $need published"; PH_AFTER=$((PH_AFTER + 1))
         fi
 }
 
@@ -189,7 +192,7 @@ ks -c "$WORK/B.conf" --root "$S1" apply
 tap_is "$RC" 0 "S1: switching A to B"
 timed_apply "$S1" "$WORK/A.conf"
 T_SWITCH=$TOOK
-tap_like "$(tail -n 1 "$WORK/killed.out")" '"changed":4,.*"from_cache":4,' \
+tap_like "$(tail -n 1 "$WORK/killed.out")" '"changed":14,.*"from_cache":4,' \
         "S1: and back to A, the binaries from the cache (${T_SWITCH} ms)"
 # S3 (at C) flips to A and back: PKI and units only (timed).
 timed_apply "$S3" "$WORK/A.conf"
@@ -211,8 +214,10 @@ tap_like "$(tail -n 1 "$WORK/killed.out")" '"changed":12,' \
 declare -A at=([s1]=A [s2]=B [s3]=C)
 other() { case $1:$2 in s1:A) echo B ;; s1:B) echo A ;; s2:B) echo A ;; s2:A) echo B ;; s3:C) echo A ;; *) echo C ;; esac; }
 now_ms; t_trials=$NOW
-n_fresh=0 n_switch=0
-for i in $(seq 1 "$TRIALS"); do
+n_fresh=0 n_switch=0 i=0
+# TRIALS, and more (up to 20) while fewer than 30 kills landed before the run had finished
+while [ "$i" -lt "$TRIALS" ] || { [ $((i - PH_FINISHED)) -lt 30 ] && [ "$i" -lt $((TRIALS + 20)) ]; }; do
+        i=$((i + 1))
         case $(((i - 1) % 4)) in
         0)
                 n_fresh=$((n_fresh + 1))
@@ -237,7 +242,7 @@ for i in $(seq 1 "$TRIALS"); do
         2)
                 kind=warm root=$S3 old=${at[s3]}
                 new=$(other s3 "$old"); at[s3]=$new
-                rnd "$T_WARM"; delay=$RND
+                rnd $((T_WARM * 2 / 3)); delay=$RND
                 ;;
         3)
                 kind=publish root=$S2 old=${at[s2]}
@@ -276,7 +281,7 @@ $x"
         x=$(staging "$root")
         tap_is "$x" "" "$what: and leaves no staging file"
         # once reported, gone: a later trial is judged by what its own kill leaves
-        [ -z "$x" ] || (cd "$root" && rm -f $x)
+        [ -z "$x" ] || (cd "$root" && printf '%s\n' "$x" | xargs rm -f)
         ks -c "$WORK/$new.conf" --root "$root" --output json apply
         tap_like "$(printf '%s\n' "$OUT" | tail -n 1)" '"changed":0,' "$what: one more apply changes nothing"
         case $kind in fresh) rm -rf "$root" ;; esac
@@ -289,9 +294,10 @@ t_end=$NOW
 # the run the moment its staging file appears (S3 flips C <-> A: every run saves a new state);
 # the window is the fsync of a small file, so a few attempts may be needed.
 kill_at_state_save() { # root
+        local f sd=$1/var/lib/kubestrap
         while running; do
-                set -- "$1"/var/lib/kubestrap/.installed.ks-*
-                if [ -e "$1" ]; then
+                for f in "$sd"/.installed.ks-*; do break; done
+                if [ -e "$f" ]; then
                         kill -KILL "$KPID"
                         break
                 fi
@@ -314,14 +320,18 @@ if [ "$caught" != 0 ]; then
         check_killed "$S3" "$WORK/ref.$old" "$WORK/ref.$new"
         tap_is "$PROBLEMS" "" "SIGKILL while the state file was saved (attempt $caught): every final path whole"
         ks -c "$WORK/$new.conf" --root "$S3" --output json apply
-        tap_is "$RC" 0 "the next apply succeeds"
+        listing "$S3" > "$WORK/now"
+        x=$(diff "$WORK/ref.$new" "$WORK/now" || true)
+        [ "$RC" = 0 ] || x="exit $RC: $ERR
+$x"
+        tap_is "$x" "" "the next apply converges to the reference"
         tap_is "$(staging "$S3")" "" "and removes the state file's staging file"
 else
         tap_skip "SIGKILL while the state file was saved" "not caught in 20 attempts"
 fi
 
-tap_diag "$TRIALS trials in $(((t_end - t_trials) / 1000)) s (cold ${T_COLD} ms, switch ${T_SWITCH} ms, warm ${T_WARM} ms, publishing ${T_PUB} ms)"
+tap_diag "$i trials in $(((t_end - t_trials) / 1000)) s (cold ${T_COLD} ms, switch ${T_SWITCH} ms, warm ${T_WARM} ms, publishing ${T_PUB} ms)"
 tap_diag "kills landed: $PH_BEFORE before publishing (downloads, staging), $PH_DURING during the renames, $PH_AFTER after all were published (state file, exit), $PH_FINISHED after the run had finished; $STAGED_AT_KILL left staging files"
-tap_ok "at least 30 trials were killed before the run finished" test $((TRIALS - PH_FINISHED)) -ge 30
+tap_ok "at least 30 of $i trials were killed before the run finished" test $((i - PH_FINISHED)) -ge 30
 
 tap_done

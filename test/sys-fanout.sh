@@ -94,6 +94,29 @@ tap_is "$RC" 0 "fan-out verify passes everywhere"
 tap_is "$(printf '%s\n' "$OUT" | grep -c '^{"host":"controller-[012]","event":"status"')" 18 "JSON events carry the host"
 tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"host",.*"result":"ok"')" 3 "one result event per host"
 
+# --- tmux: one synchronized pane per host, the seed's way ---------------------------------------
+if command -v tmux >/dev/null; then
+        export KUBESTRAP_TMUX_SOCKET=ks-test-$$
+        ks tmux --type 'hostname; echo done-$((6*7))' controller-0 controller-1 controller-2
+        tap_is "$RC" 0 "kubestrap tmux opens the window"
+        panes=$(tmux -L "$KUBESTRAP_TMUX_SOCKET" list-panes -t kubestrap:controllers -F '#{pane_id}')
+        tap_is "$(printf '%s\n' "$panes" | wc -l)" 3 "one pane per host"
+        tap_is "$(tmux -L "$KUBESTRAP_TMUX_SOCKET" show-window-options -t kubestrap:controllers -v synchronize-panes)" on \
+                "input is synchronized"
+        seen=""
+        for _ in $(seq 100); do
+                seen=$(for p in $panes; do tmux -L "$KUBESTRAP_TMUX_SOCKET" capture-pane -p -t "$p"; done)
+                [ "$(printf '%s\n' "$seen" | grep -c '^done-42$')" = 3 ] && break
+                sleep 0.1
+        done
+        for i in 0 1 2; do
+                tap_like "$seen" "^controller-$i\$" "the typed command ran on controller-$i (capture-pane)"
+        done
+        tmux -L "$KUBESTRAP_TMUX_SOCKET" kill-server 2>/dev/null || true
+else
+        tap_skip "kubestrap tmux" "tmux not installed"
+fi
+
 # --- an unreachable host does not stop the others ---------------------------------------------
 ks fanout -- status
 tap_is "$RC" 1 "a run with an unreachable host fails"

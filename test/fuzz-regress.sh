@@ -7,6 +7,7 @@
 set -eu
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
+# shellcheck source=test/lib/tap.sh
 . "$top_srcdir/test/lib/tap.sh"
 
 TARGETS="config template sidecar"

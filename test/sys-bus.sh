@@ -21,6 +21,7 @@ skip_all() {
     exit 77
 }
 
+[ "${KS_SYSTEM_TESTS:-}" != skip ] || skip_all "KS_SYSTEM_TESTS=skip (they ran in the main pass)"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 [ -x "$TB" ] || skip_all "$TB is not built"
 command -v systemd-nspawn >/dev/null || skip_all "no systemd-nspawn (hosts_deps installs it)"

@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 skip_all() {
     echo "1..0 # SKIP $*"
-    exit 77
+    exit 0 # TAP: the "1..0 # SKIP" plan says it; 77 would be an error under tap-driver
 }
 
 now() { printf '%s' "$EPOCHREALTIME"; }

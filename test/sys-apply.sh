@@ -14,7 +14,7 @@ set -eu
 . "$top_srcdir/test/lib/hosts.sh"
 . "$top_srcdir/test/lib/provision.sh"
 
-skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 [ "${KS_SYSTEM_TESTS:-}" != skip ] || skip_all "KS_SYSTEM_TESTS=skip (they ran in the main pass)"
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 command -v systemd-nspawn >/dev/null || skip_all "no systemd-nspawn (scripts/deps installs it)"

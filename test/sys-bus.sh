@@ -18,7 +18,7 @@ TB=${TEST_BUS_HOSTS:-$top_builddir/test/test-bus-hosts}
 
 skip_all() {
     echo "1..0 # SKIP $*"
-    exit 77
+    exit 0 # TAP: the "1..0 # SKIP" plan says it; 77 would be an error under tap-driver
 }
 
 [ "${KS_SYSTEM_TESTS:-}" != skip ] || skip_all "KS_SYSTEM_TESTS=skip (they ran in the main pass)"

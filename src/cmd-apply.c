@@ -83,6 +83,7 @@ static int cmd_apply(struct cmd_ctx *ctx)
             .done = on_done, .progress = progress_update, .userdata = &progress};
         long long t0 = now_usec();
         plan_sweep_staging(job.plan, &job.target);
+        target_sweep_staging(&job.target, model_get(job.model, "paths.state-dir"), "installed");
         r = plan_apply(job.plan, &job.target, job.state, &hooks, &err);
         progress_finish(&progress.bar);
         if (r >= 0) {

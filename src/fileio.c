@@ -1,6 +1,7 @@
 /* File helpers: trusted reads, atomic writes and staging, and path resolution inside --root. */
 #include "fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -252,6 +253,34 @@ void target_undo_dirs(struct target *t)
                         (void)unlinkat(pfd, slash + 1, AT_REMOVEDIR);
         }
         t->created_dirs = strv_free(t->created_dirs);
+}
+
+void target_sweep_staging(struct target *t, const char *dir, const char *name)
+{
+        _cleanup_close_ int dfd = -1;
+        if (target_open_dir(t, dir, false, &dfd) < 0)
+                return;
+        int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
+        if (!d) {
+                if (rfd >= 0)
+                        close(rfd);
+                return;
+        }
+        size_t nl = name ? strlen(name) : 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                const char *e = de->d_name;
+                const char *tag = strstr(e, ".ks-");
+                if (e[0] != '.' || !tag)
+                        continue;
+                /* ".NAME.ks-" + 12 hex digits, as tmpname_for() makes them */
+                if (name && ((size_t)(tag - e - 1) != nl || strncmp(e + 1, name, nl) != 0))
+                        continue;
+                const char *x = tag + 4;
+                if (strlen(x) == 12 && strspn(x, "0123456789abcdef") == 12)
+                        (void)unlinkat(dfd, e, 0);
+        }
+        closedir(d);
 }
 
 int write_all(int fd, const void *data, size_t len)

@@ -961,38 +961,24 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
         return 0;
 }
 
-/* Staging files of an interrupted run (".NAME.ks-" and 12 hex digits, next to NAME) are
- * removed before anything else: they were never published, and nothing else has that name. */
-static void sweep_item_dir(struct target *t, const struct item *it)
-{
-        _cleanup_close_ int dfd = -1;
-        const char *name;
-        if (target_open_parent(t, it->path, false, &dfd, &name) < 0)
-                return;
-        int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
-        if (!d) {
-                if (rfd >= 0)
-                        close(rfd);
-                return;
-        }
-        size_t nl = strlen(name);
-        for (struct dirent *de; (de = readdir(d));) {
-                const char *e = de->d_name;
-                if (e[0] != '.' || strncmp(e + 1, name, nl) != 0 || strncmp(e + 1 + nl, ".ks-", 4))
-                        continue;
-                const char *x = e + 1 + nl + 4;
-                if (strlen(x) == 12 && strspn(x, "0123456789abcdef") == 12)
-                        (void)unlinkat(dfd, e, 0);
-        }
-        closedir(d);
-}
-
 void plan_sweep_staging(struct plan *p, struct target *t)
 {
-        for (size_t i = 0; i < p->n_items; i++)
-                if (p->items[i].kind != ITEM_DIR)
-                        sweep_item_dir(t, &p->items[i]);
+        for (size_t i = 0; i < p->n_items; i++) {
+                const struct item *it = &p->items[i];
+                if (it->kind == ITEM_DIR)
+                        continue;
+                const char *slash = strrchr(it->path, '/');
+                _cleanup_free_ char *dir =
+                    slash == it->path ? strdup("/") : strndup(it->path, (size_t)(slash - it->path));
+                if (dir)
+                        target_sweep_staging(t, dir, slash + 1);
+        }
+        /* the cache is all ours: any staging name in it is a leftover */
+        for (int a = 0; a < _DIGEST_MAX; a++) {
+                _cleanup_free_ char *d = path_join(p->cache_dir, digest_alg_to_string(a));
+                if (d)
+                        target_sweep_staging(t, d, NULL);
+        }
 }
 
 int plan_apply(struct plan *p, struct target *t, struct state *st, const struct apply_hooks *h,

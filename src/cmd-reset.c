@@ -79,6 +79,8 @@ static int cmd_reset(struct cmd_ctx *ctx)
         struct state *st = NULL;
         struct target t = {.root_fd = -1, .lock_fd = -1};
         size_t removed = 0, kept = 0, failed = 0;
+        /* before the first "goto": its cleanup runs at the labels */
+        _cleanup_strv_free_ char **units = NULL;
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
@@ -108,7 +110,6 @@ static int cmd_reset(struct cmd_ctx *ctx)
         }
 
         /* Units first: nothing may run from the files about to go. */
-        _cleanup_strv_free_ char **units = NULL;
         const char *unit_dir = model_get(m, "paths.unit-dir");
         for (size_t i = 0; i < st->n; i++) {
                 const char *p = st->entries[i].path;

@@ -164,6 +164,8 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                      struct service_report *rep, char **ret_error)
 {
         *rep = (struct service_report){.start_usec = now_usec()};
+        /* declared before the first "goto finish": their cleanup runs there */
+        _cleanup_strv_free_ char **todo = NULL, **watch = NULL;
         struct bus *b = NULL;
         char **units = NULL, **results = NULL;
         enum bus_job_mode modes[8];
@@ -230,10 +232,8 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                 (void)strv_extend(&rep->notes, "enabled the units (WantedBy=multi-user.target)");
 
         /* Start what is not running, restart what changed, leave the rest alone. */
-        _cleanup_strv_free_ char **todo = NULL;
         size_t n_todo = 0;
         uint32_t restarts[8] = {0};
-        _cleanup_strv_free_ char **watch = NULL;
         for (size_t i = 0; units[i]; i++) {
                 struct unit_status st = {0};
                 r = bus_unit_status(b, units[i], &st);

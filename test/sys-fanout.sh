@@ -4,31 +4,8 @@
 # PKI and templates travel on the SSH session's stdin. Parallel, rolling (--serial) with
 # gating, --max-fail, an unreachable host, and JSON events carrying the host.
 set -eu
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-: "${KUBESTRAP:=$top_builddir/kubestrap}"
-: "${STANDIN:=$top_builddir/test/standin}"
-: "${KUBESTRAP_TEMPLATES:=$top_srcdir/templates}"
-export KUBESTRAP_TEMPLATES
-. "$top_srcdir/test/lib/tap.sh"
-. "$top_srcdir/test/lib/mirror.sh"
-. "$top_srcdir/test/lib/hosts.sh"
-. "$top_srcdir/test/lib/provision.sh"
-
-skip_all() { echo "1..0 # SKIP $*"; exit 0; }
-[ "${KS_SYSTEM_TESTS:-}" != skip ] || skip_all "KS_SYSTEM_TESTS=skip (they ran in the main pass)"
-[ "$(id -u)" = 0 ] || skip_all "needs root"
-command -v systemd-nspawn >/dev/null || skip_all "no systemd-nspawn (scripts/deps installs it)"
-
-wd=$(mktemp -d /tmp/ks-fan.XXXXXX)
-chmod 0755 "$wd"
-cleanup() {
-        mirror_stop 2>/dev/null || true
-        hosts_down || true
-        if [ "${KS_TEST_KEEP:-0}" = 1 ]; then echo "# kept $wd"; else rm -rf "$wd"; fi
-}
-trap cleanup EXIT
-hosts_up 3 "$wd/h" || skip_all "the test hosts did not boot"
+. "${top_srcdir:-$(dirname "$0")/..}/test/lib/system.sh"
+sys_begin 3 ks-fan
 prov_mirror_up "$wd" || tap_bail "mirror did not start"
 "$top_srcdir/scripts/make-pki" "$wd/pki" "$HOST_IP_0,$HOST_IP_1,$HOST_IP_2" "$HOST_IP_0" >/dev/null
 for i in 0 1 2; do host_copy_in "$i" "$KUBESTRAP" /usr/local/sbin/kubestrap; done

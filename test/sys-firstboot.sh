@@ -3,33 +3,10 @@
 # (Debian's cloud-init package, unpacked), and a booted host that has only what that user-data
 # writes, plus the shipped first-boot unit enabled, provisions itself at its next boot.
 set -eu
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-: "${KUBESTRAP:=$top_builddir/kubestrap}"
-: "${STANDIN:=$top_builddir/test/standin}"
-: "${KUBESTRAP_TEMPLATES:=$top_srcdir/templates}"
-export KUBESTRAP_TEMPLATES
-. "$top_srcdir/test/lib/tap.sh"
-. "$top_srcdir/test/lib/mirror.sh"
-. "$top_srcdir/test/lib/hosts.sh"
-. "$top_srcdir/test/lib/provision.sh"
-
-skip_all() { echo "1..0 # SKIP $*"; exit 0; }
-[ "${KS_SYSTEM_TESTS:-}" != skip ] || skip_all "KS_SYSTEM_TESTS=skip (they ran in the main pass)"
-[ "$(id -u)" = 0 ] || skip_all "needs root"
-command -v systemd-nspawn >/dev/null || skip_all "no systemd-nspawn (scripts/deps installs it)"
+. "${top_srcdir:-$(dirname "$0")/..}/test/lib/system.sh"
 UNIT=$top_builddir/units/kubestrap-firstboot.service
 [ -f "$UNIT" ] || skip_all "$UNIT is not built"
-
-wd=$(mktemp -d /tmp/ks-fb.XXXXXX)
-chmod 0755 "$wd"
-cleanup() {
-        mirror_stop 2>/dev/null || true
-        hosts_down || true
-        if [ "${KS_TEST_KEEP:-0}" = 1 ]; then echo "# kept $wd"; else rm -rf "$wd"; fi
-}
-trap cleanup EXIT
-hosts_up 1 "$wd/h" || skip_all "the test host did not boot"
+sys_begin 1 ks-fb
 IP=$HOST_IP_0
 prov_mirror_up "$wd" || tap_bail "mirror did not start"
 "$top_srcdir/scripts/make-pki" "$wd/pki" "$IP" "$IP" >/dev/null

@@ -16,22 +16,6 @@
 #include "render.h"
 #include "util.h"
 
-/* The PKI files a bundle carries: the seed's, and admin's for the cluster-level steps. */
-static const char *const pki_names[] = {
-    "ca.pem",
-    "ca-key.pem",
-    "kubernetes.pem",
-    "kubernetes-key.pem",
-    "service-account.pem",
-    "service-account-key.pem",
-    "encryption-config.yaml",
-    "kube-controller-manager.kubeconfig",
-    "kube-scheduler.kubeconfig",
-    "admin.pem",
-    "admin-key.pem",
-    "admin.kubeconfig",
-};
-
 static const char *const template_names[] = {
     "kube-apiserver.service",        "kube-apiserver.flags",   "kube-controller-manager.service",
     "kube-controller-manager.flags", "kube-scheduler.service", "kube-scheduler.flags",
@@ -99,10 +83,10 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
                         r = add_file(w, ".", dir, "kubestrap.conf", 0600, false, ret_error);
         }
         const char *pki = model_get(m, "pki.source-dir");
-        for (size_t i = 0; i < ELEMENTSOF(pki_names) && r >= 0; i++) {
-                _cleanup_free_ char *as = strjoin3("pki/", pki_names[i], NULL);
+        for (size_t i = 0; i < n_pki_files && r >= 0; i++) {
+                _cleanup_free_ char *as = strjoin3("pki/", pki_files[i].name, NULL);
                 /* admin's files are only needed for the cluster-level steps */
-                r = as ? add_file(w, pki, pki_names[i], as, 0600, startswith(pki_names[i], "admin"),
+                r = as ? add_file(w, pki, pki_files[i].name, as, 0600, pki_files[i].admin,
                                   ret_error)
                        : -ENOMEM;
         }

@@ -12,25 +12,6 @@
 
 #define NODE_DIR "/etc/kubestrap"
 
-static const struct {
-        const char *name;
-        const char *mode;
-        bool optional;
-} pki_files[] = {
-    {"ca.pem", "0644", false},
-    {"ca-key.pem", "0600", false},
-    {"kubernetes.pem", "0644", false},
-    {"kubernetes-key.pem", "0600", false},
-    {"service-account.pem", "0644", false},
-    {"service-account-key.pem", "0600", false},
-    {"encryption-config.yaml", "0600", false},
-    {"kube-controller-manager.kubeconfig", "0600", false},
-    {"kube-scheduler.kubeconfig", "0600", false},
-    {"admin.pem", "0644", true},
-    {"admin-key.pem", "0600", true},
-    {"admin.kubeconfig", "0600", true},
-};
-
 /* One write_files entry; the content as base64 so no YAML quoting can go wrong. */
 static int write_file_entry(const char *path, const char *mode, const char *data, size_t len)
 {
@@ -75,12 +56,12 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
         printf("write_files:\n");
         r = write_file_entry(NODE_DIR "/kubestrap.conf", "0644", ini, strlen(ini));
         const char *src = model_get(m, "pki.source-dir");
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(pki_files); i++) {
+        for (size_t i = 0; r >= 0 && i < n_pki_files; i++) {
                 _cleanup_free_ char *path = path_join(src, pki_files[i].name);
                 _cleanup_free_ char *data = NULL, *dest = NULL;
                 size_t len = 0;
                 r = path ? read_file_trusted(path, 1 << 20, &data, &len) : -ENOMEM;
-                if (r == -ENOENT && pki_files[i].optional) {
+                if (r == -ENOENT && pki_files[i].admin) {
                         r = 0;
                         continue;
                 }
@@ -89,7 +70,8 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
                         break;
                 }
                 dest = strjoin3(NODE_DIR "/pki/", pki_files[i].name, NULL);
-                r = dest ? write_file_entry(dest, pki_files[i].mode, data, len) : -ENOMEM;
+                r = dest ? write_file_entry(dest, pki_files[i].secret ? "0600" : "0644", data, len)
+                         : -ENOMEM;
         }
         if (r >= 0 && ca && *ca) {
                 _cleanup_free_ char *data = NULL;

@@ -23,6 +23,24 @@ const char *const binary_names[_BINARY_MAX] = {
     [BINARY_KUBECTL] = "kubectl",
 };
 
+/* clang-format off */
+const struct pki_file pki_files[] = {
+        {"ca.pem",                             false, false},
+        {"ca-key.pem",                         true,  false},
+        {"kubernetes-key.pem",                 true,  false},
+        {"kubernetes.pem",                     false, false},
+        {"service-account-key.pem",            true,  false},
+        {"service-account.pem",                false, false},
+        {"encryption-config.yaml",             true,  false}, /* holds the encryption key */
+        {"kube-controller-manager.kubeconfig", true,  false}, /* holds a client key */
+        {"kube-scheduler.kubeconfig",          true,  false},
+        {"admin.pem",                          false, true},
+        {"admin-key.pem",                      true,  true},
+        {"admin.kubeconfig",                   true,  true},
+};
+/* clang-format on */
+const size_t n_pki_files = ELEMENTSOF(pki_files);
+
 enum vtype {
         T_NAME,
         T_IP_OR_AUTO,

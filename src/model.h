@@ -22,6 +22,16 @@ enum binary {
 };
 
 extern const char *const component_names[_COMPONENT_MAX];
+
+/* The seed's PKI files in [pki] source-dir, in the order it moves them. admin's are not
+ * installed: only the cluster-level RBAC step uses them, and a node may not have them. */
+struct pki_file {
+        const char *name;
+        bool secret; /* installed 0600: keys, and files that hold one */
+        bool admin;
+};
+extern const struct pki_file pki_files[];
+extern const size_t n_pki_files;
 extern const char *const binary_names[_BINARY_MAX];
 
 /* One edit of a component's flags from its config section:

@@ -14,22 +14,6 @@
 #include "fetch.h"
 #include "util.h"
 
-/* The seed's PKI files, in the order it moves them, and whether each is a secret. */
-static const struct {
-        const char *name;
-        bool secret;
-} pki_files[] = {
-    {"ca.pem", false},
-    {"ca-key.pem", true},
-    {"kubernetes-key.pem", true},
-    {"kubernetes.pem", false},
-    {"service-account-key.pem", true},
-    {"service-account.pem", false},
-    {"encryption-config.yaml", true},             /* holds the encryption key */
-    {"kube-controller-manager.kubeconfig", true}, /* holds a client key */
-    {"kube-scheduler.kubeconfig", true},
-};
-
 static struct item *plan_add(struct plan *p, enum item_kind kind, const char *path, mode_t mode,
                              const char *what)
 {
@@ -327,7 +311,9 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
 {
         const char *src = model_get(m, "pki.source-dir");
         const char *lib = model_get(m, "paths.lib-dir");
-        for (size_t i = 0; i < ELEMENTSOF(pki_files); i++) {
+        for (size_t i = 0; i < n_pki_files; i++) {
+                if (pki_files[i].admin)
+                        continue;
                 _cleanup_free_ char *from = path_join(src, pki_files[i].name);
                 _cleanup_free_ char *to = path_join(lib, pki_files[i].name);
                 if (!from || !to)

@@ -183,27 +183,16 @@ static char *src(const struct model *m, const char *name)
 
 static void check_pki(struct preflight *p, const struct model *m)
 {
-        static const char *const files[] = {
-            "ca.pem",
-            "ca-key.pem",
-            "kubernetes.pem",
-            "kubernetes-key.pem",
-            "service-account.pem",
-            "service-account-key.pem",
-            "encryption-config.yaml",
-            "kube-controller-manager.kubeconfig",
-            "kube-scheduler.kubeconfig",
-        };
         struct buf missing = {0}, loose = {0};
-        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-                _cleanup_free_ char *path = src(m, files[i]);
+        for (size_t i = 0; i < n_pki_files; i++) {
+                if (pki_files[i].admin)
+                        continue;
+                _cleanup_free_ char *path = src(m, pki_files[i].name);
                 struct stat st;
                 if (!path || stat(path, &st) < 0 || access(path, R_OK) < 0)
                         buf_printf(&missing, "%s%s (%s)", missing.len ? ", " : "",
-                                   path ? path : files[i], strerror(errno));
-                else if ((endswith(files[i], "-key.pem") || endswith(files[i], ".kubeconfig") ||
-                          streq(files[i], "encryption-config.yaml")) &&
-                         (st.st_mode & 077))
+                                   path ? path : pki_files[i].name, strerror(errno));
+                else if (pki_files[i].secret && (st.st_mode & 077))
                         buf_printf(&loose, "%s%s (%04o)", loose.len ? ", " : "", path,
                                    (unsigned)(st.st_mode & 07777));
         }

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -123,20 +122,12 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
         return r;
 }
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        return remove(path) < 0 ? -1 : 0;
-}
-
 struct bundle *bundle_close(struct bundle *b)
 {
         if (!b)
                 return NULL;
         if (b->dir)
-                (void)nftw(b->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+                rm_rf(b->dir);
         for (size_t i = 0; i < b->n_bins; i++) {
                 free(b->bins[i].name);
                 free(b->bins[i].path);

@@ -19,13 +19,6 @@ static void on_done(const struct item *it, void *userdata)
         report_item(p->t, it, "change", false);
 }
 
-static unsigned model_num(const struct model *m, const char *name, unsigned def)
-{
-        unsigned v;
-        const char *s = model_get(m, name);
-        return s && safe_atou(s, &v) >= 0 ? v : def;
-}
-
 static void report_units(const struct service_report *rep)
 {
         for (size_t i = 0; i < rep->n_units; i++) {
@@ -105,8 +98,9 @@ static int cmd_apply(struct cmd_ctx *ctx)
         /* With --root there is no systemd to talk to: files only. */
         if (!ctx->root) {
                 struct service_options so = {
-                    .health_timeout_usec = model_num(job.model, "health.timeout", 120) * 1000000ULL,
-                    .settle_usec = model_num(job.model, "health.settle-ms", 1500) * 1000ULL,
+                    .health_timeout_usec =
+                        model_get_uint(job.model, "health.timeout", 120) * 1000000ULL,
+                    .settle_usec = model_get_uint(job.model, "health.settle-ms", 1500) * 1000ULL,
                 };
                 struct service_report rep;
                 r = service_converge(job.model, job.plan, &so, &rep, &err);

@@ -90,10 +90,8 @@ static int cmd_reset(struct cmd_ctx *ctx)
                 model_free(m);
                 return EXIT_USAGE;
         }
-        pid_t holder = 0;
-        r = target_lock(&t, &holder);
-        if (r < 0) {
-                log_error("another kubestrap run (pid %d) is working on %s", (int)holder, t.root);
+        if (cmd_lock(&t) != EXIT_OK) {
+                r = -EBUSY;
                 goto out;
         }
         const char *state_dir = model_get(m, "paths.state-dir");

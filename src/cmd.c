@@ -87,6 +87,22 @@ int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
         return EXIT_OK;
 }
 
+int cmd_lock(struct target *t)
+{
+        pid_t holder = 0;
+        int r = target_lock(t, &holder);
+        if (r == -EBUSY && holder > 0)
+                log_error(
+                    "another kubestrap run (pid %d) is working on %s; try again when it is done",
+                    (int)holder, t->root);
+        else if (r == -EBUSY)
+                log_error("another kubestrap run is working on %s; try again when it is done",
+                          t->root);
+        else if (r < 0)
+                log_error_errno(r, "Failed to lock %s: %m", t->root);
+        return r < 0 ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
 int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
 {
         _cleanup_free_ char *err = NULL;
@@ -104,22 +120,9 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
         job->target_open = true;
         /* Before anything is read: what this run compares must not move under it. */
         if (ctx->flags & CMD_LOCKS) {
-                pid_t holder = 0;
-                r = target_lock(&job->target, &holder);
-                if (r == -EBUSY) {
-                        if (holder > 0)
-                                log_error("another kubestrap run (pid %d) is working on %s; try "
-                                          "again when it is done",
-                                          (int)holder, job->target.root);
-                        else
-                                log_error("another kubestrap run is working on %s",
-                                          job->target.root);
-                        return EXIT_RUN_FAILED;
-                }
-                if (r < 0) {
-                        log_error_errno(r, "Failed to lock %s: %m", job->target.root);
-                        return EXIT_RUN_FAILED;
-                }
+                r = cmd_lock(&job->target);
+                if (r != EXIT_OK)
+                        return r;
         }
         r = render_all(job->model, &job->target, &job->rendered, &err);
         if (r < 0) {

@@ -69,6 +69,8 @@ struct job {
         bool target_open;
 };
 int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff);
+/* Takes the target's lock, or says which process holds it; returns an exit code. */
+int cmd_lock(struct target *t);
 /* Loads the configuration (-c's, or the --bundle's, which is opened once per run into
  * ctx->bundle) and applies --host; prints errors; returns an exit code. */
 int cmd_load_model(struct cmd_ctx *ctx, struct model **ret);

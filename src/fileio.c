@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -281,6 +282,19 @@ void target_sweep_staging(struct target *t, const char *dir, const char *name)
                         (void)unlinkat(dfd, e, 0);
         }
         closedir(d);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)st;
+        (void)flag;
+        (void)ftw;
+        return remove(path) < 0 ? -1 : 0;
+}
+
+void rm_rf(const char *path)
+{
+        (void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int write_all(int fd, const void *data, size_t len)

@@ -46,6 +46,8 @@ int atomic_write_at(int dirfd, const char *name, const void *data, size_t len, m
                     bool chown_root);
 int atomic_symlink_at(int dirfd, const char *name, const char *target);
 int write_all(int fd, const void *data, size_t len);
+/* Removes a private temporary tree (unpacked bundle, admin credentials), not following links. */
+void rm_rf(const char *path);
 /* Removes staging files an interrupted run left in dir (inside the target): those of NAME, or
  * with NAME NULL every staging file (for directories that are kubestrap's alone). */
 void target_sweep_staging(struct target *t, const char *dir, const char *name);

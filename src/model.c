@@ -237,6 +237,13 @@ static int var_set(struct model *m, const char *name, const char *value, unsigne
         return 0;
 }
 
+unsigned model_get_uint(const struct model *m, const char *name, unsigned def)
+{
+        unsigned v;
+        const char *s = model_get(m, name);
+        return s && safe_atou(s, &v) >= 0 ? v : def;
+}
+
 int model_set(struct model *m, const char *name, const char *value)
 {
         return var_set(m, name, value, 0);

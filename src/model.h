@@ -88,6 +88,8 @@ const struct host *model_host(const struct model *m, const char *name);
 int model_write_ini(const struct model *m, char *const *overrides, char **ret);
 /* Applies the [host NAME] overrides (internal-ip) for a run on that host. */
 int model_select_host(struct model *m, const char *name, char **ret_error);
+/* A numeric value (validated when loaded), or def when unset. */
+unsigned model_get_uint(const struct model *m, const char *name, unsigned def);
 /* Replaces a value after loading (e.g. the PKI directory of an unpacked bundle). */
 int model_set(struct model *m, const char *name, const char *value);
 

@@ -342,13 +342,6 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
         return 0;
 }
 
-static unsigned model_uint(const struct model *m, const char *name, unsigned def)
-{
-        unsigned v;
-        const char *s = model_get(m, name);
-        return s && safe_atou(s, &v) >= 0 ? v : def;
-}
-
 int plan_build(const struct model *m, const struct render_result *rr, const struct state *st,
                const struct plan_options *o, struct plan **ret, char **ret_error)
 {
@@ -363,8 +356,8 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
             .max_size = 2ULL << 30,
         };
         p->policy = FETCH_POLICY_DEFAULT;
-        p->policy.attempts = model_uint(m, "download.retries", 3) + 1;
-        p->policy.backoff_ms = model_uint(m, "download.retry-delay-ms", 250);
+        p->policy.attempts = model_get_uint(m, "download.retries", 3) + 1;
+        p->policy.backoff_ms = model_get_uint(m, "download.retry-delay-ms", 250);
         p->cache_dir = strdup(model_get(m, "paths.cache-dir"));
         int r = p->cache_dir ? 0 : -ENOMEM;
         const char *dirs[] = {"paths.config-dir", "paths.lib-dir"};

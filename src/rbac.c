@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -65,18 +64,10 @@ struct creds {
         char *tmpdir; /* when taken out of admin.kubeconfig */
 };
 
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        return remove(path) < 0 ? -1 : 0;
-}
-
 static void creds_done(struct creds *c)
 {
         if (c->tmpdir)
-                (void)nftw(c->tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+                rm_rf(c->tmpdir);
         free(c->cert);
         free(c->key);
         free(c->tmpdir);

@@ -21,19 +21,6 @@ static void skip(const char *what, const char *why)
         ok(1, "%s # SKIP %s", what, why);
 }
 
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-        (void)st;
-        (void)type;
-        (void)ftw;
-        return remove(path) < 0 ? -1 : 0;
-}
-
-/* Removes a tree without following symlinks. */
-static void rm_rf(const char *path)
-{
-        (void)nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* root + rel, in one of four rotating static buffers: copy it to keep it. */
 static const char *in_root(const char *rel)

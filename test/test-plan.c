@@ -21,7 +21,6 @@ static void skip(const char *what, const char *why)
         ok(1, "%s # SKIP %s", what, why);
 }
 
-
 /* root + rel, in one of four rotating static buffers: copy it to keep it. */
 static const char *in_root(const char *rel)
 {

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -24,9 +25,200 @@ char *fetch_binary_url(const char *base_url, const char *version, const char *ar
         return u;
 }
 
+/* The writer: a second thread that hashes and writes what the receiving thread hands it, so
+ * that TLS on one side and SHA-2 plus the page cache on the other run on two cores. Bytes
+ * still pass once: copied from curl's buffer into a slot, hashed and written from there.
+ * Bounded memory: FETCH_SLOTS slots of FETCH_SLOT_SIZE; the receiver waits for a free one. */
+#define FETCH_SLOT_SIZE (64u << 10)
+#define FETCH_SLOTS     16u
+
+struct fetch_slot {
+        struct fetch_job *job;
+        size_t len;
+        struct fetch_slot *next;
+        unsigned char data[FETCH_SLOT_SIZE];
+};
+
+struct fetch_writer {
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t work, freed, idle;
+        struct fetch_slot *free, *head, *tail; /* free list; queue in arrival order */
+        bool busy, quit;
+        struct fetch_slot *slots;
+};
+
+static int store(struct fetch_job *j, const void *data, size_t len)
+{
+        int r = digest_update(j->d, data, len);
+        if (r >= 0)
+                r = write_all(j->fd, data, len);
+        if (r < 0)
+                return r;
+        j->stored += len;
+        /* Start writeback as the bytes arrive, so the fsync before the rename finds little
+         * left to do instead of the whole file. */
+        if (j->stored - j->synced >= (8u << 20)) {
+                (void)sync_file_range(j->fd, (off64_t)j->synced, (off64_t)(j->stored - j->synced),
+                                      SYNC_FILE_RANGE_WRITE);
+                j->synced = j->stored;
+        }
+        return 0;
+}
+
+static void *writer_main(void *userdata)
+{
+        struct fetch_writer *w = userdata;
+        pthread_mutex_lock(&w->lock);
+        for (;;) {
+                while (!w->head && !w->quit)
+                        pthread_cond_wait(&w->work, &w->lock);
+                struct fetch_slot *s = w->head;
+                if (!s)
+                        break;
+                w->head = s->next;
+                if (!w->head)
+                        w->tail = NULL;
+                w->busy = true;
+                pthread_mutex_unlock(&w->lock);
+
+                /* after a failure the job's later bytes are dropped: it fails as a whole */
+                int r = s->job->werr < 0 ? 0 : store(s->job, s->data, s->len);
+
+                pthread_mutex_lock(&w->lock);
+                if (r < 0)
+                        s->job->werr = r;
+                s->next = w->free;
+                w->free = s;
+                w->busy = false;
+                pthread_cond_signal(&w->freed);
+                if (!w->head)
+                        pthread_cond_broadcast(&w->idle);
+        }
+        pthread_mutex_unlock(&w->lock);
+        return NULL;
+}
+
+static int writer_start(struct fetch_writer **ret)
+{
+        struct fetch_writer *w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        /* slots are touched only when used: a small download costs a few pages, not all */
+        w->slots = malloc(FETCH_SLOTS * sizeof(*w->slots));
+        if (!w->slots) {
+                free(w);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < FETCH_SLOTS; i++) {
+                w->slots[i].next = w->free;
+                w->free = &w->slots[i];
+        }
+        pthread_mutex_init(&w->lock, NULL);
+        pthread_cond_init(&w->work, NULL);
+        pthread_cond_init(&w->freed, NULL);
+        pthread_cond_init(&w->idle, NULL);
+        int r = -pthread_create(&w->thread, NULL, writer_main, w);
+        if (r < 0) {
+                free(w->slots);
+                free(w);
+                return r;
+        }
+        *ret = w;
+        return 0;
+}
+
+/* Hands the job's partly filled slot to the writer (or gives an empty one back). */
+static void writer_flush(struct fetch_writer *w, struct fetch_job *j)
+{
+        struct fetch_slot *s = j->fill;
+        if (!s)
+                return;
+        j->fill = NULL;
+        pthread_mutex_lock(&w->lock);
+        if (s->len == 0) {
+                s->next = w->free;
+                w->free = s;
+                pthread_cond_signal(&w->freed);
+        } else {
+                s->next = NULL;
+                if (w->tail)
+                        w->tail->next = s;
+                else
+                        w->head = s;
+                w->tail = s;
+                pthread_cond_signal(&w->work);
+        }
+        pthread_mutex_unlock(&w->lock);
+}
+
+/* Waits until everything handed over is hashed and written. */
+static void writer_wait(struct fetch_writer *w)
+{
+        pthread_mutex_lock(&w->lock);
+        while (w->head || w->busy)
+                pthread_cond_wait(&w->idle, &w->lock);
+        pthread_mutex_unlock(&w->lock);
+}
+
+static struct fetch_writer *writer_stop(struct fetch_writer *w)
+{
+        if (!w)
+                return NULL;
+        pthread_mutex_lock(&w->lock);
+        w->quit = true;
+        pthread_cond_signal(&w->work);
+        pthread_mutex_unlock(&w->lock);
+        pthread_join(w->thread, NULL);
+        pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->work);
+        pthread_cond_destroy(&w->freed);
+        pthread_cond_destroy(&w->idle);
+        free(w->slots);
+        free(w);
+        return NULL;
+}
+
+/* Copies received bytes into the job's slot, handing full slots to the writer. */
+static int writer_take(struct fetch_writer *w, struct fetch_job *j, const char *data, size_t len)
+{
+        while (len > 0) {
+                if (!j->fill) {
+                        pthread_mutex_lock(&w->lock);
+                        while (!w->free && j->werr == 0)
+                                pthread_cond_wait(&w->freed, &w->lock);
+                        int r = j->werr;
+                        if (r == 0) {
+                                j->fill = w->free;
+                                w->free = j->fill->next;
+                                j->fill->job = j;
+                                j->fill->len = 0;
+                        }
+                        pthread_mutex_unlock(&w->lock);
+                        if (r < 0)
+                                return r;
+                }
+                size_t n = FETCH_SLOT_SIZE - j->fill->len;
+                if (n > len)
+                        n = len;
+                memcpy(j->fill->data + j->fill->len, data, n);
+                j->fill->len += n;
+                data += n;
+                len -= n;
+                if (j->fill->len == FETCH_SLOT_SIZE)
+                        writer_flush(w, j);
+        }
+        return 0;
+}
+
 /* Starts the job's body from zero: a server that ignored our Range, or another URL. */
 static int job_restart(struct fetch_job *j)
 {
+        if (j->writer) {
+                writer_flush(j->writer, j);
+                writer_wait(j->writer);
+        }
+        j->werr = 0;
         j->d = digest_free(j->d);
         int r = digest_new(j->alg, &j->d);
         if (r < 0)
@@ -44,6 +236,7 @@ static int job_restart(struct fetch_job *j)
                         return -errno;
         }
         j->written = 0;
+        j->stored = 0;
         j->synced = 0;
         return 0;
 }
@@ -61,23 +254,16 @@ static int job_begin(long status, void *userdata)
 static int job_sink(const void *data, size_t len, void *userdata)
 {
         struct fetch_job *j = userdata;
-        int r = digest_update(j->d, data, len);
-        if (r < 0)
-                return r;
-        if (j->fd >= 0) {
-                r = write_all(j->fd, data, len);
-                /* Start writeback as the bytes arrive, so the fsync before the rename finds
-                 * little left to do instead of the whole file. */
-                if (r >= 0 && j->written + len - j->synced >= (8u << 20)) {
-                        (void)sync_file_range(j->fd, (off64_t)j->synced,
-                                              (off64_t)(j->written + len - j->synced),
-                                              SYNC_FILE_RANGE_WRITE);
-                        j->synced = j->written + len;
-                }
-        } else if (j->mem.len + len > j->max_mem)
+        int r;
+        if (j->writer)
+                r = writer_take(j->writer, j, data, len);
+        else if (j->mem.len + len > j->max_mem)
                 r = -EFBIG;
-        else
-                r = buf_append(&j->mem, data, len);
+        else {
+                r = digest_update(j->d, data, len);
+                if (r >= 0)
+                        r = buf_append(&j->mem, data, len);
+        }
         if (r < 0)
                 return r;
         j->written += len;
@@ -140,14 +326,20 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
         struct fetch_policy p = pol ? *pol : FETCH_POLICY_DEFAULT;
         struct http_transfer *t = calloc(n ? n : 1, sizeof(*t));
         size_t *map = calloc(n ? n : 1, sizeof(*map));
+        struct fetch_writer *w = NULL;
         int r = 0;
         if (!t || !map) {
                 free(t);
                 free(map);
                 return -ENOMEM;
         }
+        for (size_t i = 0; i < n && r >= 0; i++)
+                if (jobs[i].fd >= 0 && !w)
+                        r = writer_start(&w);
         for (size_t i = 0; i < n && r >= 0; i++) {
                 jobs[i].done = false;
+                jobs[i].fill = NULL;
+                jobs[i].writer = jobs[i].fd >= 0 ? w : NULL;
                 r = job_restart(&jobs[i]);
         }
 
@@ -172,6 +364,11 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                         break;
                 struct progress_ctx pc = {jobs, n, map, progress, userdata};
                 r = http_run(t, k, o, progress ? on_progress : NULL, &pc);
+                /* everything received is hashed and written before anything is decided */
+                for (size_t x = 0; x < k && w; x++)
+                        writer_flush(w, &jobs[map[x]]);
+                if (w)
+                        writer_wait(w);
                 if (r < 0)
                         break;
 
@@ -180,6 +377,14 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                         struct fetch_job *j = &jobs[map[x]];
                         struct http_transfer *tr = &t[x];
                         const char *url = j->urls[j->url_index];
+                        if (j->werr < 0 && tr->result != j->werr) {
+                                /* the writer failed, maybe after the transfer ended: that is
+                                 * the reason, and asking the server again would not help */
+                                tr->result = j->werr;
+                                tr->retryable = false;
+                                free(tr->error);
+                                tr->error = NULL;
+                        }
                         if (tr->result == 0) {
                                 j->done = true;
                                 j->result = 0;
@@ -218,6 +423,9 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
         }
         free(t);
         free(map);
+        w = writer_stop(w);
+        for (size_t i = 0; i < n; i++)
+                jobs[i].writer = NULL;
         if (r < 0)
                 return r;
 

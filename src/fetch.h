@@ -39,8 +39,12 @@ struct fetch_job {
         /* private */
         struct digest *d;
         struct buf mem;
-        uint64_t written;
-        uint64_t synced; /* written back up to here (sync_file_range) */
+        uint64_t written; /* received and accepted (queued for the writer, for file jobs) */
+        uint64_t stored;  /* file jobs: hashed and written by the writer thread */
+        uint64_t synced;  /* written back up to here (sync_file_range) */
+        struct fetch_writer *writer;
+        struct fetch_slot *fill; /* being filled by the receiving thread */
+        int werr;                /* the writer's first error for this job */
         uint64_t attempt_base;
         size_t url_index;
         unsigned tries_here;

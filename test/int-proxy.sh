@@ -1,0 +1,141 @@
+#!/bin/bash
+# Integration: the proxy environment variables, with a real forward proxy (tinyproxy) between
+# kubestrap and the real nginx mirror: https_proxy and HTTPS_PROXY tunnel every download,
+# no_proxy and NO_PROXY go around the proxy, a dead proxy fails the run naming the URL and why,
+# and the health probes never go through a proxy.
+set -eu
+if ! command -v tinyproxy >/dev/null; then echo "1..0 # SKIP tinyproxy is not installed"; exit 0; fi
+. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+# Every run below sets its own proxy variables; none may leak in from the caller (the mirror's
+# readiness probe in ks_setup would go through them too).
+unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+ks_setup
+ks_set download retry-delay-ms 50
+requests() { wc -l < "$MIRROR_ACCESS_LOG"; }
+proxy_lines() { wc -l < "$PROXY_LOG"; }
+# what the proxy logged since line $1: client connections, and the CONNECT targets
+since() { tail -n +$(($1 + 1)) "$PROXY_LOG"; }
+clients() { since "$1" | grep -c ': Connect (file descriptor [0-9]*): ' || true; }
+targets() { since "$1" | sed -n 's/.*: Request (file descriptor [0-9]*): CONNECT \([^ ]*\) HTTP.*/\1/p'; }
+# nginx connections that served the requests since line $1 of its access log
+connections() { tail -n +$(($1 + 1)) "$MIRROR_ACCESS_LOG" | sed 's/.*c=//' | sort -u | wc -l; }
+# shellcheck disable=SC2317 # invoked by tap_ok
+same_as_mirror() { # root
+        local b
+        for b in $BINARIES; do cmp "$MIRROR_WWW/$VERSION/bin/linux/$ARCH/$b" "$1/usr/local/bin/$b" || return 1; done
+}
+
+# --- our own tinyproxy: its own config, log and loopback port, never the system service ------
+# It runs in the foreground as a job of this shell, which reaps it. No ConnectPort line: CONNECT
+# may reach any port (the mirror's is random, not 443).
+PROXY_DIR=$WORK/proxy
+PROXY_LOG=$PROXY_DIR/tinyproxy.log
+proxy_pid=
+proxy_stop() {
+        [ -n "$proxy_pid" ] || return 0
+        kill "$proxy_pid" 2>/dev/null || true
+        wait "$proxy_pid" 2>/dev/null || true
+        proxy_pid=
+}
+trap 'proxy_stop; ks_cleanup' EXIT
+proxy_start() {
+        mkdir -p "$PROXY_DIR"
+        for _ in 1 2 3; do
+                PROXY_PORT=$(_mirror_pick_ports 1) || return 1
+                cat > "$PROXY_DIR/tinyproxy.conf" <<EOF
+Port $PROXY_PORT
+Listen 127.0.0.1
+Allow 127.0.0.1
+Timeout 30
+LogFile "$PROXY_LOG"
+LogLevel Connect
+PidFile "$PROXY_DIR/tinyproxy.pid"
+EOF
+                : > "$PROXY_LOG"
+                tinyproxy -d -c "$PROXY_DIR/tinyproxy.conf" < /dev/null > "$PROXY_DIR/tinyproxy.out" 2>&1 &
+                proxy_pid=$!
+                # ready when this very process listens on the port (another may have taken it)
+                for _ in $(seq 100); do
+                        _mirror_alive "$proxy_pid" || break
+                        ss -Hltnp "sport = :$PROXY_PORT" | grep -q "pid=$proxy_pid," && return 0
+                        sleep 0.05
+                done
+                proxy_stop
+        done
+        return 1
+}
+proxy_start || { tap_diag "$(cat "$PROXY_DIR/tinyproxy.out" "$PROXY_LOG")"; tap_bail "could not start tinyproxy"; }
+PROXY=http://127.0.0.1:$PROXY_PORT
+MIRROR_HOSTPORT=${MIRROR_URL#https://}
+
+# --- https_proxy: every download goes through the proxy's CONNECT tunnel ---------------------
+# curl makes no exception for loopback: 127.0.0.1 is proxied like any other host.
+R=$WORK/root-https_proxy
+mkdir "$R"
+n0=$(requests) p0=$(proxy_lines)
+https_proxy=$PROXY no_proxy='' ks -c "$CONF" --root "$R" apply
+tap_is "$RC" 0 "apply with https_proxy set succeeds"
+tap_like "$(targets "$p0" | wc -l)" '^[1-9]' "the proxy logged CONNECT requests"
+tap_is "$(targets "$p0" | sort -u)" "$MIRROR_HOSTPORT" "every CONNECT names the mirror's host:port"
+tap_is "$(targets "$p0" | wc -l)" "$(connections "$n0")" \
+        "as many tunnels as connections nginx served: none went around the proxy"
+tap_is "$(tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG" | grep -c '/bin/linux/amd64/[a-z-]* HTTP/2.0" 200')" 4 \
+        "four binaries fetched through the tunnel, still over HTTP/2"
+for b in $BINARIES; do
+        tap_ok "$b is byte-identical to the mirror's" cmp "$MIRROR_WWW/$VERSION/bin/linux/$ARCH/$b" "$R/usr/local/bin/$b"
+done
+
+# the upper-case spelling is honoured too (curl reads HTTPS_PROXY; only http_proxy is lower-case only)
+R=$WORK/root-HTTPS_PROXY
+mkdir "$R"
+p0=$(proxy_lines)
+HTTPS_PROXY=$PROXY ks -c "$CONF" --root "$R" apply
+tap_is "$RC" 0 "apply with HTTPS_PROXY set succeeds"
+tap_is "$(targets "$p0" | sort -u)" "$MIRROR_HOSTPORT" "and tunnels to the mirror through the proxy"
+
+# --- no_proxy naming the mirror's host: straight to the mirror --------------------------------
+R=$WORK/root-no_proxy
+mkdir "$R"
+n0=$(requests) p0=$(proxy_lines)
+https_proxy=$PROXY no_proxy=localhost,127.0.0.1 ks -c "$CONF" --root "$R" apply
+tap_is "$RC" 0 "apply with no_proxy=localhost,127.0.0.1 succeeds"
+tap_is "$(clients "$p0")" 0 "the proxy saw no connection at all"
+tap_is "$(tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG" | grep -c '/bin/linux/amd64/[a-z-]* HTTP/2.0" 200')" 4 \
+        "the mirror served the four binaries directly"
+tap_ok "and they are the mirror's" same_as_mirror "$R"
+
+R=$WORK/root-NO_PROXY
+mkdir "$R"
+p0=$(proxy_lines)
+HTTPS_PROXY=$PROXY NO_PROXY=127.0.0.1 ks -c "$CONF" --root "$R" apply
+tap_is "$RC" 0 "apply with NO_PROXY=127.0.0.1 succeeds"
+tap_is "$(clients "$p0")" 0 "the proxy saw no connection with the upper-case spelling either"
+
+# --- a proxy that is not there: the run fails, says why, and installs nothing -----------------
+# Port 1 on loopback: nothing listens there. The mirror itself is up, so only the proxy can fail.
+R=$WORK/root-dead-proxy
+mkdir "$R"
+n0=$(requests)
+https_proxy=http://127.0.0.1:1 no_proxy='' ks -c "$CONF" --root "$R" apply
+tap_is "$RC" 1 "apply through a dead proxy fails"
+tap_like "$ERR" "^kubestrap: ${MIRROR_URL//./\\.}/$VERSION/bin/linux/$ARCH/kube[a-z-]*\.sha256: Failed to connect to 127\.0\.0\.1 port 1 after [0-9]+ ms: Could(n't| not) connect to server\$" \
+        "the error names the URL and the proxy's address that refused the connection"
+tap_is "$(requests)" "$n0" "no request reached the mirror: nothing went around the dead proxy"
+tap_is "$(find "$R" -name 'kube*' | wc -l)" 0 "no binary installed"
+tap_is "$(find "$R" -mindepth 1 | wc -l)" 0 "the root is left as it was, empty"
+
+# --- the health probes never go through a proxy ----------------------------------------------
+# status probes 6443, 10257, 10259, the nginx /healthz on port 80 and /version, all on loopback
+# (public-address too, so no probe leaves the machine). Whether anything answers there does not
+# matter: a proxied probe would show in the proxy's log either way.
+ks_set cluster public-address 127.0.0.1
+p0=$(proxy_lines)
+http_proxy=$PROXY https_proxy=$PROXY HTTPS_PROXY=$PROXY no_proxy='' ks -c "$CONF" --output json status
+tap_is "$(printf '%s\n' "$OUT" | grep -c '"target":"https\?://127\.0\.0\.1[:/]')" 6 "status probed its six loopback targets"
+tap_is "$(clients "$p0")" 0 "with every proxy variable set, no probe went through the proxy"
+# the control: in the same environment an ordinary client does go through the proxy
+p0=$(proxy_lines)
+https_proxy=$PROXY no_proxy='' curl -s -o /dev/null --max-time 5 https://127.0.0.1:6443/healthz || true
+tap_is "$(targets "$p0")" 127.0.0.1:6443 "while curl in the same environment is tunnelled to 127.0.0.1:6443"
+
+tap_done

@@ -108,6 +108,31 @@ static int map_curl_error(CURLcode c, long status, bool *ret_retryable)
         }
 }
 
+/* The proxy libcurl takes from the environment for https URLs, in its order of lookup, with
+ * any user and password left out: it goes into error messages and logs. */
+static char *proxy_from_env(void)
+{
+        static const char *const names[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                const char *v = getenv(names[i]);
+                if (!v || !*v)
+                        continue;
+                char *shown = NULL, *clean = NULL;
+                CURLU *u = curl_url();
+                if (u && curl_url_set(u, CURLUPART_URL, v, CURLU_GUESS_SCHEME) == CURLUE_OK &&
+                    curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+                    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+                    curl_url_get(u, CURLUPART_URL, &clean, 0) == CURLUE_OK)
+                        asprintf_safe(&shown, "%s=%s", names[i], clean);
+                else
+                        asprintf_safe(&shown, "%s (unparsable, not shown)", names[i]);
+                curl_free(clean);
+                curl_url_cleanup(u);
+                return shown;
+        }
+        return NULL;
+}
+
 static CURL *easy_new(struct easy_ctx *e, const struct http_options *o)
 {
         struct http_transfer *t = e->t;
@@ -183,15 +208,36 @@ static void finish(struct easy_ctx *e, CURLcode rc)
                 asprintf_safe(&t->error, "%s", strerror(-t->result));
                 return;
         }
-        t->result = map_curl_error(rc, t->status, &t->retryable);
+        long tunnel = 0; /* the proxy's answer to CONNECT, 0 without a proxy */
+        curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &tunnel);
+        if (tunnel >= 300) {
+                /* The proxy said no: a policy refusal (403) stays a refusal; a proxy that could
+                 * not reach the server (502, 503, 504) may do better on the next try. */
+                t->status = tunnel;
+                t->result = map_curl_error(CURLE_HTTP_RETURNED_ERROR, tunnel, &t->retryable);
+        } else
+                t->result = map_curl_error(rc, t->status, &t->retryable);
         const char *msg = e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc);
         char *eff = NULL;
         /* After a refused hop the effective URL is the one that was refused. */
         curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
-        if (rc == CURLE_HTTP_RETURNED_ERROR)
+        _cleanup_free_ char *proxy = NULL;
+        if (tunnel >= 300 || rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_PROXY ||
+            rc == CURLE_OPERATION_TIMEDOUT)
+                proxy = proxy_from_env();
+        if (tunnel >= 300)
+                asprintf_safe(&t->error,
+                              "the proxy refused the tunnel (CONNECT answered with HTTP %ld)%s%s%s",
+                              tunnel, proxy ? "; " : "", proxy ? proxy : "",
+                              proxy ? " in the environment" : "");
+        else if (rc == CURLE_HTTP_RETURNED_ERROR)
                 asprintf_safe(&t->error, "HTTP %ld", t->status);
         else if (rc == CURLE_UNSUPPORTED_PROTOCOL && eff && !streq(eff, t->url))
                 asprintf_safe(&t->error, "refused redirect to non-https URL %s", eff);
+        else if (proxy)
+                /* curl names the address it could not reach; say where that came from */
+                asprintf_safe(&t->error, "%s (%s in the environment; no_proxy can exempt a host)",
+                              msg, proxy);
         else
                 asprintf_safe(&t->error, "%s", msg);
 }
@@ -291,7 +337,7 @@ int http_call_run(struct http_call *c)
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
         curl_easy_setopt(e, CURLOPT_USERAGENT, "kubestrap/" PACKAGE_VERSION);
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms ? c->timeout_ms : 5000L);
-        /* Health endpoints answer at once or not at all: do not let a proxy in between. */
+        /* The control plane (probes, RBAC) is reached directly, never through a proxy. */
         curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
         if (c->ca_file) {
                 curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);

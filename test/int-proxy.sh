@@ -6,9 +6,8 @@
 set -eu
 if ! command -v tinyproxy >/dev/null; then echo "1..0 # SKIP tinyproxy is not installed"; exit 0; fi
 . "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
-# Every run below sets its own proxy variables; none may leak in from the caller (the mirror's
-# readiness probe in ks_setup would go through them too).
-unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+# mirror.sh (through common.sh) has unset every proxy variable of the caller: each run below
+# sets its own.
 ks_setup
 ks_set download retry-delay-ms 50
 requests() { wc -l < "$MIRROR_ACCESS_LOG"; }
@@ -38,7 +37,7 @@ proxy_stop() {
         proxy_pid=
 }
 trap 'proxy_stop; ks_cleanup' EXIT
-proxy_start() {
+proxy_start() { # [extra configuration line]
         mkdir -p "$PROXY_DIR"
         for _ in 1 2 3; do
                 PROXY_PORT=$(_mirror_pick_ports 1) || return 1
@@ -50,6 +49,7 @@ Timeout 30
 LogFile "$PROXY_LOG"
 LogLevel Connect
 PidFile "$PROXY_DIR/tinyproxy.pid"
+${1:-}
 EOF
                 : > "$PROXY_LOG"
                 tinyproxy -d -c "$PROXY_DIR/tinyproxy.conf" < /dev/null > "$PROXY_DIR/tinyproxy.out" 2>&1 &
@@ -118,11 +118,17 @@ mkdir "$R"
 n0=$(requests)
 https_proxy=http://127.0.0.1:1 no_proxy='' ks -c "$CONF" --root "$R" apply
 tap_is "$RC" 1 "apply through a dead proxy fails"
-tap_like "$ERR" "^kubestrap: ${MIRROR_URL//./\\.}/$VERSION/bin/linux/$ARCH/kube[a-z-]*\.sha256: Failed to connect to 127\.0\.0\.1 port 1 after [0-9]+ ms: Could(n't| not) connect to server\$" \
-        "the error names the URL and the proxy's address that refused the connection"
+tap_like "$ERR" "^kubestrap: ${MIRROR_URL//./\\.}/$VERSION/bin/linux/$ARCH/kube[a-z-]*\.sha256: Failed to connect to 127\.0\.0\.1 port 1 after [0-9]+ ms: Could(n't| not) connect to server \(https_proxy=http://127\.0\.0\.1:1/ in the environment; no_proxy can exempt a host\)\$" \
+        "the error names the URL, the proxy's address that refused the connection and where it came from"
 tap_is "$(requests)" "$n0" "no request reached the mirror: nothing went around the dead proxy"
 tap_is "$(find "$R" -name 'kube*' | wc -l)" 0 "no binary installed"
 tap_is "$(find "$R" -mindepth 1 | wc -l)" 0 "the root is left as it was, empty"
+
+# a password in the proxy URL never reaches the output
+https_proxy=http://scott:tiger@127.0.0.1:1 no_proxy='' ks -c "$CONF" --root "$R" apply
+tap_is "$RC" 1 "a dead proxy with credentials fails the same way"
+tap_like "$ERR" '\(https_proxy=http://127\.0\.0\.1:1/ in the environment' "the message names the proxy"
+tap_unlike "$OUT$ERR" 'scott|tiger' "without its user name or password"
 
 # --- the health probes never go through a proxy ----------------------------------------------
 # status probes 6443, 10257, 10259, the nginx /healthz on port 80 and /version, all on loopback
@@ -137,5 +143,20 @@ tap_is "$(clients "$p0")" 0 "with every proxy variable set, no probe went throug
 p0=$(proxy_lines)
 https_proxy=$PROXY no_proxy='' curl -s -o /dev/null --max-time 5 https://127.0.0.1:6443/healthz || true
 tap_is "$(targets "$p0")" 127.0.0.1:6443 "while curl in the same environment is tunnelled to 127.0.0.1:6443"
+
+# --- a proxy that refuses the tunnel: named as such, and not retried -------------------------
+# The same proxy, now allowing CONNECT to port 443 only: the mirror's port is refused (403).
+proxy_stop
+proxy_start "ConnectPort 443" || tap_bail "could not restart tinyproxy"
+R=$WORK/root-refusing-proxy
+mkdir "$R"
+n0=$(requests) p0=$(proxy_lines)
+https_proxy=http://127.0.0.1:$PROXY_PORT no_proxy='' ks -c "$CONF" --root "$R" apply
+tap_is "$RC" 1 "apply through a proxy that refuses CONNECT fails"
+tap_like "$ERR" "^kubestrap: ${MIRROR_URL//./\\.}/$VERSION/bin/linux/$ARCH/kube[a-z-]*\.sha256: the proxy refused the tunnel \(CONNECT answered with HTTP 403\); https_proxy=http://127\.0\.0\.1:$PROXY_PORT/ in the environment\$" \
+        "the error says the proxy refused the tunnel, with its answer"
+tap_is "$(targets "$p0" | wc -l)" 4 "a refusal is not retried: one CONNECT per checksum file"
+tap_is "$(requests)" "$n0" "no request reached the mirror"
+tap_is "$(find "$R" -mindepth 1 | wc -l)" 0 "the root is left as it was, empty"
 
 tap_done

@@ -37,6 +37,11 @@
 # Works with "set -eu" in the caller; functions return non-zero on failure
 # after printing a message to stderr.
 
+# The mirror is on this machine: a proxy from the caller's environment (a company proxy, say)
+# must not stand between it and its clients, nor between it and its own readiness probe. A test
+# about proxies sets the variables for each of its own runs (test/int-proxy.sh).
+unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+
 _mirror_err() {
     printf 'mirror: %s\n' "$*" >&2
 }

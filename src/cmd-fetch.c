@@ -86,6 +86,7 @@ static int cmd_fetch(struct cmd_ctx *ctx)
         struct progress bar;
         progress_init(&bar);
         struct apply_hooks hooks = {.progress = progress_update, .userdata = &bar};
+        plan_sweep_staging(job.plan, &job.target);
         r = plan_fetch(job.plan, &job.target, &hooks, &err);
         progress_finish(&bar);
         if (r < 0) {

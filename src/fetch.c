@@ -28,9 +28,10 @@ char *fetch_binary_url(const char *base_url, const char *version, const char *ar
 /* The writer: a second thread that hashes and writes what the receiving thread hands it, so
  * that TLS on one side and SHA-2 plus the page cache on the other run on two cores. Bytes
  * still pass once: copied from curl's buffer into a slot, hashed and written from there.
- * Bounded memory: FETCH_SLOTS slots of FETCH_SLOT_SIZE; the receiver waits for a free one. */
+ * Bounded memory: one slot of FETCH_SLOT_SIZE being filled per file job, plus FETCH_QUEUED
+ * for the writer; the receiver waits for a free one. With 4 files that is 1 MiB (bench/). */
 #define FETCH_SLOT_SIZE (64u << 10)
-#define FETCH_SLOTS     16u
+#define FETCH_QUEUED    12u
 
 struct fetch_slot {
         struct fetch_job *job;
@@ -99,18 +100,21 @@ static void *writer_main(void *userdata)
         return NULL;
 }
 
-static int writer_start(struct fetch_writer **ret)
+static int writer_start(size_t files, struct fetch_writer **ret)
 {
         struct fetch_writer *w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        /* slots are touched only when used: a small download costs a few pages, not all */
-        w->slots = malloc(FETCH_SLOTS * sizeof(*w->slots));
+        /* A slot per file: with every job holding one half filled, the queue still has
+         * FETCH_QUEUED, so the receiver never waits for a slot only it could hand over.
+         * Slots are touched only when used: a small download costs a few pages, not all. */
+        size_t n = FETCH_QUEUED + files;
+        w->slots = malloc(n * sizeof(*w->slots));
         if (!w->slots) {
                 free(w);
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < FETCH_SLOTS; i++) {
+        for (size_t i = 0; i < n; i++) {
                 w->slots[i].next = w->free;
                 w->free = &w->slots[i];
         }
@@ -333,9 +337,11 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                 free(map);
                 return -ENOMEM;
         }
-        for (size_t i = 0; i < n && r >= 0; i++)
-                if (jobs[i].fd >= 0 && !w)
-                        r = writer_start(&w);
+        size_t files = 0;
+        for (size_t i = 0; i < n; i++)
+                files += jobs[i].fd >= 0;
+        if (files > 0)
+                r = writer_start(files, &w);
         for (size_t i = 0; i < n && r >= 0; i++) {
                 jobs[i].done = false;
                 jobs[i].fill = NULL;
@@ -394,9 +400,9 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                         }
                         j->tries_here++;
                         if (tr->retryable && j->tries_here < p.attempts) {
-                                unsigned w = backoff_for(&p, j->tries_here);
-                                if (w > wait_ms)
-                                        wait_ms = w;
+                                unsigned delay = backoff_for(&p, j->tries_here);
+                                if (delay > wait_ms)
+                                        wait_ms = delay;
                                 continue; /* same URL again, resuming where it stopped */
                         }
                         add_reason(j, url, tr->error ? tr->error : strerror(-tr->result));

@@ -256,18 +256,32 @@ void target_undo_dirs(struct target *t)
         t->created_dirs = strv_free(t->created_dirs);
 }
 
-void target_sweep_staging(struct target *t, const char *dir, const char *name)
+int target_opendir(struct target *t, const char *dir, int *ret_fd, DIR **ret)
 {
         _cleanup_close_ int dfd = -1;
-        if (target_open_dir(t, dir, false, &dfd) < 0)
-                return;
+        int r = target_open_dir(t, dir, false, &dfd);
+        if (r < 0)
+                return r;
         int rfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         DIR *d = rfd >= 0 ? fdopendir(rfd) : NULL;
         if (!d) {
+                r = -errno;
                 if (rfd >= 0)
                         close(rfd);
-                return;
+                return r;
         }
+        *ret_fd = dfd;
+        dfd = -1;
+        *ret = d;
+        return 0;
+}
+
+void target_sweep_staging(struct target *t, const char *dir, const char *name)
+{
+        _cleanup_close_ int dfd = -1;
+        DIR *d;
+        if (target_opendir(t, dir, &dfd, &d) < 0)
+                return;
         size_t nl = name ? strlen(name) : 0;
         for (struct dirent *de; (de = readdir(d));) {
                 const char *e = de->d_name;

@@ -1,6 +1,7 @@
 /* File helpers: trusted reads, atomic writes and staging, and path resolution inside --root. */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -50,4 +51,6 @@ int write_all(int fd, const void *data, size_t len);
 void rm_rf(const char *path);
 /* Removes staging files an interrupted run left in dir (inside the target): those of NAME, or
  * with NAME NULL every staging file (for directories that are kubestrap's alone). */
+/* A directory under the root, to list (the DIR) and to act on its entries (the fd). */
+int target_opendir(struct target *t, const char *dir, int *ret_fd, DIR **ret);
 void target_sweep_staging(struct target *t, const char *dir, const char *name);

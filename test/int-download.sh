@@ -11,6 +11,24 @@ ks_set download retry-delay-ms 50
 summary() { printf '%s\n' "$OUT" | tail -n 1; }
 field() { summary | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 requests() { wc -l < "$MIRROR_ACCESS_LOG"; }
+# staged_under_way DIR PATH-PATTERN: waits (up to 5 s) for a staged file of over 200 KiB
+staged_under_way() {
+        local _
+        for _ in $(seq 100); do
+                [ -n "$(find "$1" -path "$2" -size +200k 2>/dev/null | head -n 1)" ] && return 0
+                sleep 0.05
+        done
+}
+# publish_random VERSION SUFFIX: 3 MiB of random bytes per binary ($WORK/NAME.SUFFIX) as
+# VERSION on the mirror, and that version in the config
+publish_random() {
+        local b
+        for b in $BINARIES; do
+                head -c $((3 * 1024 * 1024)) /dev/urandom > "$WORK/$b$2"
+                mirror_publish "$1" "$ARCH" "$b" "$WORK/$b$2"
+        done
+        ks_set cluster version "$1"
+}
 
 # --- parallel, multiplexed ------------------------------------------------------------
 n0=$(requests)
@@ -62,21 +80,13 @@ done
 
 # --- a transfer cut half-way resumes with a Range request ---------------------------------
 V2=v1.22.0
-for b in $BINARIES; do
-        head -c $((3 * 1024 * 1024)) /dev/urandom > "$WORK/$b.big"
-        mirror_publish "$V2" "$ARCH" "$b" "$WORK/$b.big"
-done
-ks_set cluster version "$V2"
+publish_random "$V2" .big
 ks_set download base-url "$MIRROR_SLOW_URL"
 n0=$(requests)
 "$KUBESTRAP" -c "$CONF" --root "$ROOT" --output json apply > "$WORK/resume.out" 2> "$WORK/resume.err" &
 pid=$!
 # wait until the transfers are under way (bytes on disk in staging), then kill nginx's workers
-for _ in $(seq 100); do
-        s=$(find "$ROOT/usr/local/bin" -name '.kube-apiserver.ks-*' -size +200k 2>/dev/null | head -n 1)
-        [ -n "$s" ] && break
-        sleep 0.05
-done
+staged_under_way "$ROOT/usr/local/bin" '*/.kube-apiserver.ks-*'
 # one run at a time: a second apply on the same tree fails at once and names the first
 ks -c "$CONF" --root "$ROOT" apply
 tap_is "$RC" 1 "a second run while one is working fails at once"
@@ -100,11 +110,7 @@ tap_is "$(grep -c 'downloading' "$WORK/resume.err")" 0 "no progress display when
 
 # on a terminal (script(1) gives it one), a live line with rate and ETA
 V4=v1.22.3
-for b in $BINARIES; do
-        head -c $((3 * 1024 * 1024)) /dev/urandom > "$WORK/$b.big4"
-        mirror_publish "$V4" "$ARCH" "$b" "$WORK/$b.big4"
-done
-ks_set cluster version "$V4"
+publish_random "$V4" .big4
 script -qec "$KUBESTRAP -c $CONF --root $ROOT apply" /dev/null > "$WORK/tty.out" 2>&1 || true
 tap_like "$(tr '\r' '\n' < "$WORK/tty.out" | grep -m1 'ETA')" 'downloading [0-9]/4 files: .* of 12\.0 MiB \( *[0-9]+%\), .*/s, ETA [0-9]+ s' \
         "a terminal gets a live progress line with total, rate and ETA"
@@ -131,5 +137,32 @@ ks_set cluster version v1.22.2
 ks -c "$CONF" --root "$ROOT" apply
 tap_is "$RC" 1 "no mirror left: the run fails"
 tap_like "$ERR" "fail503/v1.22.2/bin/linux/amd64/kube-apiserver.sha256: HTTP 503" "the error names the URL and the status"
+
+# --- an interrupted fetch leaves a scratch directory; the next run removes it ------------------
+V5=v1.22.4
+publish_random "$V5" .big5
+ks_set download base-url "$MIRROR_SLOW_URL"
+CACHE=$ROOT/var/cache/kubestrap
+"$KUBESTRAP" -c "$CONF" --root "$ROOT" fetch > /dev/null 2>&1 &
+pid=$!
+staged_under_way "$CACHE" '*/.fetch-*/.kube-apiserver.ks-*'
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null || true
+tap_like "$(find "$CACHE" -maxdepth 1 -name '.fetch-*' -type d | wc -l)" '^[1-9]' \
+        "a fetch killed mid-transfer leaves its scratch directory in the cache"
+# a directory of that shape holding something that is not ours is emptied of ours only
+mkdir "$CACHE/.fetch-zz0099"
+echo mine > "$CACHE/.fetch-zz0099/notes"
+touch "$CACHE/.fetch-zz0099/.kubectl.ks-0123456789ab"
+ks_set download base-url "$MIRROR_URL"
+ks -c "$CONF" --root "$ROOT" fetch
+tap_is "$RC" 0 "the next fetch succeeds"
+tap_is "$(find "$CACHE" -maxdepth 1 -name '.fetch-*' | sort)" "$CACHE/.fetch-zz0099" \
+        "and removes the scratch directories it left, except one holding a foreign file"
+tap_is "$(ls -A "$CACHE/.fetch-zz0099")" notes "whose staging file went, the foreign file stayed"
+for b in $BINARIES; do
+        tap_ok "$b is in the cache after the second fetch" \
+                test -f "$CACHE/sha256/$(sha256sum < "$WORK/$b.big5" | cut -d' ' -f1)"
+done
 
 tap_done

@@ -133,4 +133,24 @@ ks -c "$CONF" --root "$WORK/sha512" apply
 tap_is "$RC" 0 "sha512 sidecars (coreutils 'digest  name' format) verify"
 tap_like "$(grep -c 'kube-apiserver.sha512' "$MIRROR_ACCESS_LOG")" '^[1-9]' "the sha512 sidecar was fetched"
 
+# --- an nginx without sites-* (the Fedora/RHEL/Alpine layout): the site goes to conf.d -----------
+ks_set download checksum sha256
+mkdir -p "$WORK/confd/etc/nginx/conf.d"
+ks -c "$CONF" --root "$WORK/confd" plan
+tap_like "$OUT" "/etc/nginx/conf\.d/kubernetes\.default\.svc\.cluster\.local\.conf" "plan puts the site into conf.d"
+ks -c "$CONF" --root "$WORK/confd" apply
+tap_is "$RC" 0 "apply with conf.d succeeds"
+tap_ok "the site is conf.d/kubernetes.default.svc.cluster.local.conf, as the seed writes it" \
+        cmp "$top_srcdir/test/golden/kubernetes.default.svc.cluster.local" \
+        "$WORK/confd/etc/nginx/conf.d/kubernetes.default.svc.cluster.local.conf"
+tap_is "$(find "$WORK/confd/etc/nginx" -mindepth 1 | sort | sed "s|$WORK/confd||")" \
+        "$(printf '%s\n' /etc/nginx/conf.d /etc/nginx/conf.d/kubernetes.default.svc.cluster.local.conf)" \
+        "and nothing else under /etc/nginx: no sites-available, no sites-enabled link"
+ks -c "$CONF" --root "$WORK/confd" --output json apply
+tap_like "$OUT" '"changed":0,' "a second apply changes nothing there either"
+# the way such a distribution's nginx.conf takes it: included inside http {}
+printf 'pid %s;\nerror_log %s;\nevents {}\nhttp { include %s/*.conf; }\n' "$WORK/ngx.pid" \
+        "$WORK/ngx.err" "$WORK/confd/etc/nginx/conf.d" > "$WORK/ngx.conf"
+tap_ok "the real nginx accepts it there (nginx -t)" nginx -q -t -c "$WORK/ngx.conf" -p "$WORK"
+
 tap_done

@@ -60,5 +60,36 @@ ks_set node internal-ip 10.240.0.10
 ks_set cluster public-address kubernetes-api.invalid
 ks -c "$CONF" --root "$ROOT" preflight
 tap_like "$ERR" "preflight dns +FAIL cannot resolve kubernetes-api.invalid" "a name that does not resolve is reported"
+ks_set cluster public-address 203.0.113.10
+
+# certificate lifetimes: the API server's certificate issued again by the same CA, with the same
+# key and names, for 10 days (a warning) and for 0 days (expired: a failure)
+reissue() { # DIR DAYS
+        cp -a "$PKI" "$1"
+        (
+                cd "$1"
+                openssl x509 -x509toreq -in kubernetes.pem -signkey kubernetes-key.pem -out k.csr 2> /dev/null
+                printf 'subjectAltName=%s\n' "$(openssl x509 -in kubernetes.pem -noout -ext subjectAltName |
+                        tail -n 1 | sed 's/^ *//; s/IP Address:/IP:/g; s/, /,/g')" > k.ext
+                openssl x509 -req -in k.csr -CA ca.pem -CAkey ca-key.pem -days "$2" -extfile k.ext \
+                        -out kubernetes.pem 2> /dev/null
+                rm -f k.csr k.ext
+        )
+}
+reissue "$WORK/pki-10d" 10
+ks_set pki source-dir "$WORK/pki-10d"
+ks -c "$CONF" --root "$ROOT" preflight
+tap_is "$RC" 0 "a certificate ending in 10 days passes preflight"
+tap_like "$OUT$ERR" "preflight cert-expiry +warn kubernetes.pem ends in (9|10) days; fix: renew it soon" \
+        "with a warning that says how soon it ends"
+tap_like "$OUT$ERR" "preflight san +ok" "the reissued certificate keeps its names"
+reissue "$WORK/pki-0d" 0
+sleep 1 # notAfter is the second it was issued
+ks_set pki source-dir "$WORK/pki-0d"
+before=$(find "$ROOT" | sort)
+ks -c "$CONF" --root "$ROOT" apply
+tap_is "$RC" 1 "apply refuses an expired certificate"
+tap_like "$ERR" "preflight cert-expiry +FAIL kubernetes.pem expired; fix: issue a new certificate" "and says so"
+tap_is "$(find "$ROOT" | sort)" "$before" "nothing was changed"
 
 tap_done

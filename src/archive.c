@@ -249,6 +249,7 @@ int archive_extract(int in_fd, struct archive_want *want, size_t n_want, char **
                 const void *buf;
                 size_t len;
                 la_int64_t off;
+                uint64_t pos = 0, synced = 0;
                 for (;;) {
                         ar = archive_read_data_block(a, &buf, &len, &off);
                         if (ar == ARCHIVE_EOF)
@@ -267,7 +268,7 @@ int archive_extract(int in_fd, struct archive_want *want, size_t n_want, char **
                         }
                         r = digest_update(d[idx], buf, len);
                         if (r >= 0)
-                                r = write_all(w->fd, buf, len);
+                                r = write_behind(w->fd, buf, len, &pos, &synced);
                         if (r < 0)
                                 break;
                         w->size += len;

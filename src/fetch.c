@@ -52,19 +52,7 @@ struct fetch_writer {
 static int store(struct fetch_job *j, const void *data, size_t len)
 {
         int r = digest_update(j->d, data, len);
-        if (r >= 0)
-                r = write_all(j->fd, data, len);
-        if (r < 0)
-                return r;
-        j->stored += len;
-        /* Start writeback as the bytes arrive, so the fsync before the rename finds little
-         * left to do instead of the whole file. */
-        if (j->stored - j->synced >= (8u << 20)) {
-                (void)sync_file_range(j->fd, (off64_t)j->synced, (off64_t)(j->stored - j->synced),
-                                      SYNC_FILE_RANGE_WRITE);
-                j->synced = j->stored;
-        }
-        return 0;
+        return r < 0 ? r : write_behind(j->fd, data, len, &j->stored, &j->synced);
 }
 
 static void *writer_main(void *userdata)

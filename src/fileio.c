@@ -327,6 +327,21 @@ int write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
+int write_behind(int fd, const void *data, size_t len, uint64_t *pos, uint64_t *synced)
+{
+        int r = write_all(fd, data, len);
+        if (r < 0)
+                return r;
+        *pos += len;
+        if (*pos - *synced >= WRITE_BEHIND_STEP) {
+                /* only a hint: a file system without it still gets its fsync later */
+                (void)sync_file_range(fd, (off64_t)*synced, (off64_t)(*pos - *synced),
+                                      SYNC_FILE_RANGE_WRITE);
+                *synced = *pos;
+        }
+        return 0;
+}
+
 /* Staging files are hidden (leading dot) and carry ".ks-" so a later run can recognise
  * leftovers of an interrupted one. */
 static int tmpname_for(const char *name, char **ret)

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -47,6 +48,11 @@ int atomic_write_at(int dirfd, const char *name, const void *data, size_t len, m
                     bool chown_root);
 int atomic_symlink_at(int dirfd, const char *name, const char *target);
 int write_all(int fd, const void *data, size_t len);
+/* write_all at *pos (the file offset, advanced), and start writeback of what was written since
+ * *synced every WRITE_BEHIND_STEP bytes, so that the fsync before the rename finds little left
+ * to do instead of the whole file. */
+#define WRITE_BEHIND_STEP (8u << 20)
+int write_behind(int fd, const void *data, size_t len, uint64_t *pos, uint64_t *synced);
 /* Removes a private temporary tree (unpacked bundle, admin credentials), not following links. */
 void rm_rf(const char *path);
 /* Removes staging files an interrupted run left in dir (inside the target): those of NAME, or

@@ -700,6 +700,8 @@ static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
                 return -E2BIG;
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return -errno;
+        /* A deeper pipe lets the two sides run longer without waking each other up. */
+        (void)fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20);
         for (size_t i = 0; i < n; i++)
                 want[i] = (struct archive_want){
                     .path = s[i]->it->member, .fd = s[i]->fd, .alg = s[i]->it->alg};

@@ -53,7 +53,7 @@
 : "${HOSTS_STOP_TIMEOUT:=15}"  # seconds for a clean poweroff before SIGKILL
 : "${HOSTS_LOCK_FILE:=/run/lock/kubestrap-test-hosts.lock}"
 : "${HOSTS_LOCK_WAIT:=900}"    # seconds to wait for another run's hosts
-: "${HOSTS_EXTRA_PACKAGES:=}"  # more packages for the base (part of the key)
+: "${HOSTS_EXTRA_PACKAGES:=}"  # more packages: a base of their own (a flavour)
 
 # set while /run/netns is a mount point made by a test run's "ip netns add"
 _HOSTS_NETNS_MARK=/run/lock/kubestrap-test-hosts.netns-mount
@@ -292,8 +292,18 @@ hosts_base() {
     return "$rc"
 }
 
+# _hosts_flavour: "" for the plain base; for HOSTS_EXTRA_PACKAGES, their
+# sorted names joined by "_" (no package name has one) and a "-".  Bases are
+# named base-FLAVOUR-HASH, so that each flavour keeps its own cached base.
+_hosts_flavour() {
+    local f
+    # shellcheck disable=SC2086 # a list of names
+    f=$(printf '%s\n' $HOSTS_EXTRA_PACKAGES | sort -u | paste -sd_ -)
+    [ -z "$f" ] || printf '%s-' "$f"
+}
+
 _hosts_base_locked() {
-    local cache=$1 suite key h tarball dir mirror pkgs t0 old
+    local cache=$1 suite key h fl tarball dir mirror pkgs t0 old rest
     suite=$(_hosts_codename) || return 1
     key=$cache/id_ed25519
     if [ ! -s "$key" ] || [ ! -s "$key.pub" ]; then
@@ -303,8 +313,9 @@ _hosts_base_locked() {
     fi
     chmod 0600 "$key"
     h=$(_hosts_base_key "$suite" "$key.pub") || return 1
-    tarball=$cache/base-$h.tar.zst
-    dir=$cache/base-$h
+    fl=$(_hosts_flavour)
+    tarball=$cache/base-$fl$h.tar.zst
+    dir=$cache/base-$fl$h
 
     if [ ! -s "$tarball" ]; then
         command -v debootstrap >/dev/null ||
@@ -351,11 +362,14 @@ _hosts_base_locked() {
         _hosts_say "base unpacked in $(_hosts_elapsed "$t0") s"
     fi
 
-    # drop bases of older keys that no overlay uses
-    for old in "$cache"/base-*; do
+    # drop this flavour's bases of older keys that no overlay uses (not the
+    # other flavours': tests that use them would build them again each time)
+    for old in "$cache/base-$fl"*; do
         case $old in
         "$dir" | "$tarball") continue ;;
         esac
+        rest=${old#"$cache/base-$fl"}
+        [[ $rest =~ ^[0-9a-f]{16}(\.tar\.zst)?(\.tmp)?$ ]] || continue
         if [ -d "$old" ] && grep -qF "lowerdir=$old" /proc/self/mountinfo; then
             continue
         fi

@@ -92,6 +92,8 @@ static const struct key_spec schema[] = {
     {"download", "mirrors", T_HTTPS_URL_LIST, "", false},
     {"download", "retries", T_SMALL, "3", false},
     {"download", "retry-delay-ms", T_DELAY, "250", false},
+    {"download", "connect-timeout", T_SECONDS, "30", false},
+    {"download", "stall-timeout", T_SECONDS, "60", false},
     {"download", "source", T_SOURCE, "binaries", false},
     {"download", "digest.kube-apiserver", T_PIN, "", false},
     {"download", "digest.kube-controller-manager", T_PIN, "", false},

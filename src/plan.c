@@ -354,6 +354,8 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
         p->http = (struct http_options){
             .ca_file = ca && *ca ? ca : NULL,
             .max_size = 2ULL << 30,
+            .connect_timeout = (long)model_get_uint(m, "download.connect-timeout", 30),
+            .stall_timeout = (long)model_get_uint(m, "download.stall-timeout", 60),
         };
         p->policy = FETCH_POLICY_DEFAULT;
         p->policy.attempts = model_get_uint(m, "download.retries", 3) + 1;

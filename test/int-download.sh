@@ -165,4 +165,31 @@ for b in $BINARIES; do
                 test -f "$CACHE/sha256/$(sha256sum < "$WORK/$b.big5" | cut -d' ' -f1)"
 done
 
+# --- a server that all but stops sending: cut after stall-timeout, then the mirror ---------------
+publish_random v1.22.5 .big6
+ks_set download base-url "$MIRROR_STALL_URL"
+ks_set download stall-timeout 1
+ks_set download retries 1
+ks_set download mirrors "$MIRROR_URL"
+n0=$(requests)
+ks -c "$CONF" --root "$ROOT" --output json apply
+tap_is "$RC" 0 "a stalled server is given up on and the mirror serves the files"
+tap_like "$OUT" '"event":"warning","message":"https://127.0.0.1:[0-9]+/stall/v1.22.5/bin/linux/amd64/kube[a-z-]*.sha256: Operation too slow\. Less than 1024 bytes/sec transferred the last 1 seconds' \
+        "the warning names the stalled URL and says it was too slow"
+tap_is "$(tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG" | grep -c '/stall/v1.22.5/bin/linux/amd64/kubectl.sha256 ')" 2 \
+        "the stalled URL was tried twice (retries = 1)"
+for b in $BINARIES; do
+        tap_ok "$b from the mirror is right" cmp "$WORK/$b.big6" "$ROOT/usr/local/bin/$b"
+done
+ks_set download mirrors ""
+ks_set cluster version v1.22.6
+for b in $BINARIES; do mirror_publish v1.22.6 "$ARCH" "$b" "$WORK/$b.big6"; done
+ks -c "$CONF" --root "$ROOT" apply
+tap_is "$RC" 1 "with no mirror left, a stalled server fails the run"
+tap_like "$ERR" "stall/v1.22.6/bin/linux/amd64/kube[a-z-]*\.sha256: Operation too slow" "naming the URL and why"
+ks_set download stall-timeout 0
+ks -c "$CONF" --root "$ROOT" apply
+tap_is "$RC" 2 "stall-timeout = 0 is a configuration error"
+tap_like "$ERR" "\[download\] stall-timeout: invalid value '0'" "naming the key"
+
 tap_done

@@ -21,6 +21,7 @@
 #   MIRROR_REDIRECT_HTTPS_URL  $MIRROR_URL/redirect-https  (302 -> $MIRROR_URL/<rest>)
 #   MIRROR_SLOW_URL            $MIRROR_URL/slow     (same files, limit_rate $MIRROR_SLOW_RATE, default 2m)
 #   MIRROR_FAIL503_URL         $MIRROR_URL/fail503  (always 503)
+#   MIRROR_STALL_URL           $MIRROR_URL/stall    (same files at 1 byte a second)
 #   MIRROR_EXTRA_URL           with MIRROR_EXTRA_ADDR set before mirror_start (e.g. a test
 #                              bridge's address): the trusted server on that address too
 #   MIRROR_ACCESS_LOG          access log (one line per request, all servers)
@@ -203,6 +204,11 @@ http {
             alias $d/www/;
             limit_rate ${MIRROR_SLOW_RATE:-2m};
         }
+        # a server that has all but stopped sending: 1 byte a second
+        location /stall/ {
+            alias $d/www/;
+            limit_rate 1;
+        }
         # a server in trouble: every request answers 503
         location /fail503/ {
             return 503;
@@ -330,6 +336,7 @@ mirror_start() {
         export MIRROR_REDIRECT_HTTPS_URL="$MIRROR_URL/redirect-https"
         export MIRROR_SLOW_URL="$MIRROR_URL/slow"
         export MIRROR_FAIL503_URL="$MIRROR_URL/fail503"
+        export MIRROR_STALL_URL="$MIRROR_URL/stall"
 
         rm -f "$d/nginx.pid"
         : >"$d/error.log"

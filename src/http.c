@@ -108,29 +108,49 @@ static int map_curl_error(CURLcode c, long status, bool *ret_retryable)
         }
 }
 
-/* The proxy libcurl takes from the environment for https URLs, in its order of lookup, with
- * any user and password left out: it goes into error messages and logs. */
+/* The variables libcurl takes the proxy of an https URL from, in its order of lookup. */
+static const char *const proxy_vars[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
+
+/* That proxy, with any user and password left out: it goes into error messages and logs. */
 static char *proxy_from_env(void)
 {
-        static const char *const names[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"};
-        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                const char *v = getenv(names[i]);
+        for (size_t i = 0; i < ELEMENTSOF(proxy_vars); i++) {
+                const char *v = getenv(proxy_vars[i]);
                 if (!v || !*v)
                         continue;
                 char *shown = NULL, *clean = NULL;
                 CURLU *u = curl_url();
-                if (u && curl_url_set(u, CURLUPART_URL, v, CURLU_GUESS_SCHEME) == CURLUE_OK &&
+                if (u &&
+                    curl_url_set(u, CURLUPART_URL, v,
+                                 CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
                     curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
                     curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
                     curl_url_get(u, CURLUPART_URL, &clean, 0) == CURLUE_OK)
-                        asprintf_safe(&shown, "%s=%s", names[i], clean);
+                        asprintf_safe(&shown, "%s=%s", proxy_vars[i], clean);
                 else
-                        asprintf_safe(&shown, "%s (unparsable, not shown)", names[i]);
+                        asprintf_safe(&shown, "%s (unparsable, not shown)", proxy_vars[i]);
                 curl_free(clean);
                 curl_url_cleanup(u);
                 return shown;
         }
         return NULL;
+}
+
+/* curl quotes a proxy setting it cannot parse, password and all: name the variable instead. */
+static char *redact_proxy(const char *msg)
+{
+        char *out = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(proxy_vars); i++) {
+                const char *v = getenv(proxy_vars[i]);
+                const char *at = v && *v ? strstr(msg, v) : NULL;
+                if (at) {
+                        asprintf_safe(&out, "%.*s$%s%s", (int)(at - msg), msg, proxy_vars[i],
+                                      at + strlen(v));
+                        return out;
+                }
+        }
+        asprintf_safe(&out, "%s", msg);
+        return out;
 }
 
 static CURL *easy_new(struct easy_ctx *e, const struct http_options *o)
@@ -217,7 +237,7 @@ static void finish(struct easy_ctx *e, CURLcode rc)
                 t->result = map_curl_error(CURLE_HTTP_RETURNED_ERROR, tunnel, &t->retryable);
         } else
                 t->result = map_curl_error(rc, t->status, &t->retryable);
-        const char *msg = e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc);
+        _cleanup_free_ char *msg = redact_proxy(e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc));
         char *eff = NULL;
         /* After a refused hop the effective URL is the one that was refused. */
         curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &eff);
@@ -237,9 +257,9 @@ static void finish(struct easy_ctx *e, CURLcode rc)
         else if (proxy)
                 /* curl names the address it could not reach; say where that came from */
                 asprintf_safe(&t->error, "%s (%s in the environment; no_proxy can exempt a host)",
-                              msg, proxy);
+                              msg ? msg : curl_easy_strerror(rc), proxy);
         else
-                asprintf_safe(&t->error, "%s", msg);
+                asprintf_safe(&t->error, "%s", msg ? msg : curl_easy_strerror(rc));
 }
 
 int http_run(struct http_transfer *t, size_t n, const struct http_options *o,

@@ -129,6 +129,12 @@ https_proxy=http://scott:tiger@127.0.0.1:1 no_proxy='' ks -c "$CONF" --root "$R"
 tap_is "$RC" 1 "a dead proxy with credentials fails the same way"
 tap_like "$ERR" '\(https_proxy=http://127\.0\.0\.1:1/ in the environment' "the message names the proxy"
 tap_unlike "$OUT$ERR" 'scott|tiger' "without its user name or password"
+# curl quotes a setting it cannot parse; kubestrap names the variable instead of its value
+https_proxy='http://scott:tiger@[::1' no_proxy='' ks -c "$CONF" --root "$R" apply
+tap_is "$RC" 1 "a malformed proxy setting fails the run"
+tap_like "$ERR" "Unsupported proxy syntax in '\\\$https_proxy' \(https_proxy \(unparsable, not shown\) in the environment" \
+        "naming the variable, not quoting it"
+tap_unlike "$OUT$ERR" 'scott|tiger' "so its password stays out of the output"
 
 # --- the health probes never go through a proxy ----------------------------------------------
 # status probes 6443, 10257, 10259, the nginx /healthz on port 80 and /version, all on loopback

@@ -390,13 +390,30 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                                 continue;
                         }
                         j->tries_here++;
+                        if (tr->result == -ENOTSUP) {
+                                /* A server that does not do ranges: the only way on is from zero,
+                                 * which a stream already handed on cannot do (-ESPIPE). */
+                                int q = job_restart(j);
+                                if (q == -ESPIPE)
+                                        tr->result = q;
+                                else if (q < 0) {
+                                        r = q;
+                                        continue;
+                                } else if (j->tries_here < p.attempts)
+                                        continue; /* from zero, at once */
+                        }
                         if (tr->retryable && j->tries_here < p.attempts) {
                                 unsigned delay = backoff_for(&p, j->tries_here);
                                 if (delay > wait_ms)
                                         wait_ms = delay;
                                 continue; /* same URL again, resuming where it stopped */
                         }
-                        add_reason(j, url, tr->error ? tr->error : strerror(-tr->result));
+                        add_reason(j, url,
+                                   tr->result == -ESPIPE
+                                       ? "sent the whole file again, not the rest (HTTP 200 to a "
+                                         "Range request), and a stream cannot start over"
+                                   : tr->error ? tr->error
+                                               : strerror(-tr->result));
                         if (j->urls[j->url_index + 1] && tr->result != -EFBIG &&
                             tr->result != -ESPIPE) {
                                 j->url_index++;
@@ -409,6 +426,7 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                                 }
                                 add_reason(j, j->urls[j->url_index],
                                            "not tried: a streamed transfer cannot start over");
+                                tr->result = -ESPIPE; /* the caller may start the stream over */
                         }
                         j->done = true;
                         j->result = tr->result;

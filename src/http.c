@@ -95,6 +95,8 @@ static int map_curl_error(CURLcode c, long status, bool *ret_retryable)
                 return -EFBIG;
         case CURLE_TOO_MANY_REDIRECTS:
                 return -ELOOP;
+        case CURLE_RANGE_ERROR: /* asked for the rest, the server sent the whole file */
+                return -ENOTSUP;
         case CURLE_RECV_ERROR:
         case CURLE_SEND_ERROR:
         case CURLE_PARTIAL_FILE:

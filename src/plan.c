@@ -691,10 +691,11 @@ static void *tarball_thread(void *userdata)
         return NULL;
 }
 
-/* Streams the release tarball once: a thread downloads it into a pipe (hashing it on the
- * way), this thread extracts the wanted members from the pipe into their staging files. */
-static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
-                             const struct apply_hooks *h, char **ret_error)
+/* Streams the release tarball once from URLS: a thread downloads it into a pipe (hashing it on
+ * the way), this thread extracts the wanted members from the pipe into their staging files.
+ * On -ESPIPE, *ret_stopped is the index in URLS of the URL that would have to start over. */
+static int stream_tarball(struct plan *p, struct staged **s, size_t n, const struct apply_hooks *h,
+                          char **urls, size_t *ret_stopped, char **ret_error)
 {
         struct archive_want want[_BINARY_MAX];
         int pfd[2];
@@ -708,7 +709,7 @@ static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
                 want[i] = (struct archive_want){
                     .path = s[i]->it->member, .fd = s[i]->fd, .alg = s[i]->it->alg};
         struct tarball_stream ts = {
-            .job = {.urls = p->tarball_urls,
+            .job = {.urls = urls,
                     .fd = pfd[1],
                     .alg = p->tarball_alg,
                     .expect_hex = p->tarball_hex},
@@ -732,10 +733,10 @@ static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
                 /* the tarball's own failure (or digest mismatch) explains more than the reader's */
                 r = ts.job.result;
                 asprintf_safe(ret_error, "%s", ts.job.error);
+                *ret_stopped = ts.job.url_index;
         } else if (r >= 0 && xr < 0) {
                 r = xr;
-                asprintf_safe(ret_error, "%s: %s",
-                              ts.job.url_used ? ts.job.url_used : p->tarball_urls[0],
+                asprintf_safe(ret_error, "%s: %s", ts.job.url_used ? ts.job.url_used : urls[0],
                               xerr ? xerr : strerror(-xr));
         }
         if (r >= 0) {
@@ -747,6 +748,34 @@ static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
         }
         fetch_job_done(&ts.job);
         return r;
+}
+
+/* A stream handed to the extractor as it arrives cannot be rewound, so a transfer that has to
+ * start from zero (a server that answers a Range request with the whole file, or the next
+ * mirror after the primary failed half-way) fails the stream with -ESPIPE. Then the whole
+ * tarball starts over from that URL, into emptied staging files; at most once per URL. */
+static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
+                             const struct apply_hooks *h, char **ret_error)
+{
+        char **urls = p->tarball_urls;
+        for (size_t round = 0;; round++) {
+                _cleanup_free_ char *err = NULL;
+                size_t stopped = 0;
+                int r = stream_tarball(p, s, n, h, urls, &stopped, &err);
+                if (r != -ESPIPE || round >= strv_length(p->tarball_urls) || !urls[stopped]) {
+                        *ret_error = TAKE_PTR(err);
+                        return r;
+                }
+                _cleanup_free_ char *w = NULL;
+                asprintf_safe(&w, "%s; starting the tarball over from %s", err ? err : "",
+                              urls[stopped]);
+                if (w)
+                        (void)strv_extend(&p->warnings, w);
+                for (size_t i = 0; i < n; i++)
+                        if (ftruncate(s[i]->fd, 0) < 0 || lseek(s[i]->fd, 0, SEEK_SET) < 0)
+                                return -errno;
+                urls += stopped;
+        }
 }
 
 /* A binary whose digest was only learnt from the tarball may turn out to be installed

@@ -191,5 +191,22 @@ ks_set download stall-timeout 0
 ks -c "$CONF" --root "$ROOT" apply
 tap_is "$RC" 2 "stall-timeout = 0 is a configuration error"
 tap_like "$ERR" "\[download\] stall-timeout: invalid value '0'" "naming the key"
+ks_set download stall-timeout 60
+
+# --- a server deaf to Range: a cut transfer starts over from zero --------------------------------
+publish_random v1.22.7 .big7
+ks_set download base-url "$MIRROR_NORANGE_URL"
+ks_set download retries 2
+n0=$(requests)
+ks_apply_cut "$ROOT" norange
+tap_is "$RC" 0 "a transfer cut on a server that ignores Range completes"
+tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG" > "$WORK/norange.log"
+tap_is "$(grep -c 'norange/v1.22.7/bin/linux/amd64/[a-z-]* HTTP/2.0" 206' "$WORK/norange.log")" 0 \
+        "the server never sent a part"
+tap_like "$(grep -c 'norange/v1.22.7/bin/linux/amd64/[a-z-]* HTTP/2.0" 200' "$WORK/norange.log")" '^([5-9]|1[0-2])$' \
+        "so the cut files were fetched again from zero"
+for b in $BINARIES; do
+        tap_ok "$b right after starting over" cmp "$WORK/$b.big7" "$ROOT/usr/local/bin/$b"
+done
 
 tap_done

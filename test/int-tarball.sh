@@ -89,4 +89,43 @@ tap_like "$ERR" "v1.30.4/$T: digest mismatch: expected sha256:" "the message nam
 tap_is "$(snapshot "$ROOT")" "$before" "nothing published from it"
 tap_is "$(find "$ROOT" -name '.*.ks-*' | wc -l)" 0 "no staging files left"
 
+# --- a stream cut half-way that cannot resume starts over ------------------------------------
+# The extractor has already consumed what came before the cut, so the tarball starts over
+# from zero (once per URL) instead of failing the run. 8 MB of noise at the end of the tarball
+# keep the transfer going for seconds at MIRROR_SLOW_RATE.
+head -c 8000000 /dev/urandom > "$mk/kubernetes/server/zz-noise"
+tar -C "$mk" -czf "$WORK/big.tar.gz" kubernetes
+# (a) the server answers the retry's Range request with the whole file
+publish_tarball v1.30.5 "$WORK/big.tar.gz"
+ks_set cluster version v1.30.5
+ks_set download base-url "$MIRROR_NORANGE_URL"
+ks_set download retry-delay-ms 50
+R=$WORK/norange; mkdir "$R"
+n0=$(requests)
+ks_apply_cut "$R" norange
+tap_is "$RC" 0 "a cut stream from a server deaf to Range completes"
+tap_like "$(cat "$WORK/norange.out")" '"event":"warning","message":"https://127.0.0.1:[0-9]+/norange/v1.30.5/kubernetes-server-linux-amd64.tar.gz: sent the whole file again, not the rest \(HTTP 200 to a Range request\), and a stream cannot start over; starting the tarball over from https://127.0.0.1:[0-9]+/norange/v1.30.5/' \
+        "the warning says why it started over"
+tap_is "$(tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG" | grep -c "norange/v1.30.5/$T HTTP/2.0\" 200")" 2 \
+        "the tarball was sent whole twice: the retry and the new start"
+for b in $BINARIES; do
+        tap_ok "$b extracted byte-identical after starting over" cmp "$mk/kubernetes/server/bin/$b" "$R/usr/local/bin/$b"
+done
+tap_is "$(find "$R" -name '.*.ks-*' | wc -l)" 0 "no staging files left"
+
+# (b) the primary is cut with no retries left: the mirror has to start from zero
+publish_tarball v1.30.6 "$WORK/big.tar.gz"
+ks_set cluster version v1.30.6
+ks_set download base-url "$MIRROR_SLOW_URL"
+ks_set download retries 0
+ks_set download mirrors "$MIRROR_URL"
+R=$WORK/tomirror; mkdir "$R"
+ks_apply_cut "$R" tomirror
+tap_is "$RC" 0 "a stream cut on the primary completes from the mirror"
+tap_like "$(cat "$WORK/tomirror.out")" '"event":"warning","message":"https://127.0.0.1:[0-9]+/slow/v1.30.6/[^"]*; https://127.0.0.1:[0-9]+/v1.30.6/kubernetes-server-linux-amd64.tar.gz: not tried: a streamed transfer cannot start over; starting the tarball over from https://127.0.0.1:[0-9]+/v1.30.6/' \
+        "the warning names the primary's failure and the mirror it starts over from"
+for b in $BINARIES; do
+        tap_ok "$b from the mirror is byte-identical" cmp "$mk/kubernetes/server/bin/$b" "$R/usr/local/bin/$b"
+done
+
 tap_done

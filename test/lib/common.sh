@@ -20,6 +20,28 @@ VERSION=v1.21.0
 ARCH=amd64
 BINARIES="kube-apiserver kube-controller-manager kube-scheduler kubectl"
 
+# ks_cut_midway JSON-OUTPUT: once a progress event of a running "kubestrap --output json"
+# counts a megabyte, kill nginx's workers: every open connection dies (the master starts new
+# workers, so the next request is served).
+ks_cut_midway() {
+        local _
+        for _ in $(seq 200); do
+                grep -q '"event":"progress","bytes":[1-9][0-9]\{6\},' "$1" 2>/dev/null && break
+                sleep 0.05
+        done
+        pkill -KILL -P "$(cat "$MIRROR_PID_FILE")" || true
+}
+
+# ks_apply_cut ROOT NAME: "kubestrap apply" on ROOT (JSON to $WORK/NAME.out, stderr to
+# $WORK/NAME.err), its transfers cut by ks_cut_midway; RC is its exit status.
+ks_apply_cut() {
+        "$KUBESTRAP" -c "$CONF" --root "$1" --output json apply > "$WORK/$2.out" 2> "$WORK/$2.err" &
+        local pid=$!
+        ks_cut_midway "$WORK/$2.out"
+        RC=0
+        wait "$pid" || RC=$?
+}
+
 ks_cleanup() {
         mirror_stop 2>/dev/null || true
         [ -n "${WORK:-}" ] && rm -rf "$WORK"

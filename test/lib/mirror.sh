@@ -22,6 +22,7 @@
 #   MIRROR_SLOW_URL            $MIRROR_URL/slow     (same files, limit_rate $MIRROR_SLOW_RATE, default 2m)
 #   MIRROR_FAIL503_URL         $MIRROR_URL/fail503  (always 503)
 #   MIRROR_STALL_URL           $MIRROR_URL/stall    (same files at 1 byte a second)
+#   MIRROR_NORANGE_URL         $MIRROR_URL/norange  (as /slow, but ignores Range: max_ranges 0)
 #   MIRROR_EXTRA_URL           with MIRROR_EXTRA_ADDR set before mirror_start (e.g. a test
 #                              bridge's address): the trusted server on that address too
 #   MIRROR_ACCESS_LOG          access log (one line per request, all servers)
@@ -204,6 +205,12 @@ http {
             alias $d/www/;
             limit_rate ${MIRROR_SLOW_RATE:-2m};
         }
+        # slowly, and deaf to Range: a cut transfer can only start over
+        location /norange/ {
+            alias $d/www/;
+            limit_rate ${MIRROR_SLOW_RATE:-2m};
+            max_ranges 0;
+        }
         # a server that has all but stopped sending: 1 byte a second
         location /stall/ {
             alias $d/www/;
@@ -337,6 +344,7 @@ mirror_start() {
         export MIRROR_SLOW_URL="$MIRROR_URL/slow"
         export MIRROR_FAIL503_URL="$MIRROR_URL/fail503"
         export MIRROR_STALL_URL="$MIRROR_URL/stall"
+        export MIRROR_NORANGE_URL="$MIRROR_URL/norange"
 
         rm -f "$d/nginx.pid"
         : >"$d/error.log"

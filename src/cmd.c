@@ -22,6 +22,7 @@ static const struct command *const commands[] = {
         &cmd_fanout_entry,
         &cmd_tmux_entry,
         &cmd_cloud_init_entry,
+        &cmd_cache_entry,
         &cmd_version_entry,
 };
 /* clang-format on */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "archive.h"
+#include "cache.h"
 #include "diff.h"
 #include "fetch.h"
 #include "util.h"
@@ -973,10 +974,6 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
         return 0;
 }
 
-/* plan_fetch's scratch directory at the top of the cache: the prefix and 6 of these */
-#define FETCH_SCRATCH_PREFIX ".fetch-"
-#define FETCH_SCRATCH_CHARS  "abcdefghijklmnopqrstuvwxyz0123456789"
-
 void plan_sweep_staging(struct plan *p, struct target *t)
 {
         for (size_t i = 0; i < p->n_items; i++) {
@@ -989,30 +986,7 @@ void plan_sweep_staging(struct plan *p, struct target *t)
                 if (dir)
                         target_sweep_staging(t, dir, slash + 1);
         }
-        /* the cache is all ours: any staging name in it is a leftover */
-        for (int a = 0; a < _DIGEST_MAX; a++) {
-                _cleanup_free_ char *d = path_join(p->cache_dir, digest_alg_to_string(a));
-                if (d)
-                        target_sweep_staging(t, d, NULL);
-        }
-        /* and so is a scratch directory of an interrupted fetch (plan_fetch): its staged
-         * files go, then the directory, which stays if anything else is in it */
-        _cleanup_close_ int cdir = -1;
-        DIR *d;
-        if (target_opendir(t, p->cache_dir, &cdir, &d) < 0)
-                return;
-        for (struct dirent *de; (de = readdir(d));) {
-                const char *e = de->d_name;
-                if (!startswith(e, FETCH_SCRATCH_PREFIX) ||
-                    strlen(e) != strlen(FETCH_SCRATCH_PREFIX) + 6 ||
-                    strspn(e + strlen(FETCH_SCRATCH_PREFIX), FETCH_SCRATCH_CHARS) != 6)
-                        continue;
-                _cleanup_free_ char *sd = path_join(p->cache_dir, e);
-                if (sd)
-                        target_sweep_staging(t, sd, NULL);
-                (void)unlinkat(cdir, e, AT_REMOVEDIR);
-        }
-        closedir(d);
+        cache_sweep(t, p->cache_dir);
 }
 
 int plan_apply(struct plan *p, struct target *t, struct state *st, const struct apply_hooks *h,
@@ -1091,13 +1065,13 @@ int plan_fetch(struct plan *p, struct target *t, const struct apply_hooks *h, ch
                 return r;
         /* Downloads are staged in a scratch directory inside the cache and land in the cache
          * (by digest) through the same path as apply's. */
-        char scratch[] = FETCH_SCRATCH_PREFIX "XXXXXX";
+        char scratch[] = CACHE_SCRATCH_PREFIX "XXXXXX";
         unsigned char rnd[6];
         if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
                 return -errno;
         for (size_t i = 0; i < 6; i++)
-                scratch[strlen(FETCH_SCRATCH_PREFIX) + i] =
-                    FETCH_SCRATCH_CHARS[rnd[i] % (sizeof(FETCH_SCRATCH_CHARS) - 1)];
+                scratch[strlen(CACHE_SCRATCH_PREFIX) + i] =
+                    CACHE_SCRATCH_CHARS[rnd[i] % (sizeof(CACHE_SCRATCH_CHARS) - 1)];
         if (mkdirat(cdir, scratch, 0700) < 0)
                 return -errno;
         _cleanup_close_ int sdir = openat(cdir, scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);

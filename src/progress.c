@@ -14,17 +14,6 @@ void progress_init(struct progress *p)
         p->tty = arg_output == OUTPUT_HUMAN && isatty(STDERR_FILENO);
 }
 
-static void human_size(double bytes, char *buf, size_t size)
-{
-        const char *unit[] = {"B", "KiB", "MiB", "GiB"};
-        int u = 0;
-        while (bytes >= 1024 && u < 3) {
-                bytes /= 1024;
-                u++;
-        }
-        snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", bytes, unit[u]);
-}
-
 void progress_update(const struct fetch_job *jobs, size_t n, void *userdata)
 {
         struct progress *p = userdata;

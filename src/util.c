@@ -211,3 +211,14 @@ long long now_usec(void)
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
 }
+
+void human_size(double bytes, char *buf, size_t size)
+{
+        const char *unit[] = {"B", "KiB", "MiB", "GiB"};
+        int u = 0;
+        while (bytes >= 1024 && u < 3) {
+                bytes /= 1024;
+                u++;
+        }
+        snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", bytes, unit[u]);
+}

@@ -93,3 +93,5 @@ unsigned edit_distance(const char *a, const char *b);
 bool string_has_cc(const char *s);
 int safe_atou(const char *s, unsigned *ret);
 long long now_usec(void);
+/* "12.3 MiB": for people, not for parsing */
+void human_size(double bytes, char *buf, size_t size);

@@ -209,4 +209,19 @@ for b in $BINARIES; do
         tap_ok "$b right after starting over" cmp "$WORK/$b.big7" "$ROOT/usr/local/bin/$b"
 done
 
+# --- a mirror without HTTP/2: the files still come in parallel, over several connections -----
+publish_random v1.22.8 .big8
+ks_set download base-url "$MIRROR_H1_URL"
+R=$WORK/h1; mkdir "$R"
+n0=$(requests)
+ks -c "$CONF" --root "$R" apply
+tap_is "$RC" 0 "apply from an HTTP/1.1-only mirror succeeds"
+tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG" | grep '/v1.22.8/bin/linux/amd64/[a-z-]* HTTP/1.1" 200' > "$WORK/h1.log" || true
+tap_is "$(wc -l < "$WORK/h1.log")" 4 "four binaries fetched over HTTP/1.1"
+tap_like "$(sed 's/.*c=//' "$WORK/h1.log" | sort -u | wc -l)" '^[2-4]$' \
+        "on more than one connection at once (HTTP/1.1 cannot multiplex)"
+for b in $BINARIES; do
+        tap_ok "$b from the HTTP/1.1 mirror is right" cmp "$WORK/$b.big8" "$R/usr/local/bin/$b"
+done
+
 tap_done

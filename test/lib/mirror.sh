@@ -14,6 +14,7 @@
 #   MIRROR_WWW                 $MIRROR_DIR/www (document root of all servers)
 #   MIRROR_CA                  PEM of the CA that signed the trusted server cert
 #   MIRROR_URL                 https://127.0.0.1:PORT (trusted cert, http2 if available)
+#   MIRROR_H1_URL              https://127.0.0.1:PORT (trusted cert, HTTP/1.1 only)
 #   MIRROR_UNTRUSTED_URL       https://127.0.0.1:PORT (cert from an unrelated CA)
 #   MIRROR_UNTRUSTED_CA        PEM of that unrelated CA
 #   MIRROR_HTTP_URL            http://127.0.0.1:PORT (plain HTTP)
@@ -130,9 +131,9 @@ _mirror_nginx_has() {
     ! nginx -V 2>&1 | grep -q -- "--without-$1\\b"
 }
 
-# _mirror_write_conf DIR HTTPS_PORT UNTRUSTED_PORT HTTP_PORT
+# _mirror_write_conf DIR HTTPS_PORT UNTRUSTED_PORT HTTP_PORT HTTP1_PORT
 _mirror_write_conf() {
-    local d=$1 p_tls=$2 p_bad=$3 p_http=$4 user='' h2_listen='' h2_dir='' temps
+    local d=$1 p_tls=$2 p_bad=$3 p_http=$4 p_h1=$5 user='' h2_listen='' h2_dir='' temps
     # The master runs as root only if we are root; then workers need a user.
     if [ "$(id -u)" = 0 ]; then
         user="user www-data;"
@@ -237,6 +238,15 @@ http {
         server_name _;
         root $d/www;
     }
+
+    # (d) trusted HTTPS without HTTP/2, like many internal mirrors: one request per connection
+    server {
+        listen 127.0.0.1:$p_h1 ssl;
+        server_name _;
+        ssl_certificate     $d/ca/server.pem;
+        ssl_certificate_key $d/ca/server.key;
+        root $d/www;
+    }
 }
 EOF
 }
@@ -269,7 +279,7 @@ _mirror_probe() {
 
 # mirror_start DIR
 mirror_start() {
-    local d=${1-} ports p_tls p_bad p_http attempt ng_opts user_hint=""
+    local d=${1-} ports p_tls p_bad p_http p_h1 attempt ng_opts user_hint=""
     if [ -z "$d" ] || [ ! -d "$d" ]; then
         _mirror_err "mirror_start: '${d}' is not an existing directory"
         return 1
@@ -329,13 +339,14 @@ mirror_start() {
     # binds it: retry with new ports if nginx dies with EADDRINUSE.
     local state url ca
     for attempt in 1 2 3; do
-        ports=$(_mirror_pick_ports 3) || return 1
-        read -r p_tls p_bad p_http <<<"${ports//$'\n'/ }"
-        _mirror_write_conf "$d" "$p_tls" "$p_bad" "$p_http" || {
+        ports=$(_mirror_pick_ports 4) || return 1
+        read -r p_tls p_bad p_http p_h1 <<<"${ports//$'\n'/ }"
+        _mirror_write_conf "$d" "$p_tls" "$p_bad" "$p_http" "$p_h1" || {
             _mirror_err "mirror_start: cannot write $d/nginx.conf"
             return 1
         }
         export MIRROR_URL="https://127.0.0.1:$p_tls"
+        export MIRROR_H1_URL="https://127.0.0.1:$p_h1"
         [ -n "${MIRROR_EXTRA_ADDR:-}" ] && export MIRROR_EXTRA_URL="https://$MIRROR_EXTRA_ADDR:$p_tls"
         export MIRROR_UNTRUSTED_URL="https://127.0.0.1:$p_bad"
         export MIRROR_HTTP_URL="http://127.0.0.1:$p_http"

@@ -351,16 +351,19 @@ static void check_etcd_disk(struct preflight *p, const struct model *m)
         char block[2048] = {0};
         long us[100];
         size_t n = 0;
+        int err = 0;
         for (; n < ELEMENTSOF(us); n++) {
                 long long t0 = now_usec();
                 if (pwrite(fd, block, sizeof(block), (off_t)(n * sizeof(block))) < 0 ||
-                    fdatasync(fd) < 0)
+                    fdatasync(fd) < 0) {
+                        err = errno;
                         break;
+                }
                 us[n] = (long)(now_usec() - t0);
         }
         close(fd);
         if (n == 0) {
-                add(p, "etcd-disk", CHECK_FAIL, NULL, "%s: writes fail", dir);
+                add(p, "etcd-disk", CHECK_FAIL, NULL, "%s: writes fail: %s", dir, strerror(err));
                 return;
         }
         qsort(us, n, sizeof(us[0]), cmp_long);

@@ -91,5 +91,30 @@ ks -c "$CONF" --root "$ROOT" apply
 tap_is "$RC" 1 "apply refuses an expired certificate"
 tap_like "$ERR" "preflight cert-expiry +FAIL kubernetes.pem expired; fix: issue a new certificate" "and says so"
 tap_is "$(find "$ROOT" | sort)" "$before" "nothing was changed"
+ks_set pki source-dir "$PKI"
+
+# the etcd disk: fsync latency measured where etcd keeps its data
+mkdir "$WORK/etcd"
+ks_set node etcd-data-dir "$WORK/etcd"
+ks -c "$CONF" --root "$ROOT" preflight
+tap_like "$OUT$ERR" "preflight etcd-disk +(ok|warn) +fsync p99 [0-9]+\.[0-9]{2} ms over 100 writes in $WORK/etcd" \
+        "etcd-disk measures 100 fsyncs in etcd-data-dir and reports the p99"
+tap_is "$(ls -A "$WORK/etcd")" "" "and leaves nothing behind"
+ks_set node etcd-data-dir "$WORK/no-such-dir"
+ks -c "$CONF" --root "$ROOT" preflight
+tap_like "$ERR" "preflight etcd-disk +FAIL $WORK/no-such-dir: No such file or directory; fix: create the directory" \
+        "a missing etcd-data-dir is named"
+full=$WORK/full; mkdir "$full"
+if mount -t tmpfs -o size=64k tmpfs "$full" 2> /dev/null; then
+        head -c 1m /dev/zero > "$full/fill" 2> /dev/null || true
+        ks_set node etcd-data-dir "$full"
+        ks -c "$CONF" --root "$ROOT" preflight
+        umount "$full"
+        tap_like "$ERR" "preflight etcd-disk +FAIL $full: writes fail: No space left on device" \
+                "a disk that takes no writes is refused, saying why"
+else
+        tap_skip "a disk that takes no writes is refused" "cannot mount a tmpfs here"
+fi
+ks_set node etcd-data-dir ""
 
 tap_done

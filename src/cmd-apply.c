@@ -55,6 +55,7 @@ static int cmd_apply(struct cmd_ctx *ctx)
         struct run_times times = {.start_usec = now_usec()};
         struct job job;
         _cleanup_free_ char *err = NULL;
+        (void)interrupt_catch(); /* Ctrl-C leaves the machine as it was, not half-written */
         int r = job_prepare(ctx, &job, false);
         times.plan_usec = now_usec() - times.start_usec;
         if (r != EXIT_OK) {
@@ -85,6 +86,13 @@ static int cmd_apply(struct cmd_ctx *ctx)
                         err = strdup("failed to record what was installed in the state file");
         }
         times.install_usec = now_usec() - t0;
+        if (r < 0 && interrupted_by) {
+                log_error("apply interrupted by %s: nothing was changed",
+                          signal_name(interrupted_by));
+                report_summary("apply", job.plan, progress.changed, 1, &times);
+                job_done(&job);
+                return 128 + interrupted_by;
+        }
         if (r < 0) {
                 if (err)
                         log_error("apply failed, nothing further changed: %s", err);
@@ -108,6 +116,14 @@ static int cmd_apply(struct cmd_ctx *ctx)
                 times.healthy_usec = rep.healthy_usec;
                 report_units(&rep);
                 service_report_done(&rep);
+                if (r < 0 && interrupted_by) {
+                        log_error("apply interrupted by %s: the files are in place, the units "
+                                  "may still be starting; run apply again",
+                                  signal_name(interrupted_by));
+                        report_summary("apply", job.plan, progress.changed, 1, &times);
+                        job_done(&job);
+                        return 128 + interrupted_by;
+                }
                 if (r < 0) {
                         log_error("apply: files are in place, but the control plane is not "
                                   "healthy: %s",

@@ -78,6 +78,7 @@ static int cmd_fetch(struct cmd_ctx *ctx)
         }
         struct job job;
         _cleanup_free_ char *err = NULL;
+        (void)interrupt_catch();
         int r = job_prepare(ctx, &job, false);
         if (r != EXIT_OK) {
                 job_done(&job);
@@ -89,6 +90,12 @@ static int cmd_fetch(struct cmd_ctx *ctx)
         plan_sweep_staging(job.plan, &job.target);
         r = plan_fetch(job.plan, &job.target, &hooks, &err);
         progress_finish(&bar);
+        if (r < 0 && interrupted_by) {
+                log_error("fetch interrupted by %s: nothing was added to the cache",
+                          signal_name(interrupted_by));
+                job_done(&job);
+                return 128 + interrupted_by;
+        }
         if (r < 0) {
                 log_error("fetch failed: %s", err ? err : strerror(-r));
                 job_done(&job);

@@ -297,7 +297,7 @@ static void add_reason(struct fetch_job *j, const char *url, const char *why)
 static void sleep_ms(unsigned ms)
 {
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !interrupted_by)
                 ;
 }
 
@@ -435,6 +435,10 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                         free(t[x].error);
                 if (wait_ms)
                         sleep_ms(wait_ms);
+                if (interrupted_by) {
+                        r = -EINTR;
+                        break;
+                }
         }
         free(t);
         free(map);

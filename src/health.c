@@ -110,6 +110,8 @@ int health_wait(struct probe *p, size_t n, uint64_t timeout_usec, health_check_t
                 }
                 if (now_usec() >= deadline)
                         return -ETIMEDOUT;
+                if (interrupted_by)
+                        return -EINTR;
                 struct timespec ts = {.tv_sec = delay_ms / 1000,
                                       .tv_nsec = (delay_ms % 1000) * 1000000L};
                 nanosleep(&ts, NULL);

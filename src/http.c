@@ -308,6 +308,10 @@ int http_run(struct http_transfer *t, size_t n, const struct http_options *o,
                 }
                 if (!running)
                         break;
+                if (interrupted_by) {
+                        r = -EINTR; /* the transfers end with their handles below */
+                        break;
+                }
                 mc = curl_multi_poll(m, NULL, 0, 1000, NULL);
                 if (mc != CURLM_OK) {
                         r = -EIO;

@@ -222,3 +222,35 @@ void human_size(double bytes, char *buf, size_t size)
         }
         snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", bytes, unit[u]);
 }
+
+volatile sig_atomic_t interrupted_by;
+
+static void on_interrupt(int sig)
+{
+        interrupted_by = sig;
+}
+
+int interrupt_catch(void)
+{
+        /* SA_RESETHAND: the second Ctrl-C is the default one. No SA_RESTART: a blocking call
+         * returns EINTR, and its caller sees the flag. */
+        struct sigaction sa = {.sa_handler = on_interrupt, .sa_flags = (int)SA_RESETHAND};
+        sigemptyset(&sa.sa_mask);
+        int sigs[] = {SIGINT, SIGTERM};
+        for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+                struct sigaction old;
+                if (sigaction(sigs[i], NULL, &old) < 0)
+                        return -errno;
+                /* a background job's SIGINT is ignored by its shell: keep it so */
+                if (old.sa_handler == SIG_IGN)
+                        continue;
+                if (sigaction(sigs[i], &sa, NULL) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+const char *signal_name(int sig)
+{
+        return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+}

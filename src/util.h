@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -93,5 +94,11 @@ unsigned edit_distance(const char *a, const char *b);
 bool string_has_cc(const char *s);
 int safe_atou(const char *s, unsigned *ret);
 long long now_usec(void);
+/* SIGINT or SIGTERM once caught by interrupt_catch(), else 0. Long waits (transfers, backoff,
+ * health) end early with -EINTR when it is set, so the run fails the ordinary way: staged
+ * files removed, nothing published. A second signal kills at once. */
+extern volatile sig_atomic_t interrupted_by;
+int interrupt_catch(void);
+const char *signal_name(int sig); /* "SIGINT", "SIGTERM" */
 /* "12.3 MiB": for people, not for parsing */
 void human_size(double bytes, char *buf, size_t size);

@@ -209,6 +209,40 @@ for b in $BINARIES; do
         tap_ok "$b right after starting over" cmp "$WORK/$b.big7" "$ROOT/usr/local/bin/$b"
 done
 
+# --- interrupted mid-download: the machine is left as it was -----------------------------------
+publish_random v1.22.9 .big9
+ks_set download base-url "$MIRROR_SLOW_URL"
+interrupt() { # NAME SIGNAL [wrapper...]: apply on a fresh root, signalled once under way
+        local name=$1 sig=$2 pid
+        shift 2
+        mkdir "$WORK/$name"
+        "$@" "$KUBESTRAP" -c "$CONF" --root "$WORK/$name" --output json apply > "$WORK/$name.out" 2>&1 &
+        pid=$!
+        ks_wait_progress "$WORK/$name.out"
+        kill "-$sig" "$pid"
+        RC=0
+        wait "$pid" || RC=$?
+}
+interrupt term TERM
+tap_is "$RC" 143 "SIGTERM mid-download: exit status 128+15"
+tap_like "$(cat "$WORK/term.out")" '"event":"error","message":"apply interrupted by SIGTERM: nothing was changed"' \
+        "and says nothing was changed"
+tap_is "$(find "$WORK/term" -mindepth 1 | wc -l)" 0 "the root is left empty: no staging file, no directory"
+# Ctrl-C; a shell starts background jobs with SIGINT ignored, so the wrapper restores it
+# (a command, not a function: $! must be kubestrap itself, not a subshell)
+interrupt int INT python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])'
+tap_is "$RC" 130 "SIGINT mid-download: exit status 128+2"
+tap_like "$(cat "$WORK/int.out")" '"message":"apply interrupted by SIGINT: nothing was changed"' "and says so"
+tap_is "$(find "$WORK/int" -mindepth 1 | wc -l)" 0 "the root is left empty"
+# a background job whose SIGINT its shell ignores keeps ignoring it, as is the convention
+interrupt bg INT
+tap_is "$RC" 0 "SIGINT ignored at start stays ignored: the run completes"
+for b in $BINARIES; do
+        tap_ok "$b complete after the ignored SIGINT" cmp "$WORK/$b.big9" "$WORK/bg/usr/local/bin/$b"
+done
+
 # --- a mirror without HTTP/2: the files still come in parallel, over several connections -----
 publish_random v1.22.8 .big8
 ks_set download base-url "$MIRROR_H1_URL"

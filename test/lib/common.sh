@@ -20,15 +20,20 @@ VERSION=v1.21.0
 ARCH=amd64
 BINARIES="kube-apiserver kube-controller-manager kube-scheduler kubectl"
 
-# ks_cut_midway JSON-OUTPUT: once a progress event of a running "kubestrap --output json"
-# counts a megabyte, kill nginx's workers: every open connection dies (the master starts new
-# workers, so the next request is served).
-ks_cut_midway() {
+# ks_wait_progress JSON-OUTPUT: waits (up to 10 s) until a progress event of a running
+# "kubestrap --output json" counts a megabyte.
+ks_wait_progress() {
         local _
         for _ in $(seq 200); do
-                grep -q '"event":"progress","bytes":[1-9][0-9]\{6\},' "$1" 2>/dev/null && break
+                grep -q '"event":"progress","bytes":[1-9][0-9]\{6\},' "$1" 2>/dev/null && return 0
                 sleep 0.05
         done
+}
+
+# ks_cut_midway JSON-OUTPUT: then kills nginx's workers: every open connection dies (the master
+# starts new workers, so the next request is served).
+ks_cut_midway() {
+        ks_wait_progress "$1"
         pkill -KILL -P "$(cat "$MIRROR_PID_FILE")" || true
 }
 

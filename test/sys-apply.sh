@@ -131,6 +131,29 @@ apply
 tap_is "$RC" 0 "fixing the flag brings it back"
 tap_is "$(proxy)" 200 "and the proxy answers again"
 
+# --- SIGTERM while waiting for health: stops waiting and says what it leaves ------------------
+# The API server moved to another port: it runs, but 6443 never answers.
+sed -i 's|^\[kube-apiserver\]$|&\n+secure-port = 6444|' "$conf"
+put_conf
+prov_kubestrap 0 --output json apply > "$wd/int.out" 2> "$wd/int.err" &
+pid=$!
+for _ in $(seq 200); do
+        host_exec 0 systemctl show -p ExecStart --value kube-apiserver.service | grep -q -- '--secure-port=6444' &&
+                host_exec 0 systemctl is-active -q kube-apiserver.service && break
+        sleep 0.05
+done
+sleep 0.3 # into the health wait
+host_exec 0 pkill -TERM -x kubestrap || true
+RC=0
+wait "$pid" || RC=$?
+tap_is "$RC" 143 "SIGTERM during the health wait: exit status 143"
+tap_like "$(cat "$wd/int.out")" '"event":"error","message":"apply interrupted by SIGTERM: the files are in place, the units may still be starting; run apply again"' \
+        "and says the files are in place"
+sed -i '/^+secure-port = 6444$/d' "$conf"
+put_conf
+apply
+tap_is "$RC" 0 "the next apply brings the API server back to 6443"
+
 # --- reboot: the units come back by themselves ---------------------------------------------
 host_reboot 0
 ok=0

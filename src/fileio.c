@@ -327,6 +327,39 @@ int write_all(int fd, const void *data, size_t len)
         return 0;
 }
 
+int copy_fd(int in_fd, int out_fd, uint64_t size)
+{
+        loff_t off = 0;
+        while ((uint64_t)off < size) {
+                ssize_t n =
+                    copy_file_range(in_fd, &off, out_fd, NULL, (size_t)(size - (uint64_t)off), 0);
+                if (n > 0)
+                        continue;
+                if (n == 0)
+                        return -EIO; /* shorter than it said */
+                if (errno == EINTR)
+                        continue;
+                if (errno != EXDEV && errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
+                        return -errno;
+                break; /* fall back to reading and writing, from where it stopped */
+        }
+        char buf[1 << 16];
+        while ((uint64_t)off < size) {
+                size_t want = size - (uint64_t)off < sizeof(buf) ? (size_t)(size - (uint64_t)off)
+                                                                 : sizeof(buf);
+                ssize_t n = pread(in_fd, buf, want, off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -errno : -EIO;
+                int r = write_all(out_fd, buf, (size_t)n);
+                if (r < 0)
+                        return r;
+                off += n;
+        }
+        return 0;
+}
+
 int write_behind(int fd, const void *data, size_t len, uint64_t *pos, uint64_t *synced)
 {
         int r = write_all(fd, data, len);

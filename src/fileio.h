@@ -48,6 +48,9 @@ int atomic_write_at(int dirfd, const char *name, const void *data, size_t len, m
                     bool chown_root);
 int atomic_symlink_at(int dirfd, const char *name, const char *target);
 int write_all(int fd, const void *data, size_t len);
+/* Copies the first size bytes of in_fd to out_fd (at its offset): copy_file_range, or read and
+ * write where the kernel will not copy between the two (another file system: EXDEV). */
+int copy_fd(int in_fd, int out_fd, uint64_t size);
 /* write_all at *pos (the file offset, advanced), and start writeback of what was written since
  * *synced every WRITE_BEHIND_STEP bytes, so that the fsync before the rename finds little left
  * to do instead of the whole file. */

@@ -660,13 +660,9 @@ static void cache_put(struct plan *p, struct target *t, struct staged *s)
         _cleanup_close_ int out = stage_open(cdir, it->hex, &tmp);
         if (out < 0)
                 return;
-        loff_t off = 0;
         int r = fstat(s->fd, &st) < 0 ? -errno : 0;
-        while (r >= 0 && off < st.st_size) {
-                ssize_t n = copy_file_range(s->fd, &off, out, NULL, (size_t)(st.st_size - off), 0);
-                if (n <= 0)
-                        r = n < 0 ? -errno : -EIO;
-        }
+        if (r >= 0)
+                r = copy_fd(s->fd, out, (uint64_t)st.st_size);
         if (r >= 0)
                 r = stage_finish(out, 0644, true);
         if (r >= 0)

@@ -71,6 +71,32 @@ tap_ok "a staging leftover is swept" test ! -e "$CACHE/sha256/.kubectl.ks-012345
 tap_ok "a fetch scratch directory is swept" test ! -e "$CACHE/.fetch-abc123"
 tap_ok "a file that is not an entry is left alone" test -f "$CACHE/sha256/notes"
 
+# a cache on another file system (its own partition): entries are copies, not hard links, and
+# everything still works; the state file is what says they are installed
+R2=$WORK/split; mkdir -p "$R2/cache"
+if mount -t tmpfs -o size=64m tmpfs "$R2/cache" 2> /dev/null; then
+        ks_set paths cache-dir /cache
+        ks -c "$CONF" --root "$R2" apply
+        tap_is "$RC" 0 "apply with the cache on another file system succeeds"
+        tap_is "$(find "$R2/cache/sha256" -type f -links 1 -regextype posix-extended -regex '.*/[0-9a-f]{64}' | wc -l)" 4 \
+                "its four entries are copies (one link each)"
+        for b in $BINARIES; do
+                tap_ok "cache entry of $b is right" cmp "$WORK/$b.bin" "$R2/cache/sha256/$(sum "$WORK/$b.bin")"
+        done
+        ks -c "$CONF" --root "$R2" cache
+        tap_is "$(printf '%s\n' "$OUT" | grep -c ' installed /usr/local/bin/kube')" 4 "cache knows them as installed from the state file"
+        rm "$R2/usr/local/bin/kube-scheduler"
+        n0=$(requests)
+        ks -c "$CONF" --root "$R2" --output json apply
+        tap_like "$(printf '%s\n' "$OUT" | tail -n 1)" '"from_cache":1' "a removed binary comes back from the other file system"
+        tap_is "$(requests)" "$n0" "with no request"
+        tap_ok "and is right" cmp "$WORK/kube-scheduler.bin" "$R2/usr/local/bin/kube-scheduler"
+        umount "$R2/cache"
+        ks_set paths cache-dir /var/cache/kubestrap
+else
+        tap_skip "cache on another file system" "cannot mount a tmpfs here"
+fi
+
 # one run at a time: while another holds the tree's lock, prune refuses (listing does not need it)
 flock "$ROOT" sleep 5 &
 holder=$!

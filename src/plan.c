@@ -645,22 +645,25 @@ static int cache_take(struct plan *p, struct target *t, struct staged *s)
  * avoidable cost). The entry shares its inode with the installed binary, so an in-place edit
  * of that binary damages the entry too; entries are re-hashed whenever they are used, so that
  * costs a download, never a wrong byte. Across file systems it is a copy. */
-static void cache_put(struct plan *p, struct target *t, struct staged *s)
+static int cache_put(struct plan *p, struct target *t, struct staged *s)
 {
         struct item *it = s->it;
         _cleanup_close_ int cdir = -1;
-        if (cache_open_dir(p, t, it->alg, true, &cdir) < 0)
-                return;
+        int r = cache_open_dir(p, t, it->alg, true, &cdir);
+        if (r < 0)
+                return r;
         struct stat st;
         if (fstatat(cdir, it->hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
                 (void)unlinkat(cdir, it->hex, 0); /* a stale or damaged entry: replace it */
-        if (linkat(s->dirfd, s->tmp, cdir, it->hex, 0) == 0 || errno != EXDEV)
-                return;
+        if (linkat(s->dirfd, s->tmp, cdir, it->hex, 0) == 0)
+                return 0;
+        if (errno != EXDEV)
+                return -errno;
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int out = stage_open(cdir, it->hex, &tmp);
         if (out < 0)
-                return;
-        int r = fstat(s->fd, &st) < 0 ? -errno : 0;
+                return out;
+        r = fstat(s->fd, &st) < 0 ? -errno : 0;
         if (r >= 0)
                 r = copy_fd(s->fd, out, (uint64_t)st.st_size);
         if (r >= 0)
@@ -669,6 +672,7 @@ static void cache_put(struct plan *p, struct target *t, struct staged *s)
                 r = stage_commit(cdir, tmp, it->hex);
         if (r < 0)
                 stage_abort(cdir, tmp);
+        return r;
 }
 
 struct tarball_stream {
@@ -868,8 +872,15 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                 if (s[i].fd < 0 || s[i].it->action == ACTION_NONE)
                         continue;
                 r = stage_finish(s[i].fd, s[i].it->mode, true);
-                if (r >= 0 && !s[i].it->from_cache)
-                        cache_put(p, t, &s[i]);
+                int q = r >= 0 && !s[i].it->from_cache ? cache_put(p, t, &s[i]) : 0;
+                if (q < 0) {
+                        /* the install goes on; only the next run pays, with a download */
+                        _cleanup_free_ char *w = NULL;
+                        asprintf_safe(&w, "%s: not kept in the cache %s: %s", s[i].it->path,
+                                      p->cache_dir, strerror(-q));
+                        if (w)
+                                (void)strv_extend(&p->warnings, w);
+                }
         }
         for (size_t i = 0; i < k; i++)
                 fetch_job_done(&jobs[i]);

@@ -97,6 +97,15 @@ else
         tap_skip "cache on another file system" "cannot mount a tmpfs here"
 fi
 
+# a cache that cannot take an entry does not fail the install; it says so
+R3=$WORK/nocache; mkdir -p "$R3/var/cache/kubestrap"
+touch "$R3/var/cache/kubestrap/sha256" # a file where the directory of entries goes
+ks -c "$CONF" --root "$R3" --output json apply
+tap_is "$RC" 0 "apply succeeds when the cache cannot keep the binaries"
+tap_like "$OUT" '"event":"warning","message":"/usr/local/bin/kubectl: not kept in the cache /var/cache/kubestrap: Not a directory"' \
+        "and warns, naming the binary, the cache and why"
+tap_ok "the binaries are installed all the same" cmp "$WORK/kubectl.bin" "$R3/usr/local/bin/kubectl"
+
 # one run at a time: while another holds the tree's lock, prune refuses (listing does not need it)
 flock "$ROOT" sleep 5 &
 holder=$!

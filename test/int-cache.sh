@@ -107,7 +107,7 @@ tap_like "$OUT" '"event":"warning","message":"/usr/local/bin/kubectl: not kept i
 tap_ok "the binaries are installed all the same" cmp "$WORK/kubectl.bin" "$R3/usr/local/bin/kubectl"
 
 # one run at a time: while another holds the tree's lock, prune refuses (listing does not need it)
-flock "$ROOT" sleep 5 &
+flock -o "$ROOT" sleep 5 & # -o: the lock stays with flock itself, which the kill below ends
 holder=$!
 for _ in $(seq 50); do grep -q FLOCK /proc/locks && break; sleep 0.05; done
 ks -c "$CONF" --root "$ROOT" cache prune
@@ -117,6 +117,13 @@ ks -c "$CONF" --root "$ROOT" cache
 tap_is "$RC" 0 "listing works meanwhile"
 kill "$holder" 2> /dev/null || true
 wait "$holder" 2> /dev/null || true
+
+# after reset nothing is installed: prune empties the cache
+ks -c "$CONF" --root "$ROOT" reset
+tap_is "$RC" 0 "reset succeeds"
+tap_like "$(entries)" '^[1-9]' "reset leaves the cache"
+ks -c "$CONF" --root "$ROOT" cache prune
+tap_is "$(entries)" 0 "and prune after it empties the cache"
 
 ks -c "$CONF" --root "$ROOT" cache nonsense
 tap_is "$RC" 2 "an unknown action is a usage error"

@@ -178,6 +178,19 @@ static bool symlink_is_safe(const char *entry, const char *target)
         return true;
 }
 
+/* 1 and the next entry, 0 at the end, -EBADMSG (with the reason) for a damaged archive. */
+static int next_entry(struct archive *a, struct archive_entry **ret, char **ret_error)
+{
+        int ar = archive_read_next_header(a, ret);
+        if (ar == ARCHIVE_EOF)
+                return 0;
+        if (ar < ARCHIVE_WARN) {
+                asprintf_safe(ret_error, "archive damaged: %s", archive_error_string(a));
+                return -EBADMSG;
+        }
+        return 1;
+}
+
 int archive_extract(int in_fd, struct archive_want *want, size_t n_want, char **ret_error)
 {
         int q = archive_dlopen(ret_error);
@@ -204,14 +217,9 @@ int archive_extract(int in_fd, struct archive_want *want, size_t n_want, char **
         }
         for (;;) {
                 struct archive_entry *e;
-                int ar = archive_read_next_header(a, &e);
-                if (ar == ARCHIVE_EOF)
+                r = next_entry(a, &e, ret_error);
+                if (r <= 0)
                         break;
-                if (ar < ARCHIVE_WARN) {
-                        asprintf_safe(ret_error, "archive damaged: %s", archive_error_string(a));
-                        r = -EBADMSG;
-                        break;
-                }
                 const char *name = archive_entry_pathname(e);
                 const char *sym = archive_entry_symlink(e);
                 const char *hard = archive_entry_hardlink(e);
@@ -251,7 +259,7 @@ int archive_extract(int in_fd, struct archive_want *want, size_t n_want, char **
                 la_int64_t off;
                 uint64_t pos = 0, synced = 0;
                 for (;;) {
-                        ar = archive_read_data_block(a, &buf, &len, &off);
+                        int ar = archive_read_data_block(a, &buf, &len, &off);
                         if (ar == ARCHIVE_EOF)
                                 break;
                         if (ar < ARCHIVE_WARN) {
@@ -412,14 +420,9 @@ int archive_unpack_all(int in_fd, const char *dir, char **ret_error)
         }
         while (r >= 0) {
                 struct archive_entry *e;
-                int ar = archive_read_next_header(a, &e);
-                if (ar == ARCHIVE_EOF)
+                r = next_entry(a, &e, ret_error);
+                if (r <= 0)
                         break;
-                if (ar < ARCHIVE_WARN) {
-                        asprintf_safe(ret_error, "archive damaged: %s", archive_error_string(a));
-                        r = -EBADMSG;
-                        break;
-                }
                 const char *pn = archive_entry_pathname(e);
                 _cleanup_free_ char *name = strdup(pn ? pn : "");
                 if (!name) {
@@ -453,6 +456,7 @@ int archive_unpack_all(int in_fd, const char *dir, char **ret_error)
                 const void *buf;
                 size_t len;
                 la_int64_t off;
+                int ar;
                 while ((ar = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
                         if (archive_write_data_block(disk, buf, len, off) != ARCHIVE_OK) {
                                 asprintf_safe(ret_error, "writing '%s': %s", name,

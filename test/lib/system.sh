@@ -4,13 +4,8 @@
 # keeps it), and N hosts booted.
 #   . "${top_srcdir:-$(dirname "$0")/..}/test/lib/system.sh"; sys_begin N NAME
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir}"
-: "${KUBESTRAP:=$top_builddir/kubestrap}"
-: "${STANDIN:=$top_builddir/test/standin}"
-: "${KUBESTRAP_TEMPLATES:=$top_srcdir/templates}"
-export KUBESTRAP_TEMPLATES
-. "$top_srcdir/test/lib/tap.sh"
-. "$top_srcdir/test/lib/mirror.sh"
+# the integration fixture's defaults, tap.sh and mirror.sh
+. "$top_srcdir/test/lib/common.sh"
 . "$top_srcdir/test/lib/hosts.sh"
 . "$top_srcdir/test/lib/provision.sh"
 

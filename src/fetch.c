@@ -239,8 +239,11 @@ static int job_restart(struct fetch_job *j)
 static int job_begin(long status, void *userdata)
 {
         struct fetch_job *j = userdata;
+        /* The whole body where the rest was asked for. curl itself stops such a transfer
+         * (CURLE_RANGE_ERROR, -ENOTSUP); should one get here, it goes the same way: fetch_run
+         * starts the job over from zero. */
         if (j->written > 0 && status != 206)
-                return job_restart(j); /* whole body again: hash it from the start */
+                return -ENOTSUP;
         if (j->written > 0)
                 j->resumes++;
         return 0;

@@ -35,7 +35,8 @@ static const char *keep_reason(const struct cache_entry *e, const struct state *
         return NULL;
 }
 
-static void report_entry(const struct cache_entry *e, const char *status, const char *path, int err)
+static void report_entry(const char *cache_dir, const struct cache_entry *e, const char *status,
+                         const char *path, int err)
 {
         char size[32];
         human_size((double)e->size, size, sizeof(size));
@@ -51,9 +52,9 @@ static void report_entry(const struct cache_entry *e, const char *status, const 
                 if (err < 0)
                         json_str(&j, "error", strerror(-err));
                 json_end(&j);
-        } else if (err < 0)
-                printf("%s:%.16s… %10s  could not remove: %s\n", digest_alg_to_string(e->alg),
-                       e->hex, size, strerror(-err));
+        } else if (err < 0) /* the whole path: it is what the operator has to look at */
+                printf("%s/%s/%s: could not remove: %s\n", cache_dir, digest_alg_to_string(e->alg),
+                       e->hex, strerror(-err));
         else
                 printf("%s:%.16s… %10s  %s%s%s\n", digest_alg_to_string(e->alg), e->hex, size,
                        status, path ? " " : "", path ? path : "");
@@ -106,13 +107,13 @@ static int cmd_cache(struct cmd_ctx *ctx)
                 if (why) {
                         kept++;
                         kept_bytes += v[i].size;
-                        report_entry(&v[i], why, path, 0);
+                        report_entry(cache_dir, &v[i], why, path, 0);
                         continue;
                 }
                 unused++;
                 unused_bytes += v[i].size;
                 if (!prune) {
-                        report_entry(&v[i], "unused", NULL, 0);
+                        report_entry(cache_dir, &v[i], "unused", NULL, 0);
                         continue;
                 }
                 int q = cache_remove(&t, cache_dir, &v[i]);
@@ -122,7 +123,7 @@ static int cmd_cache(struct cmd_ctx *ctx)
                         removed++;
                         freed += v[i].size;
                 }
-                report_entry(&v[i], "removed", NULL, q);
+                report_entry(cache_dir, &v[i], "removed", NULL, q);
         }
         char a[32], b[32];
         human_size((double)kept_bytes, a, sizeof(a));

@@ -122,6 +122,18 @@ wait "$holder" 2> /dev/null || true
 ks -c "$CONF" --root "$ROOT" reset
 tap_is "$RC" 0 "reset succeeds"
 tap_like "$(entries)" '^[1-9]' "reset leaves the cache"
+# an entry that cannot be removed (immutable) fails prune, naming its path; the rest goes
+stuck=$(find "$CACHE/sha256" -type f -regextype posix-extended -regex '.*/[0-9a-f]{64}' | head -n 1)
+if chattr +i "$stuck" 2> /dev/null; then
+        ks -c "$CONF" --root "$ROOT" cache prune
+        chattr -i "$stuck"
+        tap_is "$RC" 1 "prune fails when an entry cannot be removed"
+        tap_like "$OUT" "^/var/cache/kubestrap/sha256/${stuck##*/}: could not remove: Operation not permitted$" \
+                "naming the entry's path and why"
+        tap_is "$(entries)" 1 "the others are removed all the same"
+else
+        tap_skip "prune fails when an entry cannot be removed" "no chattr +i on this file system"
+fi
 ks -c "$CONF" --root "$ROOT" cache prune
 tap_is "$(entries)" 0 "and prune after it empties the cache"
 

@@ -82,7 +82,8 @@ int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
                         r = model_set(*ret, "download.ca-file", ctx->bundle->ca_file);
                 if (r < 0) {
                         *ret = model_free(*ret);
-                        return log_error_errno(r, "%m"), EXIT_RUN_FAILED;
+                        return log_error_errno(r, "bundle %s: %m", ctx->bundle_path),
+                               EXIT_RUN_FAILED;
                 }
         }
         return EXIT_OK;

@@ -81,6 +81,7 @@ static int cmd_reset(struct cmd_ctx *ctx)
         size_t removed = 0, kept = 0, failed = 0;
         /* before the first "goto": its cleanup runs at the labels */
         _cleanup_strv_free_ char **units = NULL;
+        _cleanup_free_ bool *stays = NULL;
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
@@ -125,9 +126,15 @@ static int cmd_reset(struct cmd_ctx *ctx)
                                         units[0]);
                         goto out;
                 }
-                enum bus_job_mode modes[8];
+                /* bus_run_jobs reads one mode per unit: as many as there are units. */
                 size_t n = strv_length(units);
-                for (size_t i = 0; i < n && i < 8; i++)
+                _cleanup_free_ enum bus_job_mode *modes = calloc(n, sizeof(*modes));
+                if (!modes) {
+                        r = log_error_errno(-ENOMEM, "reset: %m");
+                        bus_close(b);
+                        goto out;
+                }
+                for (size_t i = 0; i < n; i++)
                         modes[i] = BUS_STOP;
                 char **results = NULL;
                 r = bus_run_jobs(b, units, modes, 90 * 1000000ULL, &results);
@@ -145,6 +152,12 @@ static int cmd_reset(struct cmd_ctx *ctx)
         /* Files and links, then directories deepest first, and only while empty. */
         bool nginx_site = false;
         qsort(st->entries, st->n, sizeof(st->entries[0]), deeper_first);
+        /* What is still on the machine afterwards: exactly what the state keeps listing. */
+        stays = calloc(st->n, sizeof(*stays));
+        if (!stays) {
+                r = log_error_errno(-ENOMEM, "reset: %m");
+                goto out;
+        }
         for (int pass = 0; pass < 2; pass++) {
                 /* Our own record goes before the directories, so its own can go too; kept
                  * files stay listed, so a later reset can try again. */
@@ -157,25 +170,31 @@ static int cmd_reset(struct cmd_ctx *ctx)
                                 continue;
                         _cleanup_close_ int dfd = -1;
                         const char *name;
-                        if (target_open_parent(&t, e->path, false, &dfd, &name) < 0)
+                        r = target_open_parent(&t, e->path, false, &dfd, &name);
+                        if (r < 0) {
+                                stays[k - 1] = r != -ENOENT;
                                 continue;
+                        }
                         if (is_dir) {
                                 if (unlinkat(dfd, name, AT_REMOVEDIR) == 0) {
                                         removed++;
                                         report("removed", e->path, NULL);
-                                }
-                                continue; /* not empty: something else lives there */
+                                } else /* not empty: something else lives there */
+                                        stays[k - 1] = errno != ENOENT;
+                                continue;
                         }
                         const char *why = still_ours(dfd, name, e);
                         if (why && streq(why, "gone already"))
                                 continue;
                         if (why) {
                                 kept++;
+                                stays[k - 1] = true;
                                 report("kept", e->path, why);
                                 continue;
                         }
                         if (unlinkat(dfd, name, 0) < 0) {
                                 failed++;
+                                stays[k - 1] = true;
                                 log_error_errno(-errno, "%s: %m", e->path);
                                 continue;
                         }
@@ -200,6 +219,17 @@ static int cmd_reset(struct cmd_ctx *ctx)
                         strv_free(results);
                 }
                 bus_close(b);
+        }
+
+        /* The state lists what is left, not what was there: otherwise "cache" would go on
+         * calling the removed binaries installed, and "cache prune" would keep them. */
+        if (kept || failed) {
+                state_retain(st, stays);
+                r = state_save(&t, state_dir, st);
+                if (r < 0) {
+                        failed++;
+                        log_error_errno(r, "Failed to update the state in %s: %m", state_dir);
+                }
         }
 
         r = failed ? -EIO : 0;

@@ -68,6 +68,19 @@ int state_put(struct state *s, const struct state_entry *e)
         return 0;
 }
 
+void state_retain(struct state *s, const bool *keep)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < s->n; i++) {
+                if (!keep[i]) {
+                        entry_done(&s->entries[i]);
+                        continue;
+                }
+                s->entries[n++] = s->entries[i];
+        }
+        s->n = n;
+}
+
 void state_set_stat(struct state_entry *e, const struct stat *st)
 {
         e->dev = (uint64_t)st->st_dev;

@@ -34,5 +34,7 @@ struct state *state_free(struct state *s);
 struct state_entry *state_find(struct state *s, const char *path);
 /* Adds or replaces the entry for path. */
 int state_put(struct state *s, const struct state_entry *e);
+/* Drops every entry whose keep[i] is false (keep has one flag per entry), keeping the order. */
+void state_retain(struct state *s, const bool *keep);
 void state_set_stat(struct state_entry *e, const struct stat *st);
 bool state_stat_matches(const struct state_entry *e, const struct stat *st);

@@ -35,10 +35,25 @@ tap_is "$(cat "$ROOT/usr/local/bin/operator-tool")" mine "the operator's own fil
 tap_ok "another unit stays" test -f "$ROOT/etc/systemd/system/other.service"
 tap_ok "the edited file stays" grep -q 'edited by hand' "$ROOT/etc/kubernetes/config/kube-scheduler.yaml"
 tap_ok "directories still holding something stay" test -d "$ROOT/usr/local/bin"
+# the state lists exactly what is left: the kept file (and the directories still there)
+state=$ROOT/var/lib/kubestrap/installed
+tap_is "$(grep -v '^#' "$state" | awk -F '\t' '$1 != "dir" { print $2 }')" \
+        /etc/kubernetes/config/kube-scheduler.yaml "the state lists only the kept file"
+gone=$(grep -v '^#' "$state" | awk -F '\t' '$1 == "dir" { print $2 }' |
+        while read -r d; do [ -d "$ROOT$d" ] || echo "$d"; done)
+tap_is "$gone" "" "and no directory that is gone"
+ks -c "$CONF" --root "$ROOT" cache
+tap_is "$(printf '%s\n' "$OUT" | grep -c ' installed ' || true)" 0 "cache no longer calls the removed binaries installed"
+tap_like "$OUT" "^cache: 0 entries kept \([0-9.]+ [KM]?i?B\), 4 unused" "it calls them unused"
+ks -c "$CONF" --root "$ROOT" cache prune
+tap_like "$OUT" "^cache prune: removed 4 entries" "and cache prune removes them"
+tap_is "$(find "$ROOT/var/cache/kubestrap/sha256" -type f | wc -l)" 0 "the cache is empty"
 
 ks -c "$CONF" --root "$ROOT" reset
 tap_is "$RC" 0 "reset is safe to run twice"
-tap_like "$OUT" "reset: 0 removed, 1 kept, 0 failed" "the second run only reports the kept file"
+tap_like "$OUT" "reset: 3 removed, 1 kept, 0 failed" "the second run reports the kept file"
+tap_is "$(printf '%s\n' "$OUT" | grep '^removed' | grep -vc '^removed /var/cache' || true)" 0 \
+        "and removes only the cache directories that prune emptied"
 rm "$ROOT/etc/kubernetes/config/kube-scheduler.yaml"
 ks -c "$CONF" --root "$ROOT" reset
 tap_like "$OUT" "reset: [1-9][0-9]* removed, 0 kept" "once the file is gone, its directories go too"

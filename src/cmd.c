@@ -306,7 +306,7 @@ int status_command(struct cmd_ctx *ctx, const char *verb, bool strict)
         if (r != EXIT_OK)
                 return r;
         struct status s;
-        r = status_collect(m, &s);
+        r = status_collect(m, ctx->root, &s);
         if (r < 0) {
                 model_free(m);
                 return log_error_errno(r, "Failed to collect the status: %m"), EXIT_RUN_FAILED;

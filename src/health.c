@@ -8,18 +8,43 @@
 
 #include "http.h"
 #include "render.h"
+#include "fileio.h"
 #include "util.h"
 
-int health_probes_for(const struct model *m, struct probe **ret, size_t *ret_n)
+int health_read_ca(const struct model *m, const char *root, char **ret, size_t *ret_len,
+                   char **ret_path)
 {
-        const char *lib = model_get(m, "paths.lib-dir");
+        _cleanup_free_ char *path = path_join(model_get(m, "paths.lib-dir"), "ca.pem");
+        struct target t = {.root_fd = -1, .lock_fd = -1};
+        if (!path)
+                return -ENOMEM;
+        if (ret_path) {
+                bool in_root = root && *root && !streq(root, "/");
+                *ret_path = in_root ? path_join(root, path) : strdup(path);
+                if (!*ret_path)
+                        return -ENOMEM;
+        }
+        int r = target_open(root, &t);
+        if (r >= 0) {
+                _cleanup_close_ int dfd = -1;
+                const char *name;
+                r = target_open_parent(&t, path, false, &dfd, &name);
+                if (r >= 0)
+                        r = read_file_at(dfd, name, 1 << 20, ret, ret_len);
+                target_close(&t);
+        }
+        return r;
+}
+
+int health_probes_for(const struct model *m, const char *root, struct probe **ret, size_t *ret_n)
+{
         struct probe *p = calloc(4, sizeof(*p));
         if (!p)
                 return -ENOMEM;
         p[0] = (struct probe){.name = "kube-apiserver",
                               .unit = "kube-apiserver.service",
-                              .url = strdup("https://127.0.0.1:6443/healthz"),
-                              .ca_file = path_join(lib, "ca.pem")};
+                              .url = strdup("https://127.0.0.1:6443/healthz")};
+        p[0].ca_error = health_read_ca(m, root, &p[0].ca_pem, &p[0].ca_pem_len, &p[0].ca_path);
         p[1] = (struct probe){.name = "kube-controller-manager",
                               .unit = "kube-controller-manager.service",
                               .url = strdup("https://127.0.0.1:10257/healthz"),
@@ -34,7 +59,7 @@ int health_probes_for(const struct model *m, struct probe **ret, size_t *ret_n)
                               .host_header = NGINX_SITE_NAME,
                               .http = true};
         for (int i = 0; i < 4; i++)
-                if (!p[i].url || (i == 0 && !p[i].ca_file)) {
+                if (!p[i].url || (i == 0 && p[i].ca_error == -ENOMEM)) {
                         health_probes_free(p, 4);
                         return -ENOMEM;
                 }
@@ -47,7 +72,8 @@ void health_probes_free(struct probe *p, size_t n)
 {
         for (size_t i = 0; p && i < n; i++) {
                 free(p[i].url);
-                free(p[i].ca_file);
+                free(p[i].ca_pem);
+                free(p[i].ca_path);
                 free(p[i].detail);
         }
         free(p);
@@ -55,9 +81,17 @@ void health_probes_free(struct probe *p, size_t n)
 
 int health_probe_once(struct probe *p)
 {
+        if (p->ca_error < 0) {
+                free(p->detail);
+                p->detail = NULL;
+                asprintf_safe(&p->detail, "cannot read the cluster CA %s: %s", p->ca_path,
+                              strerror(-p->ca_error));
+                return -EAGAIN;
+        }
         struct http_call c = {.url = p->url,
                               .host_header = p->host_header,
-                              .ca_file = p->ca_file,
+                              .ca_pem = p->ca_pem,
+                              .ca_pem_len = p->ca_pem_len,
                               .insecure_tls = p->insecure,
                               .allow_http = p->http,
                               .timeout_ms = 2000};

@@ -12,7 +12,10 @@ struct probe {
         const char *unit; /* unit behind it, for diagnostics (NULL: none) */
         char *url;
         const char *host_header;
-        char *ca_file; /* verify against the cluster CA */
+        char *ca_pem; /* the cluster CA to verify against, read from the target */
+        size_t ca_pem_len;
+        int ca_error; /* why it could not be read (-errno), with ca_path naming it */
+        char *ca_path;
         bool insecure; /* self-signed serving certificate */
         bool http;     /* the plain-HTTP nginx probe */
 
@@ -23,8 +26,13 @@ struct probe {
         long long healthy_after_usec;
 };
 
-/* The seed's four probes for this node. */
-int health_probes_for(const struct model *m, struct probe **ret, size_t *ret_n);
+/* The seed's four probes for this node. The cluster CA is read from the node's lib-dir inside
+ * root (NULL: "/"), never from the machine running kubestrap when root is another tree. */
+int health_probes_for(const struct model *m, const char *root, struct probe **ret, size_t *ret_n);
+/* Reads <lib-dir>/ca.pem inside root through the target (no symlink followed). ret_path: the
+ * path as seen from here, for messages, also on failure (may be NULL). */
+int health_read_ca(const struct model *m, const char *root, char **ret, size_t *ret_len,
+                   char **ret_path);
 void health_probes_free(struct probe *p, size_t n);
 
 /* Called between probe rounds; a negative return stops the wait (a unit crashed). */

@@ -369,6 +369,14 @@ int http_call_run(struct http_call *c)
                 curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
                 curl_easy_setopt(e, CURLOPT_CAPATH, NULL); /* the cluster CA alone */
         }
+        if (c->ca_pem) {
+                /* read by the caller through the target (--root), so curl opens no path */
+                struct curl_blob blob = {
+                    .data = (void *)c->ca_pem, .len = c->ca_pem_len, .flags = CURL_BLOB_COPY};
+                curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+                curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+                curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+        }
         if (c->insecure_tls) {
                 /* controller-manager and scheduler serve a self-signed certificate they made at
                  * start; their /healthz on 127.0.0.1 says nothing secret. */

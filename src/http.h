@@ -56,7 +56,9 @@ struct http_call {
         const char *host_header;  /* e.g. the nginx proxy's server_name */
         const char *content_type; /* with body */
         const char *body;
-        const char *ca_file;              /* verify against this CA only (the cluster's) */
+        const char *ca_file; /* verify against this CA only (the cluster's) */
+        const char *ca_pem;  /* or against this one, already read (PEM text) */
+        size_t ca_pem_len;
         const char *cert_file, *key_file; /* client certificate */
         bool insecure_tls; /* self-signed serving certs of controller-manager and scheduler */
         bool allow_http;   /* plain http, for the loopback nginx probe */

@@ -301,7 +301,7 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
         }
         struct probe *probes = NULL;
         size_t n_probes = 0;
-        r = health_probes_for(m, &probes, &n_probes);
+        r = health_probes_for(m, NULL, &probes, &n_probes);
         if (r < 0)
                 goto finish;
         struct crash_watch w = {.b = b, .units = watch, .restarts = restarts};

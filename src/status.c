@@ -34,18 +34,26 @@ static char *git_version(const char *json)
         return e ? strndup(p + 1, (size_t)(e - p - 1)) : NULL;
 }
 
-static void version_row(struct status *s, const struct model *m, const char *label,
-                        const char *host)
+static void version_row(struct status *s, const struct model *m, const struct probe *api,
+                        const char *label, const char *host)
 {
         struct status_row *r = add_row(s, label, NULL);
         if (!r)
                 return;
-        _cleanup_free_ char *ca = path_join(model_get(m, "paths.lib-dir"), "ca.pem");
         bool v6 = strchr(host, ':') != NULL;
         asprintf_safe(&r->target, "https://%s%s%s:6443/version", v6 ? "[" : "", host,
                       v6 ? "]" : "");
-        struct http_call c = {.url = r->target, .ca_file = ca, .timeout_ms = 3000};
-        int q = r->target && ca ? http_call_run(&c) : -ENOMEM;
+        if (api->ca_error < 0) {
+                r->ok = false;
+                asprintf_safe(&r->detail, "cannot read the cluster CA %s: %s", api->ca_path,
+                              strerror(-api->ca_error));
+                return;
+        }
+        struct http_call c = {.url = r->target,
+                              .ca_pem = api->ca_pem,
+                              .ca_pem_len = api->ca_pem_len,
+                              .timeout_ms = 3000};
+        int q = r->target ? http_call_run(&c) : -ENOMEM;
         _cleanup_free_ char *v = q >= 0 && c.status == 200 ? git_version(c.response) : NULL;
         const char *want = model_get(m, "cluster.version");
         r->ok = v && streq(v, want);
@@ -60,13 +68,13 @@ static void version_row(struct status *s, const struct model *m, const char *lab
         http_call_done(&c);
 }
 
-int status_collect(const struct model *m, struct status *s)
+int status_collect(const struct model *m, const char *root, struct status *s)
 {
         *s = (struct status){.all_ok = true};
         struct probe *probes = NULL;
         size_t n = 0;
         struct bus *b = NULL;
-        int r = health_probes_for(m, &probes, &n);
+        int r = health_probes_for(m, root, &probes, &n);
         if (r < 0)
                 return r;
         bool have_bus = bus_open(&b) >= 0;
@@ -88,10 +96,11 @@ int status_collect(const struct model *m, struct status *s)
                 row->ok = health_probe_once(&probes[i]) == 0;
                 row->detail = strdup(row->ok ? "ok" : probes[i].detail ? probes[i].detail : "?");
         }
-        health_probes_free(probes, n);
         bus_close(b);
-        version_row(s, m, "version (local)", "127.0.0.1");
-        version_row(s, m, "version (public)", model_get(m, "cluster.public-address"));
+        /* probes[0] is the API server's: the same cluster CA */
+        version_row(s, m, &probes[0], "version (local)", "127.0.0.1");
+        version_row(s, m, &probes[0], "version (public)", model_get(m, "cluster.public-address"));
+        health_probes_free(probes, n);
         for (size_t i = 0; i < s->n; i++)
                 s->all_ok = s->all_ok && s->rows[i].ok;
         return 0;

@@ -22,8 +22,9 @@ struct status {
         bool all_ok;
 };
 
-/* Collects the status; without systemd (no bus) the unit columns say so. */
-int status_collect(const struct model *m, struct status *ret);
+/* Collects the status; without systemd (no bus) the unit columns say so. Files (the cluster
+ * CA) are read inside root (NULL: "/"). */
+int status_collect(const struct model *m, const char *root, struct status *ret);
 void status_done(struct status *s);
 /* Prints it as a table or as JSON events ("status" per row, then "summary"). */
 void status_print(const struct status *s);

@@ -153,4 +153,21 @@ printf 'pid %s;\nerror_log %s;\nevents {}\nhttp { include %s/*.conf; }\n' "$WORK
         "$WORK/ngx.err" "$WORK/confd/etc/nginx/conf.d" > "$WORK/ngx.conf"
 tap_ok "the real nginx accepts it there (nginx -t)" nginx -q -t -c "$WORK/ngx.conf" -p "$WORK"
 
+
+# --- status --root reads the node's files inside the root, never the machine's own --------------
+# (strace: no path under /var/lib/kubernetes is opened from the current root, by name; inside
+# the root it is opened from the root's descriptor, with RESOLVE_IN_ROOT)
+ks -c "$CONF" --root "$WORK/confd" status
+tap_like "$OUT" "^kube-apiserver " "status --root shows the API server's row"
+strace -f -qq -e trace=open,openat,openat2 -o "$WORK/status.strace" \
+        "$KUBESTRAP" -c "$CONF" --root "$WORK/confd" status > /dev/null 2>&1 || true
+tap_like "$(grep -c 'ca.pem' "$WORK/status.strace" || true)" '^[1-9]' "strace sees the CA being opened"
+tap_is "$(grep -E '(open\(|AT_FDCWD, )"/var/lib/kubernetes' "$WORK/status.strace" || true)" "" \
+        "status --root opens nothing under the machine's /var/lib/kubernetes"
+mv "$WORK/confd/var/lib/kubernetes/ca.pem" "$WORK/confd-ca.pem"
+ks -c "$CONF" --root "$WORK/confd" status
+tap_like "$OUT" "^version \(local\) .*cannot read the cluster CA $WORK/confd/var/lib/kubernetes/ca.pem: No such file or directory" \
+        "a CA missing from the root is named by its path in the root"
+mv "$WORK/confd-ca.pem" "$WORK/confd/var/lib/kubernetes/ca.pem"
+
 tap_done

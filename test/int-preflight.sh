@@ -15,6 +15,38 @@ done
 ks -c "$CONF" --root "$ROOT" --output json preflight
 tap_like "$(printf '%s\n' "$OUT" | grep '"name":"san"')" '"status":"ok"' "checks are JSON events too"
 
+# the PKI exactly as the tutorial's chapter 04 makes it (cfssl, its -hostname list): its
+# certificate names kubernetes.svc.cluster.local, not kubernetes.default.svc.cluster.local
+kthw=$top_srcdir/test/lib/kthw-pki.sh
+if "$kthw" "$WORK/kthw" > /dev/null 2>&1; then
+        ks_set pki source-dir "$WORK/kthw"
+        ks -c "$CONF" --root "$ROOT" preflight
+        tap_is "$RC" 0 "preflight passes with the tutorial's PKI"
+        tap_like "$ERR" "preflight san +warn kubernetes.pem does not name kubernetes.default.svc.cluster.local; fix: add them" \
+                "the missing DNS name is a warning that names it"
+        tap_unlike "$ERR" "kubernetes\.svc\.cluster\.local|kubernetes\.default," "and nothing else"
+        mkdir "$WORK/kthw-root" "$WORK/kthw-root2"
+        ks -c "$CONF" --root "$WORK/kthw-root" apply
+        tap_is "$RC" 0 "apply goes ahead with the tutorial's PKI"
+        # an address the control plane uses is still required: the node's, and 127.0.0.1
+        ks_set node internal-ip 10.240.0.13
+        ks -c "$CONF" --root "$ROOT" preflight
+        tap_like "$ERR" "preflight san +FAIL kubernetes.pem does not cover 10.240.0.13; fix:" \
+                "a tutorial PKI that lacks the node's address fails, naming it"
+        ks_set node internal-ip 10.240.0.10
+        no_lo=10.32.0.1,10.240.0.10,10.240.0.11,10.240.0.12,203.0.113.10
+        no_lo=$no_lo,kubernetes,kubernetes.default,kubernetes.default.svc,kubernetes.default.svc.cluster
+        no_lo=$no_lo,kubernetes.svc.cluster.local
+        "$kthw" "$WORK/kthw-no-lo" 203.0.113.10 "$no_lo" > /dev/null 2>&1
+        ks_set pki source-dir "$WORK/kthw-no-lo"
+        ks -c "$CONF" --root "$WORK/kthw-root2" apply
+        tap_is "$RC" 1 "apply refuses a tutorial PKI without 127.0.0.1"
+        tap_like "$ERR" "preflight san +FAIL kubernetes.pem does not cover 127.0.0.1; fix:" "naming the address"
+        ks_set pki source-dir "$PKI"
+else
+        tap_skip "preflight with the tutorial's PKI" "no cfssl (scripts/deps installs golang-cfssl)"
+fi
+
 # a key that does not belong to its certificate
 cp -a "$PKI" "$WORK/pki2"
 cp "$WORK/pki2/service-account-key.pem" "$WORK/pki2/kubernetes-key.pem"

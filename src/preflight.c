@@ -121,15 +121,51 @@ static pid_t socket_owner(unsigned long inode, char *exe, size_t exe_size)
         return found;
 }
 
+/* The cgroup a process runs in (the unified hierarchy's, else the name=systemd one), e.g.
+ * "/system.slice/kube-apiserver.service". */
+static char *process_cgroup(pid_t pid)
+{
+        char path[64], line[1024];
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        _cleanup_free_ char *unified = NULL, *named = NULL;
+        while (f && fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = 0;
+                const char *c = strstr(line, ":name=systemd:");
+                char **to = startswith(line, "0::") ? &unified : c ? &named : NULL;
+                if (!to)
+                        continue;
+                free(*to);
+                *to = strdup(startswith(line, "0::") ? line + 3 : c + 14);
+        }
+        /* on a hybrid setup the unified line is there but empty ("/") */
+        if (named && (!unified || streq(unified, "/")))
+                return TAKE_PTR(named);
+        return TAKE_PTR(unified);
+}
+
+/* Ours means: started by our unit, whatever the program is called or whether its file was
+ * replaced since ("... (deleted)"). A name is no proof (anyone can run a program called
+ * kube-apiserver); the system manager's cgroup of the unit is, and only root can put a process
+ * there. A user's own manager has units of that name too, but under user.slice. */
+static bool in_unit(const char *cgroup, const char *unit)
+{
+        if (!cgroup)
+                return false;
+        _cleanup_free_ char *want = strjoin3("/system.slice/", unit, NULL);
+        size_t n = want ? strlen(want) : 0;
+        return want && strncmp(cgroup, want, n) == 0 && (cgroup[n] == 0 || cgroup[n] == '/');
+}
+
 static void check_ports(struct preflight *p)
 {
         static const struct {
                 unsigned port;
-                const char *owner;
-        } ports[] = {{6443, "kube-apiserver"},
-                     {10257, "kube-controller-manager"},
-                     {10259, "kube-scheduler"},
-                     {80, "nginx"}};
+                const char *owner, *unit;
+        } ports[] = {{6443, "kube-apiserver", "kube-apiserver.service"},
+                     {10257, "kube-controller-manager", "kube-controller-manager.service"},
+                     {10259, "kube-scheduler", "kube-scheduler.service"},
+                     {80, "nginx", "nginx.service"}};
         size_t bad = 0;
         for (size_t i = 0; i < ELEMENTSOF(ports); i++) {
                 unsigned long inode = listen_inode(ports[i].port);
@@ -137,17 +173,19 @@ static void check_ports(struct preflight *p)
                         continue;
                 char exe[512] = "";
                 pid_t pid = socket_owner(inode, exe, sizeof(exe));
-                const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
-                if (pid && streq(base, ports[i].owner))
+                _cleanup_free_ char *cgroup = pid ? process_cgroup(pid) : NULL;
+                if (pid && in_unit(cgroup, ports[i].unit))
                         continue; /* already ours: apply will restart it if needed */
+                const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
                 bad++;
                 add(p, "ports", CHECK_FAIL, "stop that process, or free the port",
-                    "port %u (for %s) is in use by %s (pid %d)", ports[i].port, ports[i].owner,
-                    *base ? base : "an unknown process", (int)pid);
+                    "port %u (for %s) is in use by %s (pid %d, cgroup %s), not by %s",
+                    ports[i].port, ports[i].owner, *base ? base : "an unknown process", (int)pid,
+                    cgroup ? cgroup : "unknown", ports[i].unit);
         }
         if (!bad)
                 add(p, "ports", CHECK_PASS, NULL,
-                    "6443, 10257, 10259 and 80 are free or held by the control plane already");
+                    "6443, 10257, 10259 and 80 are free or held by our units already");
 }
 
 static void check_swap(struct preflight *p)

@@ -52,10 +52,21 @@ host_exec 0 systemd-run --unit=squatter --setenv=STANDIN_ROLE=kube-apiserver /us
 for _ in $(seq 50); do host_exec 0 sh -c 'ss -ltn | grep -q ":6443 "' && break; sleep 0.1; done
 apply
 tap_is "$RC" 1 "apply refuses while another program holds port 6443"
-tap_like "$OUT" '"name":"ports","status":"FAIL","ignored":false,"message":"port 6443 \(for kube-apiserver\) is in use by squatter \(pid [0-9]+\)"' \
-        "preflight names the process on the port"
+tap_like "$OUT" '"name":"ports","status":"FAIL","ignored":false,"message":"port 6443 \(for kube-apiserver\) is in use by squatter \(pid [0-9]+, cgroup /system.slice/squatter.service\), not by kube-apiserver.service"' \
+        "preflight names the process on the port, its cgroup and the unit that should hold it"
 tap_ok "and nothing was installed" host_exec 0 test ! -e /usr/local/bin/kube-apiserver
 host_exec 0 systemctl stop squatter.service
+# a name proves nothing: the same program called kube-apiserver, outside our unit, is refused too
+host_copy_in 0 "$STANDIN" /tmp/sq/kube-apiserver
+host_exec 0 systemd-run --unit=squatter2 /tmp/sq/kube-apiserver \
+        --secure-port=6443 --tls-cert-file=/tmp/sq/c.pem --tls-private-key-file=/tmp/sq/k.pem >/dev/null 2>&1
+for _ in $(seq 50); do host_exec 0 sh -c 'ss -ltn | grep -q ":6443 "' && break; sleep 0.1; done
+apply
+tap_is "$RC" 1 "apply refuses a foreign process called kube-apiserver on port 6443"
+tap_like "$OUT" '"message":"port 6443 \(for kube-apiserver\) is in use by kube-apiserver \(pid [0-9]+, cgroup /system.slice/squatter2.service\), not by kube-apiserver.service"' \
+        "naming it and its cgroup"
+tap_ok "and nothing was installed" host_exec 0 test ! -e /usr/local/bin/kube-apiserver
+host_exec 0 systemctl stop squatter2.service
 ks_in preflight
 tap_is "$RC" 0 "preflight passes once the port is free"
 for c in root systemd ports swap nginx san; do
@@ -97,6 +108,52 @@ tap_like "$(summary)" '"changed":0,' "second apply changes no file"
 tap_is "$(pids)" "$before" "second apply restarts nothing (same main PIDs and start timestamps)"
 tap_is "$(printf '%s\n' "$OUT" | grep -c '"action":"unchanged"')" 3 "all three units reported unchanged"
 tap_is "$(host_exec 0 grep -c 'PATCH /apis/rbac' /var/log/audit.log)" 2 "RBAC not applied again (once per cluster)"
+
+# --- "ours" is decided by the unit, not by the program's name ---------------------------
+api_pid() { host_exec 0 systemctl show -p MainPID --value kube-apiserver.service; }
+wait_api() { # the API server's main process, from the expected program, listening on 6443
+        for _ in $(seq 100); do
+                host_exec 0 sh -c "readlink /proc/\$(systemctl show -p MainPID --value kube-apiserver.service)/exe |
+                        grep -q '$1' && ss -ltn | grep -q ':6443 '" && return 0
+                sleep 0.1
+        done
+        return 1
+}
+# the binary replaced under the running API server: /proc/PID/exe says "... (deleted)"
+host_exec 0 sh -c 'cp /usr/local/bin/kube-apiserver /tmp/ka && rm /usr/local/bin/kube-apiserver &&
+        install -m 0755 /tmp/ka /usr/local/bin/kube-apiserver && rm /tmp/ka'
+tap_like "$(host_exec 0 readlink "/proc/$(api_pid)/exe")" '^/usr/local/bin/kube-apiserver \(deleted\)$' \
+        "the running API server's binary was replaced under it"
+ks_in preflight
+tap_like "$OUT" "preflight ports +ok" "preflight ports calls it ours all the same"
+apply
+tap_is "$RC" 0 "and apply succeeds"
+# our unit running the program under another name (a drop-in)
+cat > "$wd/renamed.sh" <<'SH'
+set -e
+cp /usr/local/bin/kube-apiserver /usr/local/bin/apiserver-renamed
+mkdir -p /etc/systemd/system/kube-apiserver.service.d
+{
+        echo '[Service]'
+        echo 'Environment=STANDIN_ROLE=kube-apiserver'
+        echo 'ExecStart='
+        awk '/^ExecStart=/ { on = 1 } on { print; if ($0 !~ /\\$/) exit }' \
+                /etc/systemd/system/kube-apiserver.service |
+                sed 's|/usr/local/bin/kube-apiserver|/usr/local/bin/apiserver-renamed|'
+} > /etc/systemd/system/kube-apiserver.service.d/renamed.conf
+systemctl daemon-reload
+systemctl restart kube-apiserver.service
+SH
+host_copy_in 0 "$wd/renamed.sh" /tmp/renamed.sh
+host_exec 0 sh /tmp/renamed.sh
+tap_ok "our unit now runs the API server as apiserver-renamed" wait_api '/apiserver-renamed$'
+ks_in preflight
+tap_like "$OUT" "preflight ports +ok" "preflight ports calls it ours"
+apply
+tap_is "$RC" 0 "and apply succeeds"
+host_exec 0 sh -c 'rm -r /etc/systemd/system/kube-apiserver.service.d /usr/local/bin/apiserver-renamed &&
+        systemctl daemon-reload && systemctl restart kube-apiserver.service'
+wait_api '/kube-apiserver$' || tap_bail "the API server did not come back from /usr/local/bin/kube-apiserver"
 
 # --- one flag changed: only that unit restarts ------------------------------------------
 sed -i 's/^\[kube-controller-manager\]$/&\nv = 4/' "$conf"

@@ -47,10 +47,13 @@ host_copy_in 0 "$STANDIN" /usr/local/bin/squatter
 host_exec 0 mkdir -p /tmp/sq
 host_copy_in 0 "$wd/pki/kubernetes.pem" /tmp/sq/c.pem
 host_copy_in 0 "$wd/pki/kubernetes-key.pem" /tmp/sq/k.pem
-host_exec 0 systemd-run --unit=squatter --setenv=STANDIN_ROLE=kube-apiserver /usr/local/bin/squatter \
-        --secure-port=6443 --tls-cert-file=/tmp/sq/c.pem --tls-private-key-file=/tmp/sq/k.pem >/dev/null 2>&1
-for _ in $(seq 50); do host_exec 0 sh -c 'ss -ltn | grep -q ":6443 "' && break; sleep 0.1; done
-apply
+squat() { # UNIT PROGRAM: the stand-in API server on 6443 from a transient unit of its own
+        host_exec 0 systemd-run --unit="$1" --setenv=STANDIN_ROLE=kube-apiserver "$2" \
+                --secure-port=6443 --tls-cert-file=/tmp/sq/c.pem --tls-private-key-file=/tmp/sq/k.pem >/dev/null 2>&1
+        for _ in $(seq 50); do host_exec 0 sh -c 'ss -ltn | grep -q ":6443 "' && break; sleep 0.1; done
+        apply
+}
+squat squatter /usr/local/bin/squatter
 tap_is "$RC" 1 "apply refuses while another program holds port 6443"
 tap_like "$OUT" '"name":"ports","status":"FAIL","ignored":false,"message":"port 6443 \(for kube-apiserver\) is in use by squatter \(pid [0-9]+, cgroup /system.slice/squatter.service\), not by kube-apiserver.service"' \
         "preflight names the process on the port, its cgroup and the unit that should hold it"
@@ -58,14 +61,11 @@ tap_ok "and nothing was installed" host_exec 0 test ! -e /usr/local/bin/kube-api
 host_exec 0 systemctl stop squatter.service
 # a name proves nothing: the same program called kube-apiserver, outside our unit, is refused too
 host_copy_in 0 "$STANDIN" /tmp/sq/kube-apiserver
-host_exec 0 systemd-run --unit=squatter2 /tmp/sq/kube-apiserver \
-        --secure-port=6443 --tls-cert-file=/tmp/sq/c.pem --tls-private-key-file=/tmp/sq/k.pem >/dev/null 2>&1
-for _ in $(seq 50); do host_exec 0 sh -c 'ss -ltn | grep -q ":6443 "' && break; sleep 0.1; done
-apply
+squat squatter2 /tmp/sq/kube-apiserver
 tap_is "$RC" 1 "apply refuses a foreign process called kube-apiserver on port 6443"
 tap_like "$OUT" '"message":"port 6443 \(for kube-apiserver\) is in use by kube-apiserver \(pid [0-9]+, cgroup /system.slice/squatter2.service\), not by kube-apiserver.service"' \
         "naming it and its cgroup"
-tap_ok "and nothing was installed" host_exec 0 test ! -e /usr/local/bin/kube-apiserver
+tap_ok "and nothing was installed either" host_exec 0 test ! -e /usr/local/bin/kube-apiserver
 host_exec 0 systemctl stop squatter2.service
 ks_in preflight
 tap_is "$RC" 0 "preflight passes once the port is free"
@@ -227,8 +227,26 @@ tap_is "$RC" 0 "apply after the reboot succeeds"
 tap_like "$(summary)" '"changed":0,' "and has nothing to change"
 
 # --- reset: our units stopped and gone, nginx stays without our site -----------------------
+# with more units recorded than the 8 stop modes reset once had room for: ten more, running
+cat > "$wd/extra.sh" <<'SH'
+set -e
+for i in $(seq 10); do
+        u=/etc/systemd/system/ks-extra-$i.service
+        printf '[Service]\nExecStart=/bin/sleep infinity\n' > "$u"
+        printf 'file\t%s\t-\t-\tsha256\t%s\t0\t0\t0\t0\t0\n' "$u" \
+                "$(sha256sum "$u" | cut -d' ' -f1)" >> /var/lib/kubestrap/installed
+done
+systemctl daemon-reload
+systemctl start $(seq -f 'ks-extra-%g.service' 10)
+SH
+host_copy_in 0 "$wd/extra.sh" /tmp/extra.sh
+host_exec 0 sh /tmp/extra.sh
+tap_is "$(host_exec 0 systemctl is-active $(seq -f 'ks-extra-%g.service' 10) | sort -u)" active \
+        "ten more units recorded in the state, running"
 ks_in reset
 tap_is "$RC" 0 "reset succeeds on the host"
+tap_is "$(host_exec 0 systemctl is-active $(seq -f 'ks-extra-%g.service' 10) | sort -u)" inactive \
+        "all thirteen recorded units are stopped, the ninth and later too"
 for u in kube-apiserver kube-controller-manager kube-scheduler; do
         tap_is "$(host_exec 0 systemctl is-active "$u.service" || true)" inactive "$u.service stopped"
         tap_ok "$u.service unit file removed" host_exec 0 test ! -e "/etc/systemd/system/$u.service"

@@ -474,3 +474,40 @@ int atomic_symlink_at(int dirfd, const char *name, const char *target)
         }
         return -EEXIST;
 }
+
+int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
+{
+        struct open_how how = {
+            .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+            .mode = flags & (O_CREAT | O_TMPFILE) ? mode : 0,
+            .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+        return fd < 0 ? -errno : (int)fd;
+}
+
+int mkdir_beneath(int dirfd, const char *path, mode_t mode, int *ret_fd)
+{
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        _cleanup_close_ int cur = open_beneath(dirfd, ".", O_PATH | O_DIRECTORY, 0);
+        if (cur < 0)
+                return cur;
+        char *save = NULL;
+        for (char *c = strtok_r(p, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (streq(c, "."))
+                        continue;
+                /* one component at a time: mkdirat never follows its last component, and the
+                 * open below refuses a symlink raced in between */
+                if (mkdirat(cur, c, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                int next = open_beneath(cur, c, O_PATH | O_DIRECTORY, 0);
+                if (next < 0)
+                        return next;
+                close(cur);
+                cur = next;
+        }
+        *ret_fd = TAKE_FD(cur);
+        return 0;
+}

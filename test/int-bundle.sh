@@ -66,6 +66,40 @@ tap_like "$ERR" "refusing entry '\.\./evil'" "the message names the entry"
 tap_is "$(find "$WORK/bad2" -mindepth 1 | wc -l)" 0 "nothing installed from it"
 tap_is "$(find / -maxdepth 2 -name evil 2>/dev/null | wc -l)" 0 "nothing written outside either"
 
+# A pax hard-link entry may carry data: libarchive then calls it a regular file, and writing
+# it to disk links its target (here a file outside, by absolute path) and writes and chmods
+# through the link. Every other entry is a real bundle's, so only that entry can be refused.
+victim=$WORK/victim; echo "victim's own text" > "$victim"; chmod 0600 "$victim"
+python3 - "$B" "$WORK/hardlink.tar" "$victim" <<'PY'
+import io, sys, tarfile
+src, out, victim = sys.argv[1:]
+data = b"written by a bundle\n"
+with tarfile.open(src) as good, tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo("kubestrap-bundle/notes")
+    ti.type, ti.linkname, ti.size, ti.mode = tarfile.LNKTYPE, victim, len(data), 0o755
+    ti.pax_headers = {"linkpath": victim}  # a pax header makes libarchive honour the size
+    t.addfile(ti, io.BytesIO(data))
+    for m in good.getmembers():
+        t.addfile(m, good.extractfile(m) if m.isreg() else None)
+PY
+victim_was=$(stat -c '%a %U %s' "$victim")
+hardlink_refused() { # desc: checks the run just made with ks
+        tap_is "$RC" 2 "$1: refused"
+        tap_like "$ERR" "bundle .*: refusing entry 'kubestrap-bundle/notes': a hard link" \
+                "$1: the message names the bundle and the entry"
+        tap_is "$(cat "$victim")" "victim's own text" "$1: the file outside is not written"
+        tap_is "$(stat -c '%a %U %s' "$victim")" "$victim_was" "$1: nor its mode changed"
+        tap_is "$(find "$WORK/hl" -mindepth 1 | wc -l)" 0 "$1: nothing installed"
+}
+mkdir "$WORK/hl"
+for verb in plan apply; do
+        ks --root "$WORK/hl" --bundle "$WORK/hardlink.tar" "$verb"
+        hardlink_refused "hard link with data, --bundle FILE $verb"
+        ks --root "$WORK/hl" --bundle - "$verb" < "$WORK/hardlink.tar"
+        hardlink_refused "hard link with data, --bundle - $verb"
+done
+tap_is "$(find /tmp -maxdepth 1 -name 'kubestrap-bundle.*' | wc -l)" 0 "no unpacked bundle left behind"
+
 sed 's/^version = .*/version = v1.22.0/' "$CONF" > "$WORK/other.conf"; chmod 644 "$WORK/other.conf"
 mkdir "$WORK/bad3"
 ks -c "$WORK/other.conf" --root "$WORK/bad3" --bundle "$B" apply

@@ -276,12 +276,11 @@ int target_opendir(struct target *t, const char *dir, int *ret_fd, DIR **ret)
         return 0;
 }
 
-void target_sweep_staging(struct target *t, const char *dir, const char *name)
+/* Removes staging files of NAME (any name when NULL) from the directory listed by d and
+ * reached through dfd. With own_only, only those this user made and no one else can have
+ * touched: regular, ours, 0600, one link; in a shared directory a name proves nothing. */
+static void sweep_staging(int dfd, DIR *d, const char *name, bool own_only)
 {
-        _cleanup_close_ int dfd = -1;
-        DIR *d;
-        if (target_opendir(t, dir, &dfd, &d) < 0)
-                return;
         size_t nl = name ? strlen(name) : 0;
         for (struct dirent *de; (de = readdir(d));) {
                 const char *e = de->d_name;
@@ -292,9 +291,37 @@ void target_sweep_staging(struct target *t, const char *dir, const char *name)
                 if (name && ((size_t)(tag - e - 1) != nl || strncmp(e + 1, name, nl) != 0))
                         continue;
                 const char *x = tag + 4;
-                if (strlen(x) == 12 && strspn(x, "0123456789abcdef") == 12)
-                        (void)unlinkat(dfd, e, 0);
+                if (strlen(x) != 12 || strspn(x, "0123456789abcdef") != 12)
+                        continue;
+                struct stat st;
+                if (own_only &&
+                    (fstatat(dfd, e, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+                     st.st_uid != geteuid() || (st.st_mode & 07777) != 0600 || st.st_nlink != 1))
+                        continue;
+                (void)unlinkat(dfd, e, 0);
         }
+}
+
+void target_sweep_staging(struct target *t, const char *dir, const char *name)
+{
+        _cleanup_close_ int dfd = -1;
+        DIR *d;
+        if (target_opendir(t, dir, &dfd, &d) < 0)
+                return;
+        sweep_staging(dfd, d, name, false);
+        closedir(d);
+}
+
+void stage_sweep_own(int dirfd, const char *name)
+{
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        sweep_staging(dirfd, d, name, true);
         closedir(d);
 }
 

@@ -94,22 +94,10 @@ tap_like "$ERR" "refusing entry '\.\./evil'" "the message names the entry"
 tap_is "$(find "$WORK/bad2" -mindepth 1 | wc -l)" 0 "nothing installed from it"
 tap_is "$(find / -maxdepth 2 -name evil 2>/dev/null | wc -l)" 0 "nothing written outside either"
 
-# A pax hard-link entry may carry data: libarchive then calls it a regular file, and writing
-# it to disk links its target (here a file outside, by absolute path) and writes and chmods
-# through the link. Every other entry is a real bundle's, so only that entry can be refused.
+# A pax hard-link entry carrying data (ks_hardlink_tar), its target a file outside by absolute
+# path. Every other entry is a real bundle's, so only that entry can be refused.
 victim=$WORK/victim; echo "victim's own text" > "$victim"; chmod 0600 "$victim"
-python3 - "$B" "$WORK/hardlink.tar" "$victim" <<'PY'
-import io, sys, tarfile
-src, out, victim = sys.argv[1:]
-data = b"written by a bundle\n"
-with tarfile.open(src) as good, tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
-    ti = tarfile.TarInfo("kubestrap-bundle/notes")
-    ti.type, ti.linkname, ti.size, ti.mode = tarfile.LNKTYPE, victim, len(data), 0o755
-    ti.pax_headers = {"linkpath": victim}  # a pax header makes libarchive honour the size
-    t.addfile(ti, io.BytesIO(data))
-    for m in good.getmembers():
-        t.addfile(m, good.extractfile(m) if m.isreg() else None)
-PY
+ks_hardlink_tar "$B" "$WORK/hardlink.tar" kubestrap-bundle/notes "$victim"
 victim_was=$(stat -c '%a %U %s' "$victim")
 hardlink_refused() { # desc: checks the run just made with ks
         tap_is "$RC" 2 "$1: refused"

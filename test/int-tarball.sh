@@ -79,18 +79,7 @@ rm "$ev/kubernetes/server/bin/escape"
 # A pax hard link carrying data, its target outside: the stream extractor writes members only
 # to its own staging files and never resolves a name on disk, and it refuses the entry.
 victim=$WORK/tarball-victim; echo "victim's own text" > "$victim"; chmod 0600 "$victim"
-python3 - "$WORK/good.tar.gz" "$WORK/hardlink.tar.gz" "$victim" <<'PY'
-import io, sys, tarfile
-src, out, victim = sys.argv[1:]
-data = b"written by a tarball\n"
-with tarfile.open(src) as good, tarfile.open(out, "w:gz", format=tarfile.PAX_FORMAT) as t:
-    ti = tarfile.TarInfo("kubernetes/server/bin/notes")
-    ti.type, ti.linkname, ti.size, ti.mode = tarfile.LNKTYPE, victim, len(data), 0o755
-    ti.pax_headers = {"linkpath": victim}  # a pax header makes libarchive honour the size
-    t.addfile(ti, io.BytesIO(data))
-    for m in good.getmembers():
-        t.addfile(m, good.extractfile(m) if m.isreg() else None)
-PY
+ks_hardlink_tar "$WORK/good.tar.gz" "$WORK/hardlink.tar.gz" kubernetes/server/bin/notes "$victim"
 check_refused "hard link with data pointing outside" v1.30.7 "$WORK/hardlink.tar.gz" \
         "refusing entry 'kubernetes/server/bin/notes': a hard link outside the archive"
 tap_is "$(cat "$victim") $(stat -c %a "$victim")" "victim's own text 600" \

@@ -30,6 +30,7 @@ as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; }
 mkdir "$WORK/sticky" "$WORK/theirs"; chmod 1777 "$WORK/sticky"; chown nobody "$WORK/theirs"
 echo "root's own" > "$WORK/linked"; chmod 0644 "$WORK/linked"
 for d in "$WORK/sticky" "$WORK/theirs"; do
+        # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
         as_nobody sh -c 'umask 0; echo planted > "$1/b.tar.ks-partial"; chmod 0666 "$1/b.tar.ks-partial"
                 ln -s "$2" "$1/l.tar.ks-partial"; echo theirs > "$1/.b.tar.ks-ba9876543210"
                 chmod 0600 "$1/.b.tar.ks-ba9876543210"' sh "$d" "$WORK/linked"

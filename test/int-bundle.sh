@@ -97,23 +97,24 @@ tap_is "$(find / -maxdepth 2 -name evil 2>/dev/null | wc -l)" 0 "nothing written
 
 # A pax hard-link entry carrying data (ks_hardlink_tar), its target a file outside by absolute
 # path. Every other entry is a real bundle's, so only that entry can be refused.
-victim=$WORK/victim; echo "victim's own text" > "$victim"; chmod 0600 "$victim"
+victim=$WORK/victim
 ks_hardlink_tar "$B" "$WORK/hardlink.tar" kubestrap-bundle/notes "$victim"
-victim_was=$(stat -c '%a %U %s' "$victim")
-hardlink_refused() { # desc: checks the run just made with ks
-        tap_is "$RC" 2 "$1: refused"
+hardlink_run() { # desc kubestrap-args...: one run, against a fresh victim and an empty root
+        local desc="hard link with data, $1" was
+        shift
+        echo "victim's own text" > "$victim"; chmod 0600 "$victim"; was=$(stat -c '%a %U %s' "$victim")
+        rm -rf "$WORK/hl"; mkdir "$WORK/hl"
+        ks --root "$WORK/hl" "$@"
+        tap_is "$RC" 2 "$desc: refused"
         tap_like "$ERR" "bundle .*: refusing entry 'kubestrap-bundle/notes': a hard link" \
-                "$1: the message names the bundle and the entry"
-        tap_is "$(cat "$victim")" "victim's own text" "$1: the file outside is not written"
-        tap_is "$(stat -c '%a %U %s' "$victim")" "$victim_was" "$1: nor its mode changed"
-        tap_is "$(find "$WORK/hl" -mindepth 1 | wc -l)" 0 "$1: nothing installed"
+                "$desc: the message names the bundle and the entry"
+        tap_is "$(cat "$victim")" "victim's own text" "$desc: the file outside is not written"
+        tap_is "$(stat -c '%a %U %s' "$victim")" "$was" "$desc: nor its mode changed"
+        tap_is "$(find "$WORK/hl" -mindepth 1 | wc -l)" 0 "$desc: nothing installed"
 }
-mkdir "$WORK/hl"
 for verb in plan apply; do
-        ks --root "$WORK/hl" --bundle "$WORK/hardlink.tar" "$verb"
-        hardlink_refused "hard link with data, --bundle FILE $verb"
-        ks --root "$WORK/hl" --bundle - "$verb" < "$WORK/hardlink.tar"
-        hardlink_refused "hard link with data, --bundle - $verb"
+        hardlink_run "--bundle FILE $verb" --bundle "$WORK/hardlink.tar" "$verb"
+        hardlink_run "--bundle - $verb" --bundle - "$verb" < "$WORK/hardlink.tar"
 done
 tap_is "$(find /tmp -maxdepth 1 -name 'kubestrap-bundle.*' | wc -l)" 0 "no unpacked bundle left behind"
 

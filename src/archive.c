@@ -5,8 +5,10 @@
 #include <archive_entry.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "util.h"
@@ -44,10 +46,6 @@
         X(archive_read_support_format_tar)                                                         \
         X(archive_write_close)                                                                     \
         X(archive_write_data)                                                                      \
-        X(archive_write_data_block)                                                                \
-        X(archive_write_disk_new)                                                                  \
-        X(archive_write_disk_set_options)                                                          \
-        X(archive_write_finish_entry)                                                              \
         X(archive_write_free)                                                                      \
         X(archive_write_header)                                                                    \
         X(archive_write_new)                                                                       \
@@ -113,10 +111,6 @@ static int archive_dlopen(char **ret_error)
 #define archive_read_support_format_tar         sym_archive_read_support_format_tar
 #define archive_write_close                     sym_archive_write_close
 #define archive_write_data                      sym_archive_write_data
-#define archive_write_data_block                sym_archive_write_data_block
-#define archive_write_disk_new                  sym_archive_write_disk_new
-#define archive_write_disk_set_options          sym_archive_write_disk_set_options
-#define archive_write_finish_entry              sym_archive_write_finish_entry
 #define archive_write_free                      sym_archive_write_free
 #define archive_write_header                    sym_archive_write_header
 #define archive_write_new                       sym_archive_write_new
@@ -393,31 +387,82 @@ struct archive_writer *archive_writer_free(struct archive_writer *w)
         return NULL;
 }
 
+/* One regular file of a bundle: created (never reused: O_EXCL) below dir_fd, its data written
+ * through the descriptor, its mode set through it too. */
+static int unpack_file(struct archive *a, int dir_fd, const char *name, unsigned perm,
+                       char **ret_error)
+{
+        _cleanup_free_ char *parent = strdup(name);
+        if (!parent)
+                return -ENOMEM;
+        char *slash = strrchr(parent, '/');
+        const char *leaf = slash ? slash + 1 : parent;
+        if (slash)
+                *slash = 0;
+        _cleanup_close_ int pfd = -1;
+        int r = mkdir_beneath(dir_fd, slash ? parent : ".", 0700, &pfd);
+        _cleanup_close_ int fd =
+            r < 0 ? r : open_beneath(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        if (fd < 0) {
+                _cleanup_free_ char *shown = archive_safe_name(name);
+                asprintf_safe(ret_error, "unpacking '%s': %s", shown,
+                              fd == -EEXIST ? "the entry appears twice" : strerror(-fd));
+                return fd == -EEXIST ? -EBADMSG : fd;
+        }
+        const void *buf;
+        size_t len;
+        la_int64_t off;
+        uint64_t pos = 0;
+        for (;;) {
+                int ar = archive_read_data_block(a, &buf, &len, &off);
+                if (ar == ARCHIVE_EOF)
+                        break;
+                if (ar < ARCHIVE_WARN) {
+                        asprintf_safe(ret_error, "archive damaged: %s", archive_error_string(a));
+                        return -EBADMSG;
+                }
+                /* written in order: a bundle's files are not sparse */
+                if ((unsigned long long)off != pos) {
+                        _cleanup_free_ char *shown = archive_safe_name(name);
+                        asprintf_safe(ret_error, "entry '%s' is sparse", shown);
+                        return -EBADMSG;
+                }
+                r = write_all(fd, buf, len);
+                if (r < 0) {
+                        _cleanup_free_ char *shown = archive_safe_name(name);
+                        asprintf_safe(ret_error, "writing '%s': %s", shown, strerror(-r));
+                        return r;
+                }
+                pos += len;
+        }
+        /* no owners, set-id bits or write bits for others from the archive */
+        if (fchmod(fd, perm & 0755) < 0)
+                return -errno;
+        return 0;
+}
+
 int archive_unpack_all(int in_fd, const char *dir, char **ret_error)
 {
-        int q = archive_dlopen(ret_error);
-        if (q < 0)
-                return q;
+        int r = archive_dlopen(ret_error);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dir_fd < 0)
+                return -errno;
         struct archive *a = archive_read_new();
-        struct archive *disk = archive_write_disk_new();
-        int r = 0;
-        if (!a || !disk) {
-                archive_read_free(a);
-                archive_write_free(disk);
+        if (!a)
                 return -ENOMEM;
-        }
         archive_read_support_filter_all(a);
         archive_read_support_format_tar(a);
-        /* bsdtar's safe defaults, and no owners or odd modes from the archive. Absolute paths
-         * are allowed only because we make them: each entry's name is checked to be relative
-         * and free of ".." first, then put under our own private directory. */
-        archive_write_disk_set_options(
-            disk, ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                      ARCHIVE_EXTRACT_NO_OVERWRITE | ARCHIVE_EXTRACT_PERM);
         if (archive_read_open_fd(a, in_fd, 256 * 1024) != ARCHIVE_OK) {
                 asprintf_safe(ret_error, "not a readable archive: %s", archive_error_string(a));
                 r = -EBADMSG;
         }
+        /* Not libarchive's archive_write_disk: it resolves names from the working directory
+         * and follows a hard-link entry's target wherever it points (a pax hard link may carry
+         * data, which it then writes into the target and chmods). Bundles hold plain files and
+         * directories only, so every entry is checked here and written through descriptors
+         * below dir_fd, which no name can leave. */
         while (r >= 0) {
                 struct archive_entry *e;
                 r = next_entry(a, &e, ret_error);
@@ -429,50 +474,34 @@ int archive_unpack_all(int in_fd, const char *dir, char **ret_error)
                         r = -ENOMEM;
                         break;
                 }
-                bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
-                if ((archive_entry_filetype(e) != AE_IFREG && !is_dir) || !path_is_safe(name)) {
-                        _cleanup_free_ char *shown = archive_safe_name(name ? name : "");
-                        asprintf_safe(
-                            ret_error,
-                            "refusing entry '%s': bundles hold plain files and directories only",
-                            shown);
-                        r = -EPERM;
-                        break;
-                }
-                _cleanup_free_ char *full = path_join(dir, name);
-                if (!full) {
-                        r = -ENOMEM;
-                        break;
-                }
-                archive_entry_set_pathname(e, full);
-                archive_entry_set_perm(e, is_dir ? 0700 : archive_entry_perm(e) & 0755);
-                if (archive_write_header(disk, e) != ARCHIVE_OK) {
+                unsigned type = archive_entry_filetype(e);
+                const char *bad =
+                    !path_is_safe(name) ? "a path outside the bundle"
+                    : archive_entry_hardlink(e)
+                        ? "a hard link (bundles hold plain files and directories only)"
+                    : archive_entry_symlink(e) || (type != AE_IFREG && type != AE_IFDIR)
+                        ? "bundles hold plain files and directories only"
+                        : NULL;
+                if (bad) {
                         _cleanup_free_ char *shown = archive_safe_name(name);
-                        asprintf_safe(ret_error, "unpacking '%s': %s", shown,
-                                      archive_error_string(disk));
+                        asprintf_safe(ret_error, "refusing entry '%s': %s", shown, bad);
                         r = -EPERM;
                         break;
                 }
-                const void *buf;
-                size_t len;
-                la_int64_t off;
-                int ar;
-                while ((ar = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
-                        if (archive_write_data_block(disk, buf, len, off) != ARCHIVE_OK) {
-                                asprintf_safe(ret_error, "writing '%s': %s", name,
-                                              archive_error_string(disk));
-                                r = -EIO;
-                                break;
+                if (type == AE_IFDIR) {
+                        _cleanup_close_ int fd = -1;
+                        r = mkdir_beneath(dir_fd, name, 0700, &fd);
+                        if (r < 0) {
+                                _cleanup_free_ char *shown = archive_safe_name(name);
+                                asprintf_safe(ret_error, "unpacking '%s': %s", shown, strerror(-r));
                         }
+                } else {
+                        /* "a/b/" and "a/b" are the same file */
+                        for (size_t l = strlen(name); l > 1 && name[l - 1] == '/'; l--)
+                                name[l - 1] = 0;
+                        r = unpack_file(a, dir_fd, name, archive_entry_perm(e), ret_error);
                 }
-                if (r >= 0 && ar != ARCHIVE_EOF) {
-                        asprintf_safe(ret_error, "archive damaged: %s", archive_error_string(a));
-                        r = -EBADMSG;
-                }
-                if (r >= 0)
-                        archive_write_finish_entry(disk);
         }
         archive_read_free(a);
-        archive_write_free(disk);
         return r;
 }

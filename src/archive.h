@@ -29,8 +29,10 @@ int archive_writer_add_data(struct archive_writer *w, const char *path, const vo
 int archive_writer_close(struct archive_writer *w, char **ret_error);
 struct archive_writer *archive_writer_free(struct archive_writer *w);
 
-/* Reading a bundle: unpacks every regular file into dir_fd (which must be empty), with
- * libarchive's secure-extraction flags. */
+/* Reading a bundle: unpacks its plain files and directories into dir (private and empty),
+ * every name resolved below it without following symlinks, files created O_EXCL. Any other
+ * entry (hard link, even one carrying data; symlink; device; "..") is refused (-EPERM, the
+ * message names it). */
 int archive_unpack_all(int in_fd, const char *dir, char **ret_error);
 
 /* Prints an entry name with non-printable bytes escaped, for messages. */

@@ -9,6 +9,7 @@
 
 #include "bundle.h"
 #include "cmd.h"
+#include "fileio.h"
 #include "log.h"
 #include "progress.h"
 
@@ -29,24 +30,49 @@ static int write_bundle(struct job *job, const char *out, const char *config_pat
                         log_error_errno(r, "%s is not in the cache: %m", it->path);
                 n++;
         }
-        _cleanup_close_ int fd = -1;
-        if (r >= 0 && streq(out, "-"))
+        _cleanup_close_ int fd = -1, dir_fd = -1;
+        _cleanup_free_ char *dir = NULL;
+        const char *name = NULL;
+        if (r >= 0 && streq(out, "-")) {
                 fd = dup(STDOUT_FILENO);
-        else if (r >= 0) {
-                /* 0600: the bundle carries private keys. Written beside its name, then renamed. */
-                r = asprintf_safe(&tmp, "%s.ks-partial", out);
+                if (fd < 0)
+                        r = -errno;
+        } else if (r >= 0) {
+                /* The keys go into a new file of ours: a random hidden name beside the bundle,
+                 * created O_EXCL|O_NOFOLLOW 0600 (stage_open), mode and owner set through the
+                 * descriptor, then renamed. A fixed name could be taken first by anyone who can
+                 * write the directory: a file of theirs would be reused with their owner and
+                 * mode, and a leftover would block every later run. Leftovers of an interrupted
+                 * run are ours alone and swept; anybody else's file is left alone. */
+                const char *slash = strrchr(out, '/');
+                name = slash ? slash + 1 : out;
+                dir = slash == out ? strdup("/")
+                      : slash      ? strndup(out, (size_t)(slash - out))
+                                   : strdup(".");
+                if (!dir)
+                        r = -ENOMEM;
+                else if (!*name || streq(name, ".") || streq(name, ".."))
+                        r = -EISDIR;
+                else {
+                        dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                        if (dir_fd < 0)
+                                r = -errno;
+                }
                 if (r >= 0) {
-                        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+                        stage_sweep_own(dir_fd, name);
+                        fd = stage_open(dir_fd, name, &tmp);
                         if (fd < 0)
-                                r = log_error_errno(-errno, "%s: %m", tmp);
+                                r = fd;
                 }
         }
         if (r >= 0)
                 r = bundle_write(fd, job->model, config_path, src, n, &err);
-        if (r >= 0 && tmp && (fsync(fd) < 0 || rename(tmp, out) < 0))
-                r = -errno;
+        if (r >= 0 && tmp)
+                r = stage_finish(fd, 0600, true);
+        if (r >= 0 && tmp)
+                r = stage_commit(dir_fd, tmp, name);
         if (r < 0 && tmp)
-                (void)unlink(tmp);
+                stage_abort(dir_fd, tmp);
         for (size_t i = 0; i < n; i++)
                 if (src[i].fd >= 0)
                         close(src[i].fd);

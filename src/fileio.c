@@ -276,12 +276,11 @@ int target_opendir(struct target *t, const char *dir, int *ret_fd, DIR **ret)
         return 0;
 }
 
-void target_sweep_staging(struct target *t, const char *dir, const char *name)
+/* Removes staging files of NAME (any name when NULL) from the directory listed by d and
+ * reached through dfd. With own_only, only those this user made and no one else can have
+ * touched: regular, ours, 0600, one link; in a shared directory a name proves nothing. */
+static void sweep_staging(int dfd, DIR *d, const char *name, bool own_only)
 {
-        _cleanup_close_ int dfd = -1;
-        DIR *d;
-        if (target_opendir(t, dir, &dfd, &d) < 0)
-                return;
         size_t nl = name ? strlen(name) : 0;
         for (struct dirent *de; (de = readdir(d));) {
                 const char *e = de->d_name;
@@ -292,9 +291,37 @@ void target_sweep_staging(struct target *t, const char *dir, const char *name)
                 if (name && ((size_t)(tag - e - 1) != nl || strncmp(e + 1, name, nl) != 0))
                         continue;
                 const char *x = tag + 4;
-                if (strlen(x) == 12 && strspn(x, "0123456789abcdef") == 12)
-                        (void)unlinkat(dfd, e, 0);
+                if (strlen(x) != 12 || strspn(x, "0123456789abcdef") != 12)
+                        continue;
+                struct stat st;
+                if (own_only &&
+                    (fstatat(dfd, e, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+                     st.st_uid != geteuid() || (st.st_mode & 07777) != 0600 || st.st_nlink != 1))
+                        continue;
+                (void)unlinkat(dfd, e, 0);
         }
+}
+
+void target_sweep_staging(struct target *t, const char *dir, const char *name)
+{
+        _cleanup_close_ int dfd = -1;
+        DIR *d;
+        if (target_opendir(t, dir, &dfd, &d) < 0)
+                return;
+        sweep_staging(dfd, d, name, false);
+        closedir(d);
+}
+
+void stage_sweep_own(int dirfd, const char *name)
+{
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                if (fd >= 0)
+                        close(fd);
+                return;
+        }
+        sweep_staging(dirfd, d, name, true);
         closedir(d);
 }
 
@@ -473,4 +500,41 @@ int atomic_symlink_at(int dirfd, const char *name, const char *target)
                 return r;
         }
         return -EEXIST;
+}
+
+int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
+{
+        struct open_how how = {
+            .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+            .mode = flags & (O_CREAT | O_TMPFILE) ? mode : 0,
+            .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+        return fd < 0 ? -errno : (int)fd;
+}
+
+int mkdir_beneath(int dirfd, const char *path, mode_t mode, int *ret_fd)
+{
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        _cleanup_close_ int cur = open_beneath(dirfd, ".", O_PATH | O_DIRECTORY, 0);
+        if (cur < 0)
+                return cur;
+        char *save = NULL;
+        for (char *c = strtok_r(p, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (streq(c, "."))
+                        continue;
+                /* one component at a time: mkdirat never follows its last component, and the
+                 * open below refuses a symlink raced in between */
+                if (mkdirat(cur, c, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                int next = open_beneath(cur, c, O_PATH | O_DIRECTORY, 0);
+                if (next < 0)
+                        return next;
+                close(cur);
+                cur = next;
+        }
+        *ret_fd = TAKE_FD(cur);
+        return 0;
 }

@@ -63,3 +63,13 @@ void rm_rf(const char *path);
 /* A directory under the root, to list (the DIR) and to act on its entries (the fd). */
 int target_opendir(struct target *t, const char *dir, int *ret_fd, DIR **ret);
 void target_sweep_staging(struct target *t, const char *dir, const char *name);
+/* The same in a directory that may be shared (where 'fetch --bundle' writes): only staging
+ * files of NAME that this user made (regular, owned, 0600, one link) are removed. */
+void stage_sweep_own(int dirfd, const char *name);
+
+/* Inside a private directory (an unpacked bundle): every path is resolved below dirfd and no
+ * step may be a symlink (openat2 RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS), so nothing an entry
+ * names can lead outside. open_beneath is openat2 with those rules; mkdir_beneath opens the
+ * directory path below dirfd as O_PATH, creating missing components with mode. */
+int open_beneath(int dirfd, const char *path, int flags, mode_t mode);
+int mkdir_beneath(int dirfd, const char *path, mode_t mode, int *ret_fd);

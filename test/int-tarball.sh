@@ -1,7 +1,8 @@
 #!/bin/bash
 # Integration: download.source = tarball. The release tarball is streamed once through
 # libarchive (hashed while its members are extracted), warm runs need no request, and tarballs
-# with "../", absolute or symlink-escaping entries, or a wrong digest install nothing.
+# with "../", absolute, symlink-escaping or hard-link-escaping entries, or a wrong digest
+# install nothing.
 set -eu
 . "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
 ks_setup
@@ -75,6 +76,14 @@ tar -C "$ev" -czf "$WORK/symlink.tar.gz" kubernetes
 check_refused "symlink escaping the archive" v1.30.3 "$WORK/symlink.tar.gz" \
         "refusing entry 'kubernetes/server/bin/escape': a link pointing outside the archive"
 rm "$ev/kubernetes/server/bin/escape"
+# A pax hard link carrying data, its target outside: the stream extractor writes members only
+# to its own staging files and never resolves a name on disk, and it refuses the entry.
+victim=$WORK/tarball-victim; echo "victim's own text" > "$victim"; chmod 0600 "$victim"
+ks_hardlink_tar "$WORK/good.tar.gz" "$WORK/hardlink.tar.gz" kubernetes/server/bin/notes "$victim"
+check_refused "hard link with data pointing outside" v1.30.7 "$WORK/hardlink.tar.gz" \
+        "refusing entry 'kubernetes/server/bin/notes': a hard link outside the archive"
+tap_is "$(cat "$victim") $(stat -c %a "$victim")" "victim's own text 600" \
+        "hard link with data pointing outside: the file outside is untouched"
 
 # a tarball that does not match its digest: members were staged, none is published
 tar -C "$mk" -czf "$WORK/tampered.tar.gz" kubernetes

@@ -110,3 +110,23 @@ ks_set() { # section key value
 
 # mtime in nanoseconds and inode, to prove a file was not rewritten
 ks_stamp() { stat -c '%i %Y.%y' "$1"; }
+
+# ks_hardlink_tar SOURCE-TAR OUT-TAR ENTRY TARGET: OUT-TAR (gzipped if it ends in .gz) is
+# SOURCE-TAR's entries after a first one, ENTRY: a pax hard link to TARGET that carries data.
+# libarchive calls such an entry a regular file; extracted to disk it would link TARGET and
+# write and chmod through the link.
+ks_hardlink_tar() {
+        python3 - "$@" <<'PY'
+import io, sys, tarfile
+src, out, entry, target = sys.argv[1:]
+data = b"written through a hard-link entry\n"
+mode = "w:gz" if out.endswith(".gz") else "w"
+with tarfile.open(src) as good, tarfile.open(out, mode, format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo(entry)
+    ti.type, ti.linkname, ti.size, ti.mode = tarfile.LNKTYPE, target, len(data), 0o755
+    ti.pax_headers = {"linkpath": target}  # a pax header makes libarchive honour the size
+    t.addfile(ti, io.BytesIO(data))
+    for m in good.getmembers():
+        t.addfile(m, good.extractfile(m) if m.isreg() else None)
+PY
+}

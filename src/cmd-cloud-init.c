@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "digest.h"
 #include "fileio.h"
 #include "log.h"
@@ -48,6 +49,18 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
         if (r < 0) {
                 model_free(m);
                 return log_error_errno(r, "cloud-init: %m"), EXIT_RUN_FAILED;
+        }
+        /* read back as the node will read it, so a first boot cannot fail on its own config */
+        struct ini_file *check = NULL;
+        _cleanup_free_ char *why = NULL;
+        r = ini_file_parse_string(NODE_DIR "/kubestrap.conf", ini, &check, &why);
+        ini_file_free(check);
+        if (r < 0) {
+                log_error("cloud-init: the node could not read the configuration written for it: "
+                          "%s",
+                          why ? why : strerror(-r));
+                model_free(m);
+                return EXIT_RUN_FAILED;
         }
 
         printf("#cloud-config\n");

@@ -107,12 +107,21 @@ static int cmd_fanout(struct cmd_ctx *ctx)
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
-        const struct host *hosts[64];
+        /* as many hosts as the inventory has */
+        _cleanup_free_ const struct host **hosts = calloc(names        ? strv_length(names)
+                                                          : m->n_hosts ? m->n_hosts
+                                                                       : 1,
+                                                          sizeof(*hosts));
         size_t n = 0;
+        if (!hosts) {
+                log_error("fanout: out of memory");
+                model_free(m);
+                return EXIT_RUN_FAILED;
+        }
         if (!names)
-                for (size_t h = 0; h < m->n_hosts && n < ELEMENTSOF(hosts); h++)
+                for (size_t h = 0; h < m->n_hosts; h++)
                         hosts[n++] = &m->hosts[h];
-        for (char **nm = names; nm && *nm && n < ELEMENTSOF(hosts); nm++) {
+        for (char **nm = names; nm && *nm; nm++) {
                 const struct host *h = model_host(m, *nm);
                 if (!h) {
                         log_error("fanout: no [host %s] in %s", *nm, ctx->config_path);
@@ -127,24 +136,33 @@ static int cmd_fanout(struct cmd_ctx *ctx)
                 return EXIT_USAGE;
         }
 
-        /* One bundle for all: config, PKI, templates (each node fetches its binaries). */
-        char path[] = "/tmp/kubestrap-fanout.XXXXXX";
-        int fd = mkostemp(path, O_CLOEXEC);
-        _cleanup_free_ char *err = NULL;
-        r = fd < 0 ? -errno : bundle_write(fd, m, ctx->config_path, NULL, 0, &err);
+        /* One bundle for all: config, PKI, templates (each node fetches its binaries). It and
+         * ssh's control sockets live in a directory only we can enter. */
+        _cleanup_free_ char *dir = NULL, *path = NULL, *err = NULL;
+        r = fanout_private_dir(&dir);
+        if (r < 0) {
+                log_error_errno(r, "fanout: cannot make a private directory for ssh: %m");
+                model_free(m);
+                return EXIT_RUN_FAILED;
+        }
+        path = path_join(dir, "bundle");
+        int fd = path ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+        r = !path    ? -ENOMEM
+            : fd < 0 ? -errno
+                     : bundle_write(fd, m, ctx->config_path, NULL, 0, &err);
         if (fd >= 0)
                 close(fd);
         if (r < 0) {
                 log_error("fanout: cannot make the bundle: %s", err ? err : strerror(-r));
-                if (fd >= 0)
-                        unlink(path);
+                fanout_private_dir_remove(dir);
                 model_free(m);
                 return EXIT_RUN_FAILED;
         }
         o.bundle_path = path;
+        o.private_dir = dir;
         struct fanout_host *fh = NULL;
         r = fanout_run(m, hosts, n, &o, &fh);
-        unlink(path);
+        fanout_private_dir_remove(dir);
         if (r < 0) {
                 log_error_errno(r, "fanout: %m");
                 free(fh);

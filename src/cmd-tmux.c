@@ -6,12 +6,13 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "fanout.h"
 #include "log.h"
 #include "proc.h"
 
-/* Runs "tmux [-L socket] ARGS..."; the socket (KUBESTRAP_TMUX_SOCKET) keeps tests apart from
- * the operator's own tmux server. */
-static int tmux(const char *socket, const char *const *args)
+/* Runs "tmux [-L socket] ARGS... [COMMAND...]"; the socket (KUBESTRAP_TMUX_SOCKET) keeps tests
+ * apart from the operator's own tmux server. */
+static int tmux(const char *socket, const char *const *args, char *const *command)
 {
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *out = NULL;
@@ -22,6 +23,8 @@ static int tmux(const char *socket, const char *const *args)
                         r = strv_extend(&argv, socket);
         }
         for (const char *const *x = args; r >= 0 && *x; x++)
+                r = strv_extend(&argv, *x);
+        for (char *const *x = command; r >= 0 && x && *x; x++)
                 r = strv_extend(&argv, *x);
         if (r < 0)
                 return r;
@@ -56,11 +59,20 @@ static int cmd_tmux(struct cmd_ctx *ctx)
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
-        const struct host *hosts[16];
+        /* as many panes as hosts */
+        _cleanup_free_ const struct host **hosts = calloc(names        ? strv_length(names)
+                                                          : m->n_hosts ? m->n_hosts
+                                                                       : 1,
+                                                          sizeof(*hosts));
         size_t n = 0;
-        for (size_t h = 0; !names && h < m->n_hosts && n < ELEMENTSOF(hosts); h++)
+        if (!hosts) {
+                log_error("tmux: out of memory");
+                model_free(m);
+                return EXIT_RUN_FAILED;
+        }
+        for (size_t h = 0; !names && h < m->n_hosts; h++)
                 hosts[n++] = &m->hosts[h];
-        for (char **nm = names; nm && *nm && n < ELEMENTSOF(hosts); nm++) {
+        for (char **nm = names; nm && *nm; nm++) {
                 hosts[n] = model_host(m, *nm);
                 if (!hosts[n]) {
                         log_error("tmux: no [host %s] in %s", *nm, ctx->config_path);
@@ -74,31 +86,31 @@ static int cmd_tmux(struct cmd_ctx *ctx)
                 model_free(m);
                 return EXIT_USAGE;
         }
-        /* ssh as fanout runs it, interactive: the operator types into the panes */
-        const char *opts = model_get(m, "fanout.ssh-options");
-        char win[128];
-        snprintf(win, sizeof(win), "%s:controllers", session);
-        r = 0;
+        /* ssh as fanout runs it, interactive: the operator types into the panes. The command is
+         * handed to tmux as separate words, which it executes directly: no shell ever parses
+         * anything that came from the configuration. */
+        _cleanup_free_ char *win = strjoin3(session, ":", "controllers");
+        r = win ? 0 : -ENOMEM;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                _cleanup_free_ char *cmd = NULL;
-                r = asprintf_safe(&cmd, "ssh %s %s", opts ? opts : "", hosts[i]->address);
+                _cleanup_strv_free_ char **cmd = NULL;
+                r = fanout_ssh_argv(m, NULL, hosts[i]->address, &cmd);
                 const char *first[] = {"new-session", "-d",          "-s", session,
-                                       "-n",          "controllers", cmd,  NULL};
-                const char *more[] = {"split-window", "-t", win, cmd, NULL};
+                                       "-n",          "controllers", NULL};
+                const char *more[] = {"split-window", "-t", win, NULL};
                 /* tiled after each pane, so the next split has room */
                 const char *tile[] = {"select-layout", "-t", win, "tiled", NULL};
                 if (r >= 0)
-                        r = tmux(socket, i == 0 ? first : more);
+                        r = tmux(socket, i == 0 ? first : more, cmd);
                 if (r >= 0)
-                        r = tmux(socket, tile);
+                        r = tmux(socket, tile, NULL);
         }
         const char *sync[] = {"set-window-option", "-t", win, "synchronize-panes", "on", NULL};
         if (r >= 0)
-                r = tmux(socket, sync);
+                r = tmux(socket, sync, NULL);
         /* synchronized: typing into one pane types into all of them */
         const char *keys[] = {"send-keys", "-t", win, type ? type : "", "Enter", NULL};
         if (r >= 0 && type)
-                r = tmux(socket, keys);
+                r = tmux(socket, keys, NULL);
         if (r >= 0)
                 printf("tmux session '%s' has %zu panes, input synchronized; attach with: tmux "
                        "%s%s attach -t %s\n",

@@ -3,6 +3,10 @@
 
 #include <stddef.h>
 
+/* The longest line the reader takes: Debian's inih build reads 200 bytes, the newline, a CR
+ * and the NUL included. Whatever kubestrap writes for itself to read stays within it. */
+#define INI_LINE_MAX 197
+
 struct ini_entry {
         char *section;
         char *key;

@@ -7,9 +7,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <dirent.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -205,22 +208,41 @@ static int split_words(const char *s, char ***argv)
         return 0;
 }
 
+int fanout_ssh_argv(const struct model *m, const char *const *extra, const char *address,
+                    char ***ret_argv)
+{
+        _cleanup_strv_free_ char **argv = NULL;
+        int r = strv_extend(&argv, "ssh");
+        for (const char *const *x = extra; r >= 0 && x && *x; x++)
+                r = strv_extend(&argv, *x);
+        if (r >= 0)
+                r = split_words(model_get(m, "fanout.ssh-options"), &argv);
+        /* "--": the destination can never be taken for an option, whatever it holds */
+        if (r >= 0)
+                r = strv_extend(&argv, "--");
+        if (r >= 0)
+                r = strv_extend(&argv, address);
+        if (r < 0)
+                return r;
+        *ret_argv = TAKE_PTR(argv);
+        return 0;
+}
+
 static int start_child(const struct model *m, const struct fanout_options *o, struct child *c)
 {
         const struct host *h = c->fh->host;
         _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *control = NULL;
         struct buf remote = {0};
-        int r = strv_extend(&argv, "ssh");
         /* BatchMode: never stop to ask for a password in the middle of a fan-out. The user's
-         * ssh_config still applies; ControlMaster reuses one connection per host. */
-        if (r >= 0)
-                r = split_words("-o BatchMode=yes -o ControlMaster=auto "
-                                "-o ControlPath=/tmp/kubestrap-ssh-%C -o ControlPersist=60",
-                                &argv);
-        if (r >= 0)
-                r = split_words(model_get(m, "fanout.ssh-options"), &argv);
-        if (r >= 0)
-                r = strv_extend(&argv, h->address);
+         * ssh_config still applies; ControlMaster shares one connection between the entries of
+         * one address. The socket lives in this run's private directory and comes first (ssh
+         * takes the first value of an option), so no ssh-options can move it back where
+         * others could listen. Without ControlPersist a master ends with its last session. */
+        control = strjoin3("ControlPath=", o->private_dir, "/%C");
+        const char *extra[] = {"-o", "BatchMode=yes", "-o", "ControlMaster=auto",
+                               "-o", control,         NULL};
+        int r = control ? fanout_ssh_argv(m, extra, h->address, &argv) : -ENOMEM;
         r = r >= 0 ? buf_puts(&remote, model_get(m, "fanout.remote-command")) : r;
         r = r >= 0 ? buf_puts(&remote, " --bundle - --output json --host ") : r;
         r = r >= 0 ? shell_quote(&remote, h->name) : r;
@@ -288,7 +310,10 @@ int fanout_run(const struct model *m, const struct host *const *hosts, size_t n,
 {
         struct fanout_host *fh = calloc(n ? n : 1, sizeof(*fh));
         struct child *c = calloc(n ? n : 1, sizeof(*c));
-        if (!fh || !c) {
+        _cleanup_free_ struct pollfd *pfd = calloc(2 * n + 1, sizeof(*pfd));
+        _cleanup_free_ struct child **who = calloc(2 * n + 1, sizeof(*who));
+        _cleanup_free_ bool *is_err = calloc(2 * n + 1, sizeof(*is_err));
+        if (!fh || !c || !pfd || !who || !is_err) {
                 free(fh);
                 free(c);
                 return -ENOMEM;
@@ -320,11 +345,9 @@ int fanout_run(const struct model *m, const struct host *const *hosts, size_t n,
                 }
                 if (running == 0)
                         break;
-                struct pollfd pfd[64];
-                struct child *who[64];
-                bool is_err[64];
+                /* every running host's two pipes: as many as there are hosts, no cap */
                 size_t k = 0;
-                for (size_t i = 0; i < n && k + 2 <= ELEMENTSOF(pfd); i++) {
+                for (size_t i = 0; i < n; i++) {
                         if (!c[i].running)
                                 continue;
                         if (c[i].out >= 0) {
@@ -363,4 +386,65 @@ int fanout_run(const struct model *m, const struct host *const *hosts, size_t n,
         free(c);
         *ret = fh;
         return r;
+}
+
+/* A directory for this run's ssh control sockets and bundle that only we can enter. A socket
+ * or file at a name others can compute (the old /tmp/kubestrap-ssh-%C) lets any local user
+ * listen there first: OpenSSH's mux client hands its stdin, the bundle with every private key
+ * of the cluster, to whatever answers. The base is the user's runtime directory when it is
+ * really ours, else /tmp, where mkdtemp's mkdir cannot be pre-empted and the sticky bit keeps
+ * others from renaming ours away. */
+static bool base_is_ours(const char *base)
+{
+        struct stat st;
+        /* "BASE/ks-XXXXXX/" + 40 hex digits + the 17 bytes ssh appends must fit sun_path (107) */
+        if (!base || base[0] != '/' || strlen(base) > 39 || lstat(base, &st) < 0)
+                return false;
+        return S_ISDIR(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 0077) == 0;
+}
+
+int fanout_private_dir(char **ret_path)
+{
+        char run[64];
+        snprintf(run, sizeof(run), "/run/user/%u", (unsigned)geteuid());
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+        const char *base = base_is_ours(xdg) ? xdg : base_is_ours(run) ? run : "/tmp";
+        _cleanup_free_ char *path = strjoin3(base, "/ks-", "XXXXXX");
+        if (!path)
+                return -ENOMEM;
+        if (!mkdtemp(path))
+                return -errno;
+        /* checked and fixed through one descriptor: ours, a directory, 0700 whatever the umask */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat st;
+        int r = fd < 0 || fstat(fd, &st) < 0 ? -errno : 0;
+        if (r >= 0 && (!S_ISDIR(st.st_mode) || st.st_uid != geteuid()))
+                r = -EPERM;
+        if (r >= 0 && fchmod(fd, 0700) < 0)
+                r = -errno;
+        if (r < 0) {
+                rmdir(path);
+                return r;
+        }
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+void fanout_private_dir_remove(const char *path)
+{
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return;
+        }
+        /* the masters have removed their sockets when they ended; this is what a killed one
+         * left, and the bundle */
+        for (struct dirent *de = readdir(d); de; de = readdir(d))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        unlinkat(fd, de->d_name, 0);
+        closedir(d);
+        rmdir(path);
 }

@@ -14,6 +14,7 @@ struct fanout_options {
         long max_fail;    /* stop starting hosts once more than this many failed (-1: never) */
         char **verb_argv; /* the remote verb and its arguments */
         const char *bundle_path; /* the bundle every host reads on stdin */
+        const char *private_dir; /* from fanout_private_dir(): ssh's control sockets */
 };
 
 enum fanout_result {
@@ -36,3 +37,11 @@ struct fanout_host {
 int fanout_run(const struct model *m, const struct host *const *hosts, size_t n,
                const struct fanout_options *o, struct fanout_host **ret);
 const char *fanout_result_to_string(enum fanout_result r);
+
+/* "ssh EXTRA... SSH-OPTIONS... -- ADDRESS": the argument list, no shell involved. */
+int fanout_ssh_argv(const struct model *m, const char *const *extra, const char *address,
+                    char ***ret_argv);
+/* A fresh 0700 directory of ours (under $XDG_RUNTIME_DIR, /run/user/UID or /tmp). */
+int fanout_private_dir(char **ret_path);
+/* Removes it with what is left in it. */
+void fanout_private_dir_remove(const char *path);

@@ -438,12 +438,8 @@ static int add_host_key(struct loader *l, const char *section, const char *name,
                 add_error(l, line, section, key, "duplicate key");
                 return 0;
         }
-        /* address: what ssh takes, HOST or USER@HOST */
-        const char *at = strchr(value, '@');
-        int r = streq(key, "address") ? validate_host(at ? at + 1 : value, &why)
+        int r = streq(key, "address") ? validate_ssh_address(value, &why)
                                       : (streq(value, "auto") ? 0 : validate_ip(value, &why));
-        if (r >= 0 && at == value)
-                r = -EINVAL; /* "@host": an empty user name */
         if (r < 0 || string_has_cc(value)) {
                 add_error(l, line, section, key, "invalid value '%s': %s", value,
                           why ? why : "expected HOST or USER@HOST");
@@ -652,6 +648,31 @@ int model_load_string(const char *name, const char *text, struct model **ret, ch
         return r;
 }
 
+/* A key that may repeat was joined with blanks when read; written back as one line it can pass
+ * what the reader accepts, so the words go on as many "key = ..." lines as it takes. */
+static int write_repeated(struct buf *b, const char *key, const char *value)
+{
+        _cleanup_free_ char *copy = strdup(value);
+        char *save = NULL;
+        size_t len = 0; /* of the line being written, 0: none open */
+        int r = copy ? 0 : -ENOMEM;
+        for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; r >= 0 && w;
+             w = strtok_r(NULL, " \t", &save)) {
+                if (len > 0 && len + 1 + strlen(w) > INI_LINE_MAX) {
+                        r = buf_puts(b, "\n");
+                        len = 0;
+                }
+                if (r >= 0 && len == 0) {
+                        r = buf_printf(b, "%s = %s", key, w);
+                        len = strlen(key) + 3 + strlen(w);
+                } else if (r >= 0) {
+                        r = buf_printf(b, " %s", w);
+                        len += 1 + strlen(w);
+                }
+        }
+        return r >= 0 && len > 0 ? buf_puts(b, "\n") : r;
+}
+
 int model_write_ini(const struct model *m, char *const *overrides, char **ret)
 {
         struct buf b = {0};
@@ -697,7 +718,9 @@ int model_write_ini(const struct model *m, char *const *overrides, char **ret)
                         if (!header)
                                 r = buf_printf(&b, "\n[%s]\n", sec);
                         header = true;
-                        if (r >= 0)
+                        if (r >= 0 && schema[k].repeat)
+                                r = write_repeated(&b, schema[k].key, value);
+                        else if (r >= 0)
                                 r = buf_printf(&b, "%s = %s\n", schema[k].key, value);
                 }
         }

@@ -77,6 +77,25 @@ int validate_host(const char *s, const char **ret_reason)
         return fail(ret_reason, "expected an IP address or a DNS name");
 }
 
+/* What ssh takes as its destination, HOST or USER@HOST. The user part is a POSIX portable
+ * user name (letters, digits, '.', '_', '-', not starting with '-'): it reaches ssh's
+ * argument list and, before, reached a tmux shell string, so nothing else may pass. */
+int validate_ssh_address(const char *s, const char **ret_reason)
+{
+        const char *at = strrchr(s, '@');
+        if (s[0] == '-')
+                return fail(ret_reason, "an address must not start with '-'");
+        if (at) {
+                if (at == s)
+                        return fail(ret_reason, "expected HOST or USER@HOST (the user is empty)");
+                for (const char *p = s; p < at; p++)
+                        if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+                                return fail(ret_reason,
+                                            "the user name may hold only A-Z a-z 0-9 . _ -");
+        }
+        return validate_host(at ? at + 1 : s, ret_reason);
+}
+
 int validate_port_range(const char *s, const char **ret_reason)
 {
         const char *dash = strchr(s, '-');

@@ -6,6 +6,7 @@
 int validate_ip(const char *s, const char **ret_reason);
 int validate_cidr(const char *s, const char **ret_reason);
 int validate_host(const char *s, const char **ret_reason);
+int validate_ssh_address(const char *s, const char **ret_reason);
 int validate_port_range(const char *s, const char **ret_reason);
 int validate_https_url(const char *s, const char **ret_reason);
 int validate_https_url_list(const char *s, const char **ret_reason);

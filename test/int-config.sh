@@ -83,4 +83,63 @@ ks -c "$C" --root "$ROOT" --output json apply
 tap_like "$(printf '%s\n' "$OUT" | head -n 1)" '^\{"event":"error","message":".*\[cluster\] version: invalid value' "JSON error event"
 tap_like "$(printf '%s\n' "$OUT" | tail -n 1)" '^\{"event":"summary","verb":"apply","changed":0,"unchanged":0,"failed":1,' "JSON summary last"
 
+# [host] address reaches ssh's argument list (and, before, a tmux shell string): only HOST or
+# USER@HOST with a POSIX user name, never anything starting with '-'
+check_host() { # description address expected-reason
+        printf '%s\n\n[host c9]\naddress = %s\ninternal-ip = 10.240.0.19\n' "$(cat "$CONF")" "$2" > "$C"
+        chmod 0644 "$C"
+        rm -f "$WORK/injected"
+        ks -c "$C" --root "$ROOT" apply
+        local want="kubestrap: $C:$(grep -n -m1 '^address = ' "$C" | cut -d: -f1): [host c9] address: invalid value '$2': $3"
+        tap_is "$RC" 2 "$1: exit status 2"
+        tap_is "$(printf '%s\n' "$ERR" | grep -F -x -- "$want" || true)" "$want" "$1: exact message"
+        tap_is "$(find "$ROOT" -mindepth 1 | wc -l)" 0 "$1: nothing written"
+}
+check_host "shell in the user part" "\$(id>$WORK/injected)x@127.0.0.1" "the user name may hold only A-Z a-z 0-9 . _ -"
+check_host "address that is an ssh option" "-oProxyCommand=id@127.0.0.1" "an address must not start with '-'"
+check_host "user that is an ssh option" "-lroot@127.0.0.1" "an address must not start with '-'"
+check_host "empty user" "@127.0.0.1" "expected HOST or USER@HOST (the user is empty)"
+tap_ok "no command ran from the address" test ! -e "$WORK/injected"
+
+# cloud-init: every config it writes is one the node's own reader takes. Repeated ssh-options
+# were joined into one line longer than inih reads (197 bytes), so the first boot failed.
+long_opts() { printf -- '-o SendEnv=KS_%s_%s' "$1" "$(printf 'x%.0s' $(seq 40))" | sed 's/$/ /'; }
+{
+        cat "$CONF"
+        printf '\n[fanout]\n'
+        for n in 1 2 3 4; do printf 'ssh-options = %s%s%s\n' "$(long_opts "${n}a")" "$(long_opts "${n}b")" "$(long_opts "${n}c")"; done
+        printf 'ssh-options = -o BatchMode=yes\n'
+        printf '\n[host controller-0]\naddress = ops.user_1@10.240.0.10\ninternal-ip = 10.240.0.10\n'
+} > "$C"
+chmod 0644 "$C"
+for host in "" controller-0; do
+        ks -c "$C" ${host:+--host "$host"} cloud-init
+        tap_is "$RC" 0 "cloud-init ${host:-(no host)}: user-data written"
+        printf '%s\n' "$OUT" > "$WORK/user-data"
+        node=$WORK/node-${host:-none}
+        rm -rf "$node"; mkdir -p "$node"
+        # the files where the user-data puts them, under $node instead of /
+        python3 - "$WORK/user-data" "$node" <<'PY'
+import base64, os, sys, yaml
+ud = yaml.safe_load(open(sys.argv[1]))
+for f in ud["write_files"]:
+    dest = sys.argv[2] + f["path"]
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    with open(dest, "wb") as out:
+        out.write(base64.b64decode(f["content"]))
+    os.chmod(dest, int(f["permissions"], 8))
+PY
+        nconf=$node/etc/kubestrap/kubestrap.conf
+        tap_is "$(awk 'length($0) > 197' "$nconf" | wc -l)" 0 "cloud-init ${host:-(no host)}: no line longer than 197 bytes"
+        tap_is "$(grep -v '^ssh-options = ' "$C" | sed -n '/^\[fanout\]/,$p' | wc -l) $(awk '/^ssh-options = /{ sub(/^ssh-options = /, ""); printf "%s ", $0 }' "$nconf" | wc -w)" \
+                "$(grep -v '^ssh-options = ' "$C" | sed -n '/^\[fanout\]/,$p' | wc -l) $(awk '/^ssh-options = /{ sub(/^ssh-options = /, ""); printf "%s ", $0 }' "$C" | wc -w)" \
+                "cloud-init ${host:-(no host)}: every ssh option is kept"
+        # the node's paths, mapped under $node; the lines stay as written
+        sed -i "s|= /etc/kubestrap/|= $node/etc/kubestrap/|" "$nconf"
+        rm -rf "$WORK/noderoot"; mkdir "$WORK/noderoot"
+        ks -c "$nconf" --root "$WORK/noderoot" plan
+        tap_is "$RC" 0 "cloud-init ${host:-(no host)}: the node-side plan reads the written config"
+        [ "$RC" = 0 ] || tap_diag "$ERR"
+done
+
 tap_done

@@ -91,6 +91,31 @@ if command -v tmux >/dev/null; then
                 tap_like "$seen" "^controller-$i\$" "the typed command ran on controller-$i (capture-pane)"
         done
         tmux -L "$KUBESTRAP_TMUX_SOCKET" kill-server 2>/dev/null || true
+
+        # 20 hosts, 20 panes (there was a cap of 16); the ssh command goes to tmux as separate
+        # words, run without a shell: a '$(...)' in the configuration stays text. The server
+        # keeps dead panes, so a pane whose ssh ends still counts.
+        {
+                sed -e '/^\[host /,$d' "$conf"
+                printf '\n[fanout]\nssh-options = -o SetEnv=KS_PROBE=$(touch${IFS}%s/tmux-shell-ran)\n' "$wd"
+                for n in $(seq 0 19); do
+                        printf '\n[host h-%02d]\naddress = root@%s\n' "$n" "$(eval echo "\$HOST_IP_$((n % 3))")"
+                done
+        } > "$wd/tmux20.conf"
+        chmod 0644 "$wd/tmux20.conf"
+        export KUBESTRAP_TMUX_SOCKET=ks-test20-$$
+        tmux -L "$KUBESTRAP_TMUX_SOCKET" -f /dev/null new-session -d -s keep
+        tmux -L "$KUBESTRAP_TMUX_SOCKET" set-option -g remain-on-exit on
+        set +e; "$KUBESTRAP" -c "$wd/tmux20.conf" tmux > "$wd/out" 2>&1; RC=$?; set -e
+        tap_is "$RC" 0 "kubestrap tmux with 20 hosts"
+        [ "$RC" = 0 ] || tap_diag "$(cat "$wd/out")"
+        started=$(tmux -L "$KUBESTRAP_TMUX_SOCKET" list-panes -t kubestrap:controllers -F '#{pane_start_command}')
+        tap_is "$(printf '%s\n' "$started" | grep -c .)" 20 "20 hosts, 20 panes"
+        tap_like "$(printf '%s\n' "$started" | head -n 1)" "-o \"?SetEnv=KS_PROBE=\\\$\\(touch.* -- root@$HOST_IP_0\"?\$" \
+                "the pane runs ssh with the option as one word and '--' before the address"
+        sleep 1
+        tap_ok "no shell ran what the configuration holds" test ! -e "$wd/tmux-shell-ran"
+        tmux -L "$KUBESTRAP_TMUX_SOCKET" kill-server 2>/dev/null || true
 else
         tap_skip "kubestrap tmux" "tmux not installed"
 fi
@@ -122,5 +147,65 @@ tap_like "$(row controller-2)" '^controller-2 +ok +1 ' "--max-fail 1: the roll g
 host_exec 1 systemctl stop squatter.service
 ks fanout --serial controller-1 -- apply
 tap_like "$(row controller-1)" '^controller-1 +ok ' "controller-1 rolls once fixed"
+
+# --- ssh control sockets: in a private directory, never at a name others can compute ----------
+# (this config has no ControlPath of its own). Another user listens first at the old path
+# /tmp/kubestrap-ssh-%C: OpenSSH's mux client would hand it its stdin, the bundle.
+old=$(ssh -G -F /dev/null -o ControlPath=/tmp/kubestrap-ssh-%C "root@$HOST_IP_0" 2>/dev/null | awk '/^controlpath /{ print $2 }')
+mkdir -p "$wd/planted" "$wd/xdg"; chown nobody "$wd/planted"; chmod 0700 "$wd/xdg"
+rm -f "$old"
+setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(16)
+open(sys.argv[2] + "/ready", "w").close()
+while True:
+    c, _ = s.accept()
+    c.settimeout(2)
+    try:
+        data = c.recv(65536)
+    except OSError:
+        data = b""
+    with open(sys.argv[2] + "/got", "ab") as f:
+        f.write(b"a connection, %d bytes\n" % len(data))
+    c.close()
+' "$old" "$wd/planted" &
+planted_pid=$!
+for _ in $(seq 50); do [ -e "$wd/planted/ready" ] && break; sleep 0.1; done
+tap_like "$(stat -c '%U %F' "$old")" '^nobody socket$' "another user listens at the old control path"
+# LocalCommand looks at the control directory while the connection is up
+printf '#!/bin/sh\nfor d in "$XDG_RUNTIME_DIR"/ks-*; do stat -c "%%a %%U %%F" "$d"; ls -A "$d"; done >> %s/peek\n' "$wd" > "$wd/peek.sh"
+chmod 0755 "$wd/peek.sh"
+sed -e "s|^ssh-options = -o KexAlgorithms=curve25519-sha256 .*|ssh-options = -o KexAlgorithms=curve25519-sha256 -o PermitLocalCommand=yes -o LocalCommand=$wd/peek.sh|" \
+    "$conf" > "$wd/plain.conf"
+chmod 0644 "$wd/plain.conf"
+set +e; OUT=$(XDG_RUNTIME_DIR=$wd/xdg timeout 120 "$KUBESTRAP" -c "$wd/plain.conf" fanout controller-0 -- plan 2>"$wd/err"); RC=$?; set -e
+tap_is "$RC" 0 "fan-out with no ControlPath in the config"
+[ "$RC" = 0 ] || tap_diag "$(cat "$wd/err") $OUT"
+tap_like "$(row controller-0)" '^controller-0 +ok +[0-9]+ ' "the host was reached (its plan's summary came back)"
+tap_is "$(cat "$wd/planted/got" 2>/dev/null)" "" "the socket planted at the old path received nothing"
+tap_is "$(head -n 1 "$wd/peek" 2>/dev/null)" "700 root directory" "the control directory is 0700, root's, under \$XDG_RUNTIME_DIR"
+tap_like "$(tail -n +2 "$wd/peek" 2>/dev/null | tr '\n' ' ')" '(^| )bundle( |$)' "the bundle is in it"
+tap_is "$(ls -A "$wd/xdg")" "" "the control directory is gone afterwards"
+kill "$planted_pid" 2>/dev/null || true
+wait "$planted_pid" 2>/dev/null || true
+rm -f "$old"
+
+# --- 200 hosts in the inventory: every one runs, none is dropped (there was a cap of 64) ------
+{
+        sed -e '/^\[host /,$d' "$conf"
+        for n in $(seq 0 199); do
+                ip=HOST_IP_$((n % 3))
+                printf '\n[host h-%03d]\naddress = root@%s\ninternal-ip = %s\n' "$n" "${!ip}" "${!ip}"
+        done
+} > "$wd/c200.conf"
+chmod 0644 "$wd/c200.conf"
+t0=$EPOCHREALTIME
+set +e; OUT=$("$KUBESTRAP" -c "$wd/c200.conf" fanout -j 8 -- plan 2>"$wd/err"); RC=$?; set -e
+tap_diag "200 plans, 8 at a time: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
+tap_is "$RC" 0 "fan-out to 200 hosts succeeds"
+[ "$RC" = 0 ] || tap_diag "$(tail -n 5 "$wd/err")"
+tap_is "$(printf '%s\n' "$OUT" | grep -cE '^h-[0-9]{3} +ok +[0-9]+ ')" 200 "200 result rows, each ok with its plan's summary"
+tap_is "$(printf '%s\n' "$OUT" | grep -oE '^h-[0-9]{3} ' | sort -u | wc -l)" 200 "every host of the 200 has its row"
 
 tap_done

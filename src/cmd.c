@@ -308,6 +308,7 @@ int status_command(struct cmd_ctx *ctx, const char *verb, bool strict)
         struct status s;
         r = status_collect(m, ctx->root, &s);
         if (r < 0) {
+                status_done(&s);
                 model_free(m);
                 return log_error_errno(r, "Failed to collect the status: %m"), EXIT_RUN_FAILED;
         }
@@ -352,8 +353,10 @@ int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose)
 {
         struct preflight p;
         int r = preflight_run(m, ctx->root == NULL, ctx->ignore, &p);
-        if (r < 0)
+        if (r < 0) {
+                preflight_done(&p);
                 return log_error_errno(r, "preflight: %m"), EXIT_RUN_FAILED;
+        }
         for (size_t i = 0; i < p.n; i++)
                 if (verbose || p.results[i].status != CHECK_PASS)
                         report_check(&p.results[i]);

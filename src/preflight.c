@@ -48,8 +48,10 @@ static void add(struct preflight *p, const char *name, enum check_status st, con
 static void add(struct preflight *p, const char *name, enum check_status st, const char *hint,
                 const char *fmt, ...)
 {
-        if (p->n >= ELEMENTSOF(p->results))
+        if (ARRAY_RESERVE(p->results, p->cap, p->n + 1) < 0) {
+                p->oom = true;
                 return;
+        }
         struct check_result *c = &p->results[p->n++];
         va_list ap;
         va_start(ap, fmt);
@@ -245,9 +247,10 @@ static void check_pki(struct preflight *p, const struct model *m)
                     loose.data);
         else
                 add(p, "key-modes", CHECK_PASS, NULL, "private keys and kubeconfigs are 0600");
+        bool files_missing = missing.len > 0;
         buf_done(&missing);
         buf_done(&loose);
-        if (p->results[p->n - 2].status == CHECK_FAIL)
+        if (files_missing)
                 return; /* the certificate checks below need the files */
 
         static const char *const pairs[][2] = {{"ca.pem", "ca-key.pem"},
@@ -452,12 +455,13 @@ int preflight_run(const struct model *m, bool live, char *const *ignore, struct 
                 }
                 p->failed += c->status == CHECK_FAIL;
         }
-        return 0;
+        return p->oom ? -ENOMEM : 0;
 }
 
 void preflight_done(struct preflight *p)
 {
         for (size_t i = 0; i < p->n; i++)
                 free(p->results[i].message);
-        p->n = 0;
+        free(p->results);
+        *p = (struct preflight){0};
 }

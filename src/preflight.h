@@ -22,8 +22,9 @@ struct check_result {
 };
 
 struct preflight {
-        struct check_result results[32];
-        size_t n;
+        struct check_result *results;
+        size_t n, cap;
+        bool oom; /* a result could not be recorded: preflight_run fails */
         size_t failed;
 };
 

@@ -168,7 +168,8 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
         _cleanup_strv_free_ char **todo = NULL, **watch = NULL;
         struct bus *b = NULL;
         char **units = NULL, **results = NULL;
-        enum bus_job_mode modes[8];
+        _cleanup_free_ enum bus_job_mode *modes = NULL;
+        _cleanup_free_ uint32_t *restarts = NULL;
         const char *unit_dir = model_get(m, "paths.unit-dir");
         bool reload = false;
         int r = bus_open(&b);
@@ -190,6 +191,9 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                 }
                 const struct item *it = item_find(p, path);
                 reload = reload || item_changed(p, path);
+                r = ARRAY_RESERVE(rep->units, rep->cap_units, rep->n_units + 1);
+                if (r < 0)
+                        goto finish;
                 struct service_result *res = &rep->units[rep->n_units++];
                 *res =
                     (struct service_result){.unit = component_names[c], .healthy_after_usec = -1};
@@ -232,8 +236,13 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                 (void)strv_extend(&rep->notes, "enabled the units (WantedBy=multi-user.target)");
 
         /* Start what is not running, restart what changed, leave the rest alone. */
-        size_t n_todo = 0;
-        uint32_t restarts[8] = {0};
+        size_t n_todo = 0, n_units = strv_length(units);
+        modes = calloc(n_units, sizeof(*modes));
+        restarts = calloc(n_units, sizeof(*restarts));
+        if (!modes || !restarts) {
+                r = -ENOMEM;
+                goto finish;
+        }
         for (size_t i = 0; units[i]; i++) {
                 struct unit_status st = {0};
                 r = bus_unit_status(b, units[i], &st);
@@ -353,4 +362,7 @@ finish:
 void service_report_done(struct service_report *rep)
 {
         rep->notes = strv_free(rep->notes);
+        free(rep->units);
+        rep->units = NULL;
+        rep->n_units = rep->cap_units = 0;
 }

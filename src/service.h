@@ -24,8 +24,8 @@ struct service_result {
 };
 
 struct service_report {
-        struct service_result units[8];
-        size_t n_units;
+        struct service_result *units; /* one per component */
+        size_t n_units, cap_units;
         long long start_usec;   /* when service_converge began */
         long long jobs_usec;    /* reload + enable + jobs */
         long long healthy_usec; /* until every probe answered */

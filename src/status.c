@@ -14,8 +14,10 @@
 
 static struct status_row *add_row(struct status *s, const char *component, const char *unit)
 {
-        if (s->n >= ELEMENTSOF(s->rows))
+        if (ARRAY_RESERVE(s->rows, s->cap, s->n + 1) < 0) {
+                s->oom = true;
                 return NULL;
+        }
         struct status_row *r = &s->rows[s->n++];
         *r = (struct status_row){.component = strdup(component), .unit = strdup(unit ? unit : "-")};
         return r;
@@ -103,7 +105,7 @@ int status_collect(const struct model *m, const char *root, struct status *s)
         health_probes_free(probes, n);
         for (size_t i = 0; i < s->n; i++)
                 s->all_ok = s->all_ok && s->rows[i].ok;
-        return 0;
+        return s->oom ? -ENOMEM : 0;
 }
 
 void status_done(struct status *s)
@@ -115,7 +117,8 @@ void status_done(struct status *s)
                 free(s->rows[i].target);
                 free(s->rows[i].detail);
         }
-        s->n = 0;
+        free(s->rows);
+        *s = (struct status){0};
 }
 
 void status_print(const struct status *s)

@@ -17,8 +17,9 @@ struct status_row {
 };
 
 struct status {
-        struct status_row rows[8];
-        size_t n;
+        struct status_row *rows;
+        size_t n, cap;
+        bool oom; /* a row could not be recorded: status_collect fails */
         bool all_ok;
 };
 

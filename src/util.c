@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -21,6 +22,24 @@ int buf_append(struct buf *b, const void *data, size_t len)
                 memcpy(b->data + b->len, data, len);
         b->len += len;
         b->data[b->len] = 0;
+        return 0;
+}
+
+int array_reserve(void **arr, size_t *cap, size_t need, size_t size)
+{
+        if (need <= *cap)
+                return 0;
+        size_t n = *cap ? *cap : 4;
+        while (n < need)
+                n *= 2;
+        if (n > SIZE_MAX / size)
+                return -ENOMEM;
+        char *a = realloc(*arr, n * size);
+        if (!a)
+                return -ENOMEM;
+        memset(a + *cap * size, 0, (n - *cap) * size);
+        *arr = a;
+        *cap = n;
         return 0;
 }
 

@@ -73,6 +73,11 @@ static inline void buf_donep(struct buf *b)
 }
 #define _cleanup_buf_ _cleanup_(buf_donep)
 
+/* Makes room for need elements in a growable array *arr of *cap elements of size bytes each;
+ * new room is zeroed. -ENOMEM leaves the array as it was. */
+int array_reserve(void **arr, size_t *cap, size_t need, size_t size);
+#define ARRAY_RESERVE(arr, cap, need) array_reserve((void **)&(arr), &(cap), (need), sizeof(*(arr)))
+
 /* A NULL-terminated list of owned strings. */
 char **strv_free(char **l);
 size_t strv_length(char *const *l);

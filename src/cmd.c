@@ -257,7 +257,7 @@ void report_warnings(const struct plan *p)
                         json_str(&e, "message", *w);
                         json_end(&e);
                 } else
-                        fprintf(stderr, "kubestrap: warning: %s\n", *w);
+                        log_warning("%s", *w);
         }
 }
 

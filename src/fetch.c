@@ -297,6 +297,19 @@ static void add_reason(struct fetch_job *j, const char *url, const char *why)
         j->error = n;
 }
 
+/* The file's time is up: a retry or a mirror would only run past the deadline too. */
+static void job_timed_out(struct fetch_job *j, const char *url, const struct fetch_policy *p)
+{
+        _cleanup_free_ char *why = NULL;
+        asprintf_safe(&why,
+                      "not finished within the [download] timeout of %u s (the time a file may "
+                      "take over all retries and mirrors); transfer stopped",
+                      p->timeout_s);
+        add_reason(j, url, why ? why : "timed out");
+        j->done = true;
+        j->result = -ETIMEDOUT;
+}
+
 static void sleep_ms(unsigned ms)
 {
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
@@ -331,6 +344,8 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                 free(map);
                 return -ENOMEM;
         }
+        /* One deadline for the run: its files start together and run in parallel. */
+        long long deadline = p.timeout_s ? now_usec() + (long long)p.timeout_s * 1000000LL : 0;
         size_t files = 0;
         for (size_t i = 0; i < n; i++)
                 files += jobs[i].fd >= 0;
@@ -349,6 +364,14 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                         struct fetch_job *j = &jobs[i];
                         if (j->done)
                                 continue;
+                        long timeout_ms = 0;
+                        if (deadline) {
+                                timeout_ms = (long)((deadline - now_usec()) / 1000);
+                                if (timeout_ms <= 0) { /* 0 would mean no limit to curl */
+                                        job_timed_out(j, j->urls[j->url_index], &p);
+                                        continue;
+                                }
+                        }
                         j->attempt_base = j->written;
                         j->attempts++;
                         t[k] = (struct http_transfer){
@@ -357,6 +380,7 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                             .begin = job_begin,
                             .userdata = j,
                             .resume_from = j->written,
+                            .timeout_ms = timeout_ms,
                         };
                         map[k++] = i;
                 }
@@ -390,6 +414,10 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                                 j->result = 0;
                                 j->url_used = url;
                                 j->bytes = j->written;
+                                continue;
+                        }
+                        if (deadline && now_usec() >= deadline) {
+                                job_timed_out(j, url, &p);
                                 continue;
                         }
                         j->tries_here++;
@@ -436,6 +464,11 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                 }
                 for (size_t x = 0; x < k; x++)
                         free(t[x].error);
+                if (deadline && wait_ms) { /* no sleeping past the deadline */
+                        long long left_ms = (deadline - now_usec()) / 1000;
+                        if (left_ms < wait_ms)
+                                wait_ms = left_ms > 0 ? (unsigned)left_ms : 0;
+                }
                 if (wait_ms)
                         sleep_ms(wait_ms);
                 if (interrupted_by) {

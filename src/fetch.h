@@ -13,9 +13,13 @@ struct fetch_policy {
         unsigned attempts;       /* per URL, including the first */
         unsigned backoff_ms;     /* first retry delay; doubles each time, plus jitter */
         unsigned backoff_max_ms; /* cap of the delay */
+        /* Seconds a file may take from the start of fetch_run, over all its attempts, resumes
+         * and mirrors ([download] timeout); then it fails, not retried. 0: no limit. */
+        unsigned timeout_s;
 };
 #define FETCH_POLICY_DEFAULT                                                                       \
-        ((struct fetch_policy){.attempts = 4, .backoff_ms = 250, .backoff_max_ms = 8000})
+        ((struct fetch_policy){                                                                    \
+            .attempts = 4, .backoff_ms = 250, .backoff_max_ms = 8000, .timeout_s = 1800})
 
 struct fetch_job {
         /* in */

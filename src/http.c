@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "util.h"
@@ -16,6 +17,7 @@ struct progress_ctx {
 
 struct easy_ctx {
         struct http_transfer *t;
+        uint64_t max_size;
         struct progress_ctx progress;
         char errbuf[CURL_ERROR_SIZE];
 };
@@ -51,6 +53,14 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
                         return 0;
                 }
         }
+        /* libcurl enforces CURLOPT_MAXFILESIZE only against a Content-Length it was told: a
+         * chunked (or HTTP/2 length-less) body would run on for ever. Counted here, with what
+         * an earlier attempt already brought (resume_from), so the limit holds for the file. */
+        if (e->max_size && t->resume_from + t->received + n > e->max_size) {
+                t->over_limit = true;
+                return 0;
+        }
+        t->received += n;
         r = t->sink(ptr, n, t->userdata);
         if (r < 0) {
                 t->sink_error = r;
@@ -186,6 +196,8 @@ static CURL *easy_new(struct easy_ctx *e, const struct http_options *o)
         /* Wait for an HTTP/2 connection to multiplex on rather than opening one per file. */
         curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
         curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024L);
+        if (t->timeout_ms > 0)
+                curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, t->timeout_ms);
         if (t->resume_from)
                 curl_easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)t->resume_from);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
@@ -208,6 +220,8 @@ void http_transfer_reset(struct http_transfer *t)
         t->retryable = false;
         t->sink_error = 0;
         t->begun = false;
+        t->received = 0;
+        t->over_limit = false;
         t->handle = NULL;
 }
 
@@ -223,6 +237,14 @@ static void finish(struct easy_ctx *e, CURLcode rc)
                         t->begun = true;
                         t->result = t->begin(t->status, t->userdata);
                 }
+                return;
+        }
+        if ((rc == CURLE_WRITE_ERROR && t->over_limit) || rc == CURLE_FILESIZE_EXCEEDED) {
+                t->result = -EFBIG; /* not retryable: the same URL would send as much again */
+                asprintf_safe(&t->error,
+                              "larger than the size limit of %" PRIu64
+                              " bytes ([download] max-size); transfer stopped",
+                              e->max_size);
                 return;
         }
         if (rc == CURLE_WRITE_ERROR && t->sink_error < 0) {
@@ -281,7 +303,9 @@ int http_run(struct http_transfer *t, size_t n, const struct http_options *o,
 
         for (size_t i = 0; i < n; i++) {
                 http_transfer_reset(&t[i]);
-                ctx[i] = (struct easy_ctx){.t = &t[i], .progress = {progress, userdata, i}};
+                ctx[i] = (struct easy_ctx){.t = &t[i],
+                                           .max_size = o ? o->max_size : 0,
+                                           .progress = {progress, userdata, i}};
                 t[i].handle = easy_new(&ctx[i], o);
                 if (!t[i].handle) {
                         r = -ENOMEM;

@@ -8,7 +8,7 @@
 
 struct http_options {
         const char *ca_file;  /* extra trusted CA bundle, added to the system store */
-        uint64_t max_size;    /* refuse bodies larger than this (0: no limit) */
+        uint64_t max_size;    /* [download] max-size: refuse bodies larger (0: no limit) */
         long connect_timeout; /* seconds, 0: default */
         long stall_timeout;   /* abort when under 1 KiB/s for this many seconds, 0: default */
 };
@@ -27,9 +27,10 @@ struct http_transfer {
         http_begin_t begin;
         void *userdata;
         uint64_t resume_from; /* ask for the body from this offset (Range) */
+        long timeout_ms;      /* cut the attempt after this long (0: no limit) */
 
         /* results of the last http_run() */
-        int result;     /* 0 or -errno; -ENOENT for 404 */
+        int result;     /* 0 or -errno; -ENOENT for 404, -EFBIG over max_size */
         long status;    /* HTTP status, 0 if none */
         bool retryable; /* timeouts, resets, 5xx: worth another attempt */
         char *error;    /* reason, owned */
@@ -38,6 +39,8 @@ struct http_transfer {
         void *handle;
         int sink_error;
         bool begun;
+        uint64_t received; /* body bytes of this attempt */
+        bool over_limit;   /* stopped at max_size */
 };
 
 /* Runs all transfers to completion, in parallel. Returns 0 when the run itself worked (each

@@ -62,6 +62,8 @@ enum vtype {
         T_SECONDS,
         T_MILLIS,
         T_TEXT,
+        T_BYTES,
+        T_DEADLINE,
 };
 
 struct key_spec {
@@ -94,6 +96,11 @@ static const struct key_spec schema[] = {
     {"download", "retry-delay-ms", T_DELAY, "250", false},
     {"download", "connect-timeout", T_SECONDS, "30", false},
     {"download", "stall-timeout", T_SECONDS, "60", false},
+    /* A file (or the release tarball) larger than this is stopped as it arrives; a server
+     * that drips faster than the stall limit is cut at the timeout. Real releases are far
+     * below both: a few hundred MB for the tarball. */
+    {"download", "max-size", T_BYTES, "2147483648", false},
+    {"download", "timeout", T_DEADLINE, "1800", false},
     {"download", "source", T_SOURCE, "binaries", false},
     {"download", "digest.kube-apiserver", T_PIN, "", false},
     {"download", "digest.kube-controller-manager", T_PIN, "", false},
@@ -326,6 +333,14 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
                 break;
         case T_MILLIS:
                 r = validate_uint(value, 0, 60000, &why);
+                break;
+        case T_BYTES:
+                r = validate_uint(value, 1, UINT_MAX, NULL);
+                why = "expected a number of bytes from 1 to 4294967295";
+                break;
+        case T_DEADLINE:
+                r = validate_uint(value, 1, 86400, NULL);
+                why = "expected seconds from 1 to 86400";
                 break;
         case T_SOURCE:
                 r = streq(value, "binaries") || streq(value, "tarball") ? 0 : -EINVAL;

@@ -354,13 +354,14 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
         const char *ca = model_get(m, "download.ca-file");
         p->http = (struct http_options){
             .ca_file = ca && *ca ? ca : NULL,
-            .max_size = 2ULL << 30,
+            .max_size = model_get_uint(m, "download.max-size", 2U << 30),
             .connect_timeout = (long)model_get_uint(m, "download.connect-timeout", 30),
             .stall_timeout = (long)model_get_uint(m, "download.stall-timeout", 60),
         };
         p->policy = FETCH_POLICY_DEFAULT;
         p->policy.attempts = model_get_uint(m, "download.retries", 3) + 1;
         p->policy.backoff_ms = model_get_uint(m, "download.retry-delay-ms", 250);
+        p->policy.timeout_s = model_get_uint(m, "download.timeout", 1800);
         p->cache_dir = strdup(model_get(m, "paths.cache-dir"));
         int r = p->cache_dir ? 0 : -ENOMEM;
         const char *dirs[] = {"paths.config-dir", "paths.lib-dir"};

@@ -207,6 +207,35 @@ bool string_has_cc(const char *s)
         return false;
 }
 
+int utf8_decode(const char *s, uint32_t *ret_cp)
+{
+        const unsigned char *p = (const unsigned char *)s;
+        uint32_t cp, min;
+        int n;
+        if (p[0] < 0x80) {
+                *ret_cp = p[0];
+                return 1;
+        }
+        if (p[0] >= 0xc2 && p[0] <= 0xdf)
+                n = 2, cp = p[0] & 0x1f, min = 0x80;
+        else if (p[0] >= 0xe0 && p[0] <= 0xef)
+                n = 3, cp = p[0] & 0x0f, min = 0x800;
+        else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+                n = 4, cp = p[0] & 0x07, min = 0x10000;
+        else
+                return -EILSEQ; /* a continuation byte, or a lead byte no valid text has */
+        for (int i = 1; i < n; i++) {
+                if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
+                        return -EILSEQ;
+                cp = cp << 6 | (p[i] & 0x3f);
+        }
+        /* overlong forms, UTF-16 surrogates and what lies beyond Unicode are not text */
+        if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+                return -EILSEQ;
+        *ret_cp = cp;
+        return n;
+}
+
 int safe_atou(const char *s, unsigned *ret)
 {
         if (!*s || *s == '-' || *s == '+')

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -97,6 +98,9 @@ bool startswith(const char *s, const char *prefix);
 bool endswith(const char *s, const char *suffix);
 unsigned edit_distance(const char *a, const char *b);
 bool string_has_cc(const char *s);
+/* The UTF-8 character at S: its length in bytes (1-4) and code point, or -EILSEQ for a byte
+ * that does not start a valid one (overlong, surrogate, truncated, beyond U+10FFFF). */
+int utf8_decode(const char *s, uint32_t *ret_cp);
 int safe_atou(const char *s, unsigned *ret);
 long long now_usec(void);
 /* SIGINT or SIGTERM once caught by interrupt_catch(), else 0. Long waits (transfers, backoff,

@@ -141,5 +141,25 @@ PY
         tap_is "$RC" 0 "cloud-init ${host:-(no host)}: the node-side plan reads the written config"
         [ "$RC" = 0 ] || tap_diag "$ERR"
 done
+# A key with a byte that is not UTF-8 and a terminal escape (issue 10, finding 12): the
+# terminal sees it escaped, --output json stays valid UTF-8 JSON.
+sed -e 's/^\[node\]/&\nname\xff\x1b[31m = x/' "$CONF" > "$C"; chmod 0644 "$C"
+"$KUBESTRAP" -c "$C" --root "$ROOT" plan > "$WORK/esc.out" 2> "$WORK/esc.err" && RC=0 || RC=$?
+tap_is "$RC" 2 "hostile key: exit 2"
+tap_ok "hostile key: no raw ESC on stderr" sh -c "! grep -q -P '\x1b' '$WORK/esc.err'"
+tap_ok "hostile key: stderr is valid UTF-8" iconv -f utf-8 -t utf-8 -o /dev/null "$WORK/esc.err"
+want="kubestrap: $C:$(($(line_of '^\[node\]') + 1)): [node] name\\xff\\x1b[31m: unknown key"
+tap_is "$(grep -F -x -- "$want" "$WORK/esc.err" || true)" "$want" "hostile key: shown escaped"
+"$KUBESTRAP" -c "$C" --root "$ROOT" --output json plan > "$WORK/esc.json" 2> /dev/null || true
+tap_ok "hostile key: JSON output is valid UTF-8" iconv -f utf-8 -t utf-8 -o /dev/null "$WORK/esc.json"
+tap_ok "hostile key: every JSON line parses" python3 -c '
+import json, sys
+for line in open(sys.argv[1], "rb"):
+    json.loads(line.decode("utf-8"))
+' "$WORK/esc.json"
+tap_is "$(python3 -c '
+import json, sys
+print(ascii(json.loads(open(sys.argv[1], "rb").readline())["message"].rsplit("] ", 1)[1]))
+' "$WORK/esc.json")" "'name\\ufffd\\x1b[31m: unknown key'" "hostile key: JSON carries U+FFFD and the ESC as a character"
 
 tap_done

@@ -258,4 +258,65 @@ for b in $BINARIES; do
         tap_ok "$b from the HTTP/1.1 mirror is right" cmp "$WORK/$b.big8" "$R/usr/local/bin/$b"
 done
 
+# --- limits of a download (issue 10, finding 10) ---------------------------------------------
+# a body that carries no length (nginx's sub_filter drops it) is stopped the moment it passes
+# [download] max-size, not retried, and nothing is installed: over HTTP/2 and chunked HTTP/1.1
+publish_random v1.23.0 .big10
+ks_set download mirrors ""
+ks_set download retries 2
+ks_set download max-size 1048576
+over_limit() { # NAME BASE-URL
+        local R=$WORK/$1 n0 b
+        mkdir "$R"
+        ks_set download base-url "$2"
+        n0=$(requests)
+        ks -c "$CONF" --root "$R" apply
+        tap_is "$RC" 1 "$1: a body without a length past max-size fails the run"
+        tap_like "$ERR" "$2/v1\.23\.0/bin/linux/amd64/kube[a-z-]*: larger than the size limit of 1048576 bytes \(\[download\] max-size\)" \
+                "$1: the error names the URL and the limit"
+        tap_is "$(find "$R" -path '*/bin/*' | wc -l)" 0 "$1: nothing installed, no staging file left"
+        tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG" > "$WORK/$1.log"
+        for b in $BINARIES; do
+                tap_is "$(grep -c "chunked/v1.23.0/bin/linux/amd64/$b HTTP" "$WORK/$1.log")" 1 \
+                        "$1: $b was asked for once, not again"
+        done
+}
+if [ -n "$MIRROR_CHUNKED_URL" ]; then
+        over_limit chunked-h2 "$MIRROR_CHUNKED_URL"
+        over_limit chunked-h1 "$MIRROR_H1_CHUNKED_URL"
+        # the same files within the limit still come through without a length
+        ks_set download max-size 4194304
+        ks_set download base-url "$MIRROR_H1_CHUNKED_URL"
+        R=$WORK/chunked-ok; mkdir "$R"
+        ks -c "$CONF" --root "$R" apply
+        tap_is "$RC" 0 "a chunked body within max-size installs"
+        for b in $BINARIES; do
+                tap_ok "$b right after a chunked transfer" cmp "$WORK/$b.big10" "$R/usr/local/bin/$b"
+        done
+else
+        tap_skip "bodies without a length" "nginx has no sub module"
+fi
+ks_set download max-size 0
+ks -c "$CONF" --root "$ROOT" apply
+tap_is "$RC" 2 "max-size = 0 is a configuration error"
+tap_like "$ERR" "\[download\] max-size: invalid value '0': expected a number of bytes" "naming the key"
+ks_set download max-size 2147483648
+
+# a server dripping 1100 bytes a second stays above the stall limit (1 KiB/s): [download] timeout
+# cuts it, over all retries, and the run fails naming the setting
+ks_set download base-url "$MIRROR_DRIP_URL"
+ks_set download timeout 2
+ks_set download retries 3
+R=$WORK/drip; mkdir "$R"
+ks -c "$CONF" --root "$R" apply
+tap_is "$RC" 1 "a transfer dripping past the timeout fails the run"
+tap_like "$ERR" "drip/v1\.23\.0/bin/linux/amd64/kube[a-z-]*: not finished within the \[download\] timeout of 2 s" \
+        "the error names the URL and the timeout setting"
+tap_is "$(find "$R" -path '*/bin/*' | wc -l)" 0 "nothing installed, no staging file left"
+ks_set download timeout 0
+ks -c "$CONF" --root "$ROOT" apply
+tap_is "$RC" 2 "timeout = 0 is a configuration error"
+tap_like "$ERR" "\[download\] timeout: invalid value '0': expected seconds" "naming the key"
+ks_set download timeout 1800
+
 tap_done

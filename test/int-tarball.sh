@@ -137,4 +137,25 @@ for b in $BINARIES; do
         tap_ok "$b from the mirror is byte-identical" cmp "$mk/kubernetes/server/bin/$b" "$R/usr/local/bin/$b"
 done
 
+# --- a tarball without a length past [download] max-size is stopped as it arrives (issue 10,
+# finding 10); the big tarball is about 8 MB, the limit 1 MiB
+if [ -n "$MIRROR_CHUNKED_URL" ]; then
+        publish_tarball v1.30.7 "$WORK/big.tar.gz"
+        ks_set cluster version v1.30.7
+        ks_set download base-url "$MIRROR_CHUNKED_URL"
+        ks_set download mirrors ""
+        ks_set download max-size 1048576
+        R=$WORK/oversize; mkdir "$R"
+        n0=$(requests)
+        ks -c "$CONF" --root "$R" apply
+        tap_is "$RC" 1 "a tarball past max-size fails the run"
+        tap_like "$ERR" "chunked/v1\.30\.7/$T: larger than the size limit of 1048576 bytes \(\[download\] max-size\)" \
+                "the message names the tarball's URL and the limit"
+        tap_is "$(tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG" | grep -c "chunked/v1.30.7/$T HTTP")" 1 \
+                "it was asked for once, not again"
+        tap_is "$(find "$R" -path '*/bin/*' | wc -l)" 0 "nothing installed, no staging file left"
+else
+        tap_skip "a tarball without a length" "nginx has no sub module"
+fi
+
 tap_done

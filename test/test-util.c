@@ -1,8 +1,10 @@
-/* Unit tests for util.h (buffers, string lists, string and number helpers) and validate.h. */
+/* Unit tests for util.h (buffers, string lists, string and number helpers), validate.h and the
+ * escaping of log.h. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 
+#include "log.h"
 #include "tap.h"
 #include "util.h"
 #include "validate.h"
@@ -384,6 +386,53 @@ static void test_validate_flag_value(void)
                    "blanks, quotes and backslashes are not allowed in flag values");
 }
 
+static char *escaped(int (*fn)(struct buf *, const char *), const char *s)
+{
+        struct buf b = {0};
+        if (fn(&b, s) < 0) {
+                buf_done(&b);
+                return NULL;
+        }
+        return buf_steal(&b);
+}
+
+/* Issue 10 finding 12: a config key "name\xff\x1b[31m" must not reach the terminal raw or
+ * make --output json invalid UTF-8. */
+static void test_escaping(void)
+{
+        uint32_t cp = 0;
+        is_int(utf8_decode("A", &cp), 1, "utf8_decode: ASCII is one byte");
+        is_int(utf8_decode("\xc3\xa9", &cp), 2, "utf8_decode: e-acute is two bytes");
+        is_int(cp, 0xe9, "utf8_decode: e-acute is U+00E9");
+        is_int(utf8_decode("\xe2\x82\xac", &cp), 3, "utf8_decode: euro sign is three bytes");
+        is_int(utf8_decode("\xf0\x9f\x98\x80", &cp), 4, "utf8_decode: emoji is four bytes");
+        is_int(cp, 0x1f600, "utf8_decode: emoji code point");
+        is_int(utf8_decode("\xff", &cp), -EILSEQ, "utf8_decode: 0xff is no UTF-8");
+        is_int(utf8_decode("\x80", &cp), -EILSEQ, "utf8_decode: a lone continuation byte");
+        is_int(utf8_decode("\xc0\xaf", &cp), -EILSEQ, "utf8_decode: overlong '/'");
+        is_int(utf8_decode("\xe0\x80\xaf", &cp), -EILSEQ, "utf8_decode: overlong three-byte '/'");
+        is_int(utf8_decode("\xed\xa0\x80", &cp), -EILSEQ, "utf8_decode: a UTF-16 surrogate");
+        is_int(utf8_decode("\xf4\x90\x80\x80", &cp), -EILSEQ, "utf8_decode: beyond U+10FFFF");
+        is_int(utf8_decode("\xe2\x82", &cp), -EILSEQ, "utf8_decode: truncated at the end");
+
+        char *s = escaped(json_append_string, "name\xff\x1b[31m");
+        is_str(s, "\"name\\ufffd\\u001b[31m\"",
+               "json: an invalid byte becomes U+FFFD, ESC becomes \\u001b");
+        free(s);
+        s = escaped(json_append_string, "caf\xc3\xa9 \"q\" a\\b\n\t\x7f\xc2\x9b\xe2\x82");
+        is_str(s, "\"caf\xc3\xa9 \\\"q\\\" a\\\\b\\n\\t\\u007f\\u009b\\ufffd\\ufffd\"",
+               "json: UTF-8 kept, quotes, backslash, DEL, C1 escaped, truncated tail replaced");
+        free(s);
+
+        s = escaped(log_escape_append, "name\xff\x1b[31m");
+        is_str(s, "name\\xff\\x1b[31m", "human: the invalid byte and ESC shown as \\xNN");
+        free(s);
+        s = escaped(log_escape_append, "caf\xc3\xa9\nnext\r\xc2\x9b\x7f");
+        is_str(s, "caf\xc3\xa9\\x0anext\\x0d\\xc2\\x9b\\x7f",
+               "human: UTF-8 kept; line breaks, C1 control and DEL escaped");
+        free(s);
+}
+
 int main(void)
 {
         test_buf();
@@ -399,5 +448,6 @@ int main(void)
         test_validate_path();
         test_validate_misc();
         test_validate_flag_value();
+        test_escaping();
         return done_testing();
 }

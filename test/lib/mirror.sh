@@ -24,6 +24,11 @@
 #   MIRROR_FAIL503_URL         $MIRROR_URL/fail503  (always 503)
 #   MIRROR_STALL_URL           $MIRROR_URL/stall    (same files at 1 byte a second)
 #   MIRROR_NORANGE_URL         $MIRROR_URL/norange  (as /slow, but ignores Range: max_ranges 0)
+#   MIRROR_CHUNKED_URL         $MIRROR_URL/chunked  (same files, no Content-Length: length-less
+#                              over HTTP/2; empty when nginx lacks the sub module)
+#   MIRROR_H1_CHUNKED_URL      $MIRROR_H1_URL/chunked (the same, Transfer-Encoding: chunked)
+#   MIRROR_DRIP_URL            $MIRROR_URL/drip     (same files at 1100 bytes a second, just
+#                              above curl's stall limit of 1 KiB/s)
 #   MIRROR_EXTRA_URL           with MIRROR_EXTRA_ADDR set before mirror_start (e.g. a test
 #                              bridge's address): the trusted server on that address too
 #   MIRROR_ACCESS_LOG          access log (one line per request, all servers)
@@ -126,6 +131,11 @@ EOF
         >>"$d/openssl.log" 2>&1
 }
 
+# _mirror_has_sub: nginx has the sub module (sub_filter), which serves the /chunked/ location
+_mirror_has_sub() {
+    nginx -V 2>&1 | grep -q -- '--with-http_sub_module'
+}
+
 _mirror_nginx_has() {
     # _mirror_nginx_has MODULE: false if nginx was built --without-MODULE
     ! nginx -V 2>&1 | grep -q -- "--without-$1\\b"
@@ -133,7 +143,7 @@ _mirror_nginx_has() {
 
 # _mirror_write_conf DIR HTTPS_PORT UNTRUSTED_PORT HTTP_PORT HTTP1_PORT
 _mirror_write_conf() {
-    local d=$1 p_tls=$2 p_bad=$3 p_http=$4 p_h1=$5 user='' h2_listen='' h2_dir='' temps
+    local d=$1 p_tls=$2 p_bad=$3 p_http=$4 p_h1=$5 user='' h2_listen='' h2_dir='' temps chunked=
     # The master runs as root only if we are root; then workers need a user.
     if [ "$(id -u)" = 0 ]; then
         user="user www-data;"
@@ -145,6 +155,12 @@ _mirror_write_conf() {
         else
             h2_listen=' http2'
         fi
+    fi
+    # sub_filter edits the body, so nginx drops the Content-Length: the body arrives chunked
+    # (HTTP/1.1) or length-less (HTTP/2), and only the client can stop it. The pattern never
+    # occurs, so the bytes are the file's.
+    if _mirror_has_sub; then
+        chunked="location /chunked/ { alias $d/www/; sub_filter_types *; sub_filter 'kubestrap-no-such-text' ''; }"
     fi
     temps="client_body_temp_path $d/tmp/client_body;"
     _mirror_nginx_has http_proxy_module &&
@@ -217,6 +233,12 @@ http {
             alias $d/www/;
             limit_rate 1;
         }
+        # a server dripping just above curl's stall limit (1 KiB/s): only a deadline cuts it
+        location /drip/ {
+            alias $d/www/;
+            limit_rate 1100;
+        }
+        $chunked
         # a server in trouble: every request answers 503
         location /fail503/ {
             return 503;
@@ -246,6 +268,7 @@ http {
         ssl_certificate     $d/ca/server.pem;
         ssl_certificate_key $d/ca/server.key;
         root $d/www;
+        $chunked
     }
 }
 EOF
@@ -356,6 +379,12 @@ mirror_start() {
         export MIRROR_FAIL503_URL="$MIRROR_URL/fail503"
         export MIRROR_STALL_URL="$MIRROR_URL/stall"
         export MIRROR_NORANGE_URL="$MIRROR_URL/norange"
+        export MIRROR_DRIP_URL="$MIRROR_URL/drip"
+        export MIRROR_CHUNKED_URL='' MIRROR_H1_CHUNKED_URL=''
+        if _mirror_has_sub; then
+            export MIRROR_CHUNKED_URL="$MIRROR_URL/chunked"
+            export MIRROR_H1_CHUNKED_URL="$MIRROR_H1_URL/chunked"
+        fi
 
         rm -f "$d/nginx.pid"
         : >"$d/error.log"

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <dirent.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "jsonread.h"
 #include "log.h"
 #include "util.h"
 
@@ -52,107 +54,87 @@ static int shell_quote(struct buf *b, const char *s)
         return r >= 0 ? buf_puts(b, "'") : r;
 }
 
-/* The value of "key":"..." or "key":N in one of our own JSON lines (flat, no nesting). */
-static char *json_field(const char *line, const char *key)
+/* One line for the terminal, "HOST: TEXT", with what the host sent shown escaped: a hostile
+ * or broken host must not be able to put terminal controls on the operator's screen. */
+static void say(const char *host, const char *fmt, ...) _printf_(2, 3);
+static void say(const char *host, const char *fmt, ...)
 {
-        char pat[64];
-        snprintf(pat, sizeof(pat), "\"%s\":", key);
-        const char *p = strstr(line, pat);
-        if (!p)
-                return NULL;
-        p += strlen(pat);
-        if (*p != '"') {
-                size_t l = strcspn(p, ",}");
-                return strndup(p, l);
-        }
-        struct buf b = {0};
-        for (p++; *p && *p != '"'; p++) {
-                if (*p == '\\' && p[1]) {
-                        p++;
-                        char c = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
-                        if (*p == 'u' && strlen(p) >= 5) {
-                                c = '?';
-                                p += 4;
-                        }
-                        buf_append(&b, &c, 1);
-                } else
-                        buf_append(&b, p, 1);
-        }
-        return buf_steal(&b);
-}
-
-static long json_long(const char *line, const char *key)
-{
-        _cleanup_free_ char *v = json_field(line, key);
-        return v ? strtol(v, NULL, 10) : -1;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_buf_ struct buf b = {0};
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&text, fmt, ap);
+        va_end(ap);
+        if (r < 0 || log_escape_append(&b, host) < 0 || buf_puts(&b, ": ") < 0 ||
+            log_escape_append(&b, text) < 0)
+                return;
+        printf("%s\n", b.data);
 }
 
 static void on_stdout_line(struct child *c, const char *line)
 {
         struct fanout_host *fh = c->fh;
         const char *name = fh->host->name;
-        _cleanup_free_ char *event = json_field(line, "event");
+        _cleanup_jevent_ struct jevent *e = NULL;
+        const char *event = jevent_parse(line, &e) >= 0 ? jevent_str(e, "event") : NULL;
         if (!event) {
                 /* not one of our events: show it as the host said it */
                 if (arg_output == OUTPUT_JSON) {
-                        struct json_event e;
-                        json_begin(&e, "output");
-                        json_str(&e, "host", name);
-                        json_str(&e, "line", line);
-                        json_end(&e);
+                        struct json_event o;
+                        json_begin(&o, "output");
+                        json_str(&o, "host", name);
+                        json_str(&o, "line", line);
+                        json_end(&o);
                 } else
-                        printf("%s: %s\n", name, line);
+                        say(name, "%s", line);
+                fflush(stdout);
                 return;
         }
         if (streq(event, "summary")) {
-                fh->changed = json_long(line, "changed");
-                fh->plan_ms = json_long(line, "plan_ms");
-                fh->install_ms = json_long(line, "install_ms");
-                fh->start_ms = json_long(line, "start_ms");
-                fh->healthy_ms = json_long(line, "healthy_ms");
+                fh->changed = jevent_int(e, "changed", -1);
+                fh->plan_ms = jevent_int(e, "plan_ms", -1);
+                fh->install_ms = jevent_int(e, "install_ms", -1);
+                fh->start_ms = jevent_int(e, "start_ms", -1);
+                fh->healthy_ms = jevent_int(e, "healthy_ms", -1);
         } else if (streq(event, "error")) {
                 free(fh->error);
-                fh->error = json_field(line, "message");
+                const char *msg = jevent_str(e, "message");
+                fh->error = msg ? strdup(msg) : NULL;
         }
         if (arg_output == OUTPUT_JSON) {
-                /* the remote event, with the host it came from */
-                printf("{\"host\":");
-                struct buf b = {0};
-                json_append_string(&b, name);
-                printf("%s,%s\n", b.data, line + 1);
-                buf_done(&b);
+                /* the remote event, with the host it came from, written anew */
+                _cleanup_free_ char *out = NULL;
+                if (jevent_with_host(e, name, &out) >= 0)
+                        printf("%s\n", out);
+                fflush(stdout);
                 return;
         }
         if (streq(event, "progress"))
                 return; /* a live line per host would only garble the others' */
+        const char *msg = jevent_str(e, "message"), *comp = jevent_str(e, "component");
         if (streq(event, "change")) {
-                _cleanup_free_ char *a = json_field(line, "action"), *p = json_field(line, "path");
+                const char *a = jevent_str(e, "action"), *p = jevent_str(e, "path");
                 const char *verb = !a                   ? "?"
                                    : streq(a, "create") ? "created"
                                    : streq(a, "update") ? "updated"
                                                         : "fixed mode of";
-                printf("%s: %s %s\n", name, verb, p ? p : "?");
+                say(name, "%s %s", verb, p ? p : "?");
         } else if (streq(event, "unit")) {
-                _cleanup_free_ char *u = json_field(line, "unit"), *a = json_field(line, "action");
-                printf("%s: %s %s (pid %ld), healthy after %ld ms\n", name, u ? u : "?",
-                       a ? a : "?", json_long(line, "main_pid"), json_long(line, "healthy_ms"));
+                const char *u = jevent_str(e, "unit"), *a = jevent_str(e, "action");
+                say(name, "%s %s (pid %lld), healthy after %lld ms", u ? u : "?", a ? a : "?",
+                    jevent_int(e, "main_pid", -1), jevent_int(e, "healthy_ms", -1));
         } else if (streq(event, "summary")) {
-                _cleanup_free_ char *v = json_field(line, "verb");
-                printf("%s: %s: %ld changed, %ld unchanged, %ld failed (%ld ms)\n", name,
-                       v ? v : "?", json_long(line, "changed"), json_long(line, "unchanged"),
-                       json_long(line, "failed"), json_long(line, "duration_ms"));
-        } else {
-                _cleanup_free_ char *msg = json_field(line, "message");
-                _cleanup_free_ char *comp = json_field(line, "component");
-                _cleanup_free_ char *det = json_field(line, "detail");
-                if (msg)
-                        printf("%s: %s: %s\n", name, event, msg);
-                else if (comp)
-                        printf("%s: %s %s %s\n", name, comp, json_long(line, "ok") ? "" : "",
-                               det ? det : "");
-                else
-                        printf("%s: %s\n", name, line);
-        }
+                const char *v = jevent_str(e, "verb");
+                say(name, "%s: %lld changed, %lld unchanged, %lld failed (%lld ms)", v ? v : "?",
+                    jevent_int(e, "changed", -1), jevent_int(e, "unchanged", -1),
+                    jevent_int(e, "failed", -1), jevent_int(e, "duration_ms", -1));
+        } else if (msg)
+                say(name, "%s: %s", event, msg);
+        else if (comp) {
+                const char *det = jevent_str(e, "detail");
+                say(name, "%s %s", comp, det ? det : "");
+        } else
+                say(name, "%s", line);
         fflush(stdout);
 }
 
@@ -164,7 +146,10 @@ static void on_stderr_line(struct child *c, const char *line)
         fh->error = strdup(line);
         if (arg_output == OUTPUT_JSON)
                 return; /* the remote's errors also arrive as error events */
-        fprintf(stderr, "%s: %s\n", fh->host->name, line);
+        _cleanup_buf_ struct buf b = {0};
+        if (log_escape_append(&b, fh->host->name) >= 0 && buf_puts(&b, ": ") >= 0 &&
+            log_escape_append(&b, line) >= 0)
+                fprintf(stderr, "%s\n", b.data);
 }
 
 static void drain(struct child *c, int *fd, struct buf *b, bool is_err)

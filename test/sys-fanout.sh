@@ -72,6 +72,29 @@ tap_is "$RC" 0 "fan-out verify passes everywhere"
 tap_is "$(printf '%s\n' "$OUT" | grep -c '^{"host":"controller-[012]","event":"status"')" 18 "JSON events carry the host"
 tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"host",.*"result":"ok"')" 3 "one result event per host"
 
+# A host that prints terminal controls and bytes that are not UTF-8 (issue 10, finding 12):
+# the operator's terminal sees them escaped, and --output json stays valid UTF-8 JSON, since
+# fanout reads the host's lines with a JSON parser and writes every event anew.
+hconf=$wd/hostile-output.conf
+sed -e '/^remote-command/d' -e 's/^\[fanout\]$/&\nremote-command = printf "\\033[31mred\\377\\n{\\"event\\":\\"error\\",\\"message\\":\\"\\033]0;title\\007\\"}\\n"; kubestrap/' \
+        "$conf" > "$hconf"
+chmod 0644 "$hconf"
+set +e
+"$KUBESTRAP" -c "$hconf" fanout controller-0 -- plan > "$wd/hostile.out" 2> "$wd/hostile.err"
+hrc=$?
+"$KUBESTRAP" -c "$hconf" --output json fanout controller-0 -- plan > "$wd/hostile.json" 2>/dev/null
+set -e
+tap_is "$hrc" 0 "a host printing controls: the fan-out itself still succeeds"
+tap_ok "a host printing controls: no raw ESC or BEL reaches the terminal" \
+        sh -c "! grep -q -P '[\x1b\x07]' '$wd/hostile.out' '$wd/hostile.err'"
+tap_like "$(cat "$wd/hostile.out")" '^controller-0: \\x1b\[31mred\\xff$' "the controls are shown escaped"
+tap_ok "a host printing controls: --output json is valid UTF-8" iconv -f utf-8 -t utf-8 -o /dev/null "$wd/hostile.json"
+tap_ok "a host printing controls: every --output json line is one JSON object" python3 -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    assert isinstance(json.loads(line), dict), line
+' "$wd/hostile.json"
+
 # --- tmux: one synchronized pane per host, the seed's way ---------------------------------------
 if command -v tmux >/dev/null; then
         export KUBESTRAP_TMUX_SOCKET=ks-test-$$

@@ -1,0 +1,27 @@
+/* Reading the JSON event lines another kubestrap printed (fanout reads the hosts' runs): the
+ * json-c wrapper, the only module that includes json-c. */
+#pragma once
+
+#include <stdbool.h>
+
+struct jevent;
+
+/* Parses one line. It must be a JSON object, strictly formed, all strings valid UTF-8;
+ * otherwise -EBADMSG (the caller shows the line as plain output). */
+int jevent_parse(const char *line, struct jevent **ret);
+struct jevent *jevent_free(struct jevent *e);
+static inline void jevent_freep(struct jevent **e)
+{
+        jevent_free(*e);
+}
+#define _cleanup_jevent_ __attribute__((cleanup(jevent_freep)))
+
+/* A top-level string member, or NULL when it is missing or not a string. */
+const char *jevent_str(const struct jevent *e, const char *key);
+/* A top-level integer member, or def when it is missing or not an integer. */
+long long jevent_int(const struct jevent *e, const char *key, long long def);
+/* A top-level boolean member, or def when it is missing or not a boolean. */
+bool jevent_bool(const struct jevent *e, const char *key, bool def);
+/* The event again as one line (no newline), with "host": HOST as its first member and the
+ * event's own "host", if any, dropped. */
+int jevent_with_host(const struct jevent *e, const char *host, char **ret);

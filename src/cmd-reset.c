@@ -95,11 +95,9 @@ static int cmd_reset(struct cmd_ctx *ctx)
                 goto out;
         }
         const char *state_dir = model_get(m, "paths.state-dir");
-        r = state_load(&t, state_dir, &st);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read the state in %s: %m", state_dir);
+        r = cmd_load_state(&t, m, &st);
+        if (r < 0)
                 goto out;
-        }
         if (st->n == 0) {
                 if (arg_output != OUTPUT_JSON)
                         printf("reset: nothing recorded as installed by kubestrap on %s\n", t.root);

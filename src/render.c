@@ -96,8 +96,7 @@ static int read_template(int dfd, const char *shown_dir, const char *name, char 
                 return r;
         if (r < 0) {
                 asprintf_safe(ret_error, "%s: %s", path,
-                              r == -EPERM ? "refusing a template writable by group or others or "
-                                            "owned by another user"
+                              r == -EPERM ? "refusing a template writable by group or others"
                                           : fileio_strerror(r));
                 return r == -ENOMEM ? r : -EINVAL;
         }

@@ -46,7 +46,7 @@ static const char *still_ours(int dfd, const char *name, const struct state_entr
                 return "no longer a regular file";
         if (streq(e->kind, "download") && state_stat_matches(e, &st))
                 return NULL;
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = open_regular_at(dfd, name);
         char hex[DIGEST_HEX_MAX];
         if (fd < 0 || digest_fd(fd, e->alg, hex) < 0)
                 return "unreadable";

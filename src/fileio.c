@@ -145,9 +145,9 @@ int read_file_trusted_at(int dirfd, const char *name, size_t max, char **ret, si
         return read_fd(fd, max, ret, ret_len);
 }
 
-int open_regular_at(int dirfd, const char *name)
+static int open_regular_flags(int dirfd, const char *name, int flags)
 {
-        int fd = openat(dirfd, name, OPEN_READ_FLAGS | O_NOFOLLOW);
+        int fd = openat(dirfd, name, OPEN_READ_FLAGS | flags);
         if (fd < 0)
                 return -errno;
         struct stat st;
@@ -157,6 +157,22 @@ int open_regular_at(int dirfd, const char *name)
                 return r;
         }
         return fd;
+}
+
+int open_regular_at(int dirfd, const char *name)
+{
+        return open_regular_flags(dirfd, name, O_NOFOLLOW);
+}
+
+FILE *fopen_regular(const char *path)
+{
+        int fd = open_regular_flags(AT_FDCWD, path, 0);
+        FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
+        if (!f && fd >= 0)
+                close(fd);
+        if (fd < 0)
+                errno = -fd;
+        return f;
 }
 
 int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len)

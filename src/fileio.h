@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -25,6 +26,9 @@ int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *re
 /* Opens name in dirfd for reading, not following a symlink; -EISDIR or -ENOTREG unless it is
  * a regular file. */
 int open_regular_at(int dirfd, const char *name);
+/* fopen(path, "re") for a regular file (symlinks followed); NULL and errno (ENOTREG for a FIFO,
+ * which is not waited on) otherwise. */
+FILE *fopen_regular(const char *path);
 int check_fd_trusted(int fd);
 /* -EPERM unless directory dfd and every directory above it belong to root or to us and nobody
  * else can write to them (above dfd, a sticky directory such as /tmp is fine). When a directory

@@ -326,7 +326,7 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
                         asprintf_safe(ret_error, "%s (from [pki] source-dir in %s): %s", from,
                                       m->config_path,
                                       r == -EPERM ? "refusing a file writable by group or others"
-                                                  : strerror(-r));
+                                                  : fileio_strerror(r));
                         return r;
                 }
                 struct item *it =

@@ -106,6 +106,14 @@ for verb in plan apply; do
                 "FIFO as a template: $verb names it"
 done
 rm "$ROOT/etc/kubestrap/templates/kube-scheduler.flags"
+mv "$PKI/ca.pem" "$WORK/ca.pem.saved"
+mkfifo "$PKI/ca.pem"
+for verb in plan preflight apply; do
+        kst -c "$CONF" --root "$ROOT" $verb
+        tap_unlike "$RC" '^(0|124)$' "FIFO in the PKI source-dir: $verb fails and does not hang"
+        tap_like "$ERR" "$PKI/ca.pem( \(from [^)]*\))?: not a regular file" "FIFO in the PKI source-dir: $verb names it"
+done
+rm "$PKI/ca.pem"; mv "$WORK/ca.pem.saved" "$PKI/ca.pem"
 tap_is "$(snapshot "$ROOT")" "$before" "FIFOs: the tree is left as it was"
 
 # --- template directories: whoever can rename entries there can swap a template -----------------

@@ -27,7 +27,8 @@ static int add_file(struct archive_writer *w, const char *dir, const char *name,
         _cleanup_free_ char *path = path_join(dir, name);
         if (!path)
                 return -ENOMEM;
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO there is refused below instead of waited on */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 if (optional && errno == ENOENT)
                         return 0;
@@ -39,7 +40,7 @@ static int add_file(struct archive_writer *w, const char *dir, const char *name,
         if (r < 0) {
                 asprintf_safe(ret_error, "%s: %s", path,
                               r == -EPERM ? "refusing a file writable by group or others"
-                                          : strerror(-r));
+                                          : fileio_strerror(r));
                 return r;
         }
         _cleanup_free_ char *member = path_join(BUNDLE_TOP, as);

@@ -86,12 +86,9 @@ static int cmd_cache(struct cmd_ctx *ctx)
         /* pruning while a run reads the cache would pull entries from under it */
         if (prune && cmd_lock(&t) != EXIT_OK)
                 goto out;
-        r = state_load(&t, model_get(m, "paths.state-dir"), &st);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read the state in %s: %m",
-                                model_get(m, "paths.state-dir"));
+        r = cmd_load_state(&t, m, &st);
+        if (r < 0)
                 goto out;
-        }
         if (prune)
                 cache_sweep(&t, cache_dir);
         r = cache_list(&t, cache_dir, &v, &n);

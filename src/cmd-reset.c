@@ -46,7 +46,7 @@ static const char *still_ours(int dfd, const char *name, const struct state_entr
                 return "no longer a regular file";
         if (streq(e->kind, "download") && state_stat_matches(e, &st))
                 return NULL;
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = open_regular_at(dfd, name);
         char hex[DIGEST_HEX_MAX];
         if (fd < 0 || digest_fd(fd, e->alg, hex) < 0)
                 return "unreadable";
@@ -96,11 +96,9 @@ static int cmd_reset(struct cmd_ctx *ctx)
                 goto out;
         }
         const char *state_dir = model_get(m, "paths.state-dir");
-        r = state_load(&t, state_dir, &st);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read the state in %s: %m", state_dir);
+        r = cmd_load_state(&t, m, &st);
+        if (r < 0)
                 goto out;
-        }
         if (st->n == 0) {
                 if (arg_output != OUTPUT_JSON)
                         printf("reset: nothing recorded as installed by kubestrap on %s\n", t.root);

@@ -89,6 +89,18 @@ int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
         return EXIT_OK;
 }
 
+int cmd_load_state(struct target *t, const struct model *m, struct state **ret)
+{
+        const char *dir = model_get(m, "paths.state-dir");
+        int r = state_load(t, dir, ret);
+        if (r < 0) {
+                _cleanup_free_ char *shown = target_display(t, dir);
+                _cleanup_free_ char *file = shown ? path_join(shown, STATE_FILE) : NULL;
+                log_error("Failed to read the state %s: %s", file ? file : dir, fileio_strerror(r));
+        }
+        return r;
+}
+
 int cmd_lock(struct target *t)
 {
         pid_t holder = 0;
@@ -134,12 +146,9 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
                         log_error_errno(r, "Failed to render templates: %m");
                 return EXIT_USAGE;
         }
-        r = state_load(&job->target, model_get(job->model, "paths.state-dir"), &job->state);
-        if (r < 0) {
-                log_error_errno(r, "Failed to read the state in %s: %m",
-                                model_get(job->model, "paths.state-dir"));
+        r = cmd_load_state(&job->target, job->model, &job->state);
+        if (r < 0)
                 return EXIT_RUN_FAILED;
-        }
         struct plan_options po = {.bundle = job->bundle, .link_units = ctx->root != NULL};
         r = plan_build(job->model, job->rendered, job->state, &po, &job->plan, &err);
         if (r < 0) {

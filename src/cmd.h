@@ -75,6 +75,8 @@ int cmd_lock(struct target *t);
 /* Loads the configuration (-c's, or the --bundle's, which is opened once per run into
  * ctx->bundle) and applies --host; prints errors; returns an exit code. */
 int cmd_load_model(struct cmd_ctx *ctx, struct model **ret);
+/* Loads the state of target t; a failure is logged naming the state file. */
+int cmd_load_state(struct target *t, const struct model *m, struct state **ret);
 
 void job_done(struct job *job);
 

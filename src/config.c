@@ -189,7 +189,8 @@ int ini_file_read(const char *path, struct ini_file **ret, char **ret_error)
                            ? -ENOMEM
                            : -EPERM;
         if (r < 0)
-                return r;
+                return asprintf_safe(ret_error, "%s: %s", path, fileio_strerror(r)) < 0 ? -ENOMEM
+                                                                                        : r;
         if (memchr(text, 0, len)) {
                 asprintf_safe(ret_error, "%s: contains a NUL byte", path);
                 return -EINVAL;

@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/file.h>
@@ -16,21 +17,76 @@
 
 #include "util.h"
 
+/* EISDIR for a directory, ENOTREG for anything else that is not a regular file (a FIFO would
+ * block every read, a device would be read forever). */
+static int check_regular(const struct stat *st)
+{
+        if (S_ISREG(st->st_mode))
+                return 0;
+        return S_ISDIR(st->st_mode) ? -EISDIR : -ENOTREG;
+}
+
+/* Owned by root or us, and writable by nobody else (group-writable only for root's group). */
+static bool stat_trusted(const struct stat *st)
+{
+        if (st->st_mode & S_IWOTH)
+                return false;
+        if ((st->st_mode & S_IWGRP) && st->st_gid != 0)
+                return false;
+        return st->st_uid == 0 || st->st_uid == geteuid();
+}
+
 int check_fd_trusted(int fd)
 {
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EISDIR;
-        if (st.st_mode & S_IWOTH)
-                return -EPERM;
-        /* Group-writable is fine only for root's group. */
-        if ((st.st_mode & S_IWGRP) && st.st_gid != 0)
-                return -EPERM;
-        if (st.st_uid != 0 && st.st_uid != geteuid())
-                return -EPERM;
-        return 0;
+        int r = check_regular(&st);
+        if (r < 0)
+                return r;
+        return stat_trusted(&st) ? 0 : -EPERM;
+}
+
+const char *fileio_strerror(int r)
+{
+        return r == -ENOTREG ? "not a regular file" : strerror(-r);
+}
+
+int check_dir_trusted(int dfd, char **ret_culprit)
+{
+        _cleanup_close_ int fd = openat(dfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        for (bool first = true;; first = false) {
+                struct stat st, up;
+                if (fstat(fd, &st) < 0)
+                        return -errno;
+                /* Above the directory itself a sticky one (/tmp) is fine: others may not
+                 * rename or remove what they do not own there. */
+                bool sticky_ok = !first && (st.st_mode & S_ISVTX);
+                if (!stat_trusted(&st) &&
+                    !(sticky_ok && (st.st_uid == 0 || st.st_uid == geteuid()))) {
+                        if (ret_culprit && !first) {
+                                char link[64];
+                                snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+                                char *path = realpath(link, NULL);
+                                *ret_culprit = path;
+                        }
+                        return -EPERM;
+                }
+                int pfd = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (pfd < 0)
+                        return -errno;
+                if (fstat(pfd, &up) < 0) {
+                        int r = -errno;
+                        close(pfd);
+                        return r;
+                }
+                close(fd);
+                fd = pfd;
+                if (up.st_dev == st.st_dev && up.st_ino == st.st_ino)
+                        return 0; /* "/" is its own parent */
+        }
 }
 
 static int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
@@ -63,9 +119,12 @@ static int read_fd(int fd, size_t max, char **ret, size_t *ret_len)
         return *ret ? 0 : -ENOMEM;
 }
 
+/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused right after. */
+#define OPEN_READ_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
 int read_file_trusted(const char *path, size_t max, char **ret, size_t *ret_len)
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int fd = open(path, OPEN_READ_FLAGS);
         if (fd < 0)
                 return -errno;
         int r = check_fd_trusted(fd);
@@ -74,17 +133,74 @@ int read_file_trusted(const char *path, size_t max, char **ret, size_t *ret_len)
         return read_fd(fd, max, ret, ret_len);
 }
 
-int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len)
+int read_file_trusted_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len)
 {
-        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        _cleanup_close_ int fd = openat(dirfd, name, OPEN_READ_FLAGS | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        /* checked and read through the same descriptor: nothing can be swapped in between */
+        int r = check_fd_trusted(fd);
+        if (r < 0)
+                return r;
+        return read_fd(fd, max, ret, ret_len);
+}
+
+static int open_regular_flags(int dirfd, const char *name, int flags)
+{
+        int fd = openat(dirfd, name, OPEN_READ_FLAGS | flags);
         if (fd < 0)
                 return -errno;
         struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EISDIR;
+        int r = fstat(fd, &st) < 0 ? -errno : check_regular(&st);
+        if (r < 0) {
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int open_regular_at(int dirfd, const char *name)
+{
+        return open_regular_flags(dirfd, name, O_NOFOLLOW);
+}
+
+FILE *fopen_regular(const char *path)
+{
+        int fd = open_regular_flags(AT_FDCWD, path, 0);
+        FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
+        if (!f && fd >= 0)
+                close(fd);
+        if (fd < 0)
+                errno = -fd;
+        return f;
+}
+
+int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int fd = open_regular_at(dirfd, name);
+        if (fd < 0)
+                return fd;
         return read_fd(fd, max, ret, ret_len);
+}
+
+int chmod_regular_at(int dirfd, const char *name, mode_t mode, bool chown_root)
+{
+        /* Never by name: a symlink (or a file swapped for one since it was compared) would
+         * carry the change to a file outside the tree. */
+        _cleanup_close_ int fd = open_regular_at(dirfd, name);
+        if (fd < 0)
+                return fd;
+        return stage_finish(fd, mode, chown_root);
+}
+
+int dir_chmod_at(int dirfd, const char *name, mode_t mode)
+{
+        /* The umask must not decide who can enter /etc or /usr/local/bin. */
+        _cleanup_close_ int fd =
+            openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return fchmod(fd, mode) < 0 ? -errno : 0;
 }
 
 int target_open(const char *root, struct target *ret)
@@ -196,6 +312,8 @@ int target_open_dir(struct target *t, const char *dir, bool create, int *ret_fd)
                          * directory someone else created meanwhile. */
                         if (mkdirat(pfd, slash + 1, 0755) == 0) {
                                 int r = strv_extend(&t->created_dirs, p);
+                                if (r >= 0)
+                                        r = dir_chmod_at(pfd, slash + 1, 0755);
                                 if (r < 0)
                                         return r;
                         } else if (errno != EEXIST)

@@ -2,17 +2,43 @@
 #pragma once
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
-/* Reads a whole regular file (at most max bytes). -EPERM if writable by group or others
- * (a root tool must not act on input that an unprivileged user could have changed). */
+/* Returned for something that is there but is neither a regular file nor a directory (a FIFO,
+ * a socket, a device): no errno says so. fileio_strerror() spells it out. */
+#define ENOTREG EMEDIUMTYPE
+const char *fileio_strerror(int r);
+
+/* Reads a whole regular file (at most max bytes). -EPERM if writable by group or others or
+ * owned by another user (a root tool must not act on input that an unprivileged user could have
+ * changed). Opened O_NONBLOCK, so a FIFO is refused instead of waited on. */
 int read_file_trusted(const char *path, size_t max, char **ret, size_t *ret_len);
+/* The same for name in dirfd, not following a symlink; the checks and the read use one
+ * descriptor. */
+int read_file_trusted_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
 int read_file_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
+/* Opens name in dirfd for reading, not following a symlink; -EISDIR or -ENOTREG unless it is
+ * a regular file. */
+int open_regular_at(int dirfd, const char *name);
+/* fopen(path, "re") for a regular file (symlinks followed); NULL and errno (ENOTREG for a FIFO,
+ * which is not waited on) otherwise. */
+FILE *fopen_regular(const char *path);
 int check_fd_trusted(int fd);
+/* -EPERM unless directory dfd and every directory above it belong to root or to us and nobody
+ * else can write to them (above dfd, a sticky directory such as /tmp is fine). When a directory
+ * above dfd is at fault, *ret_culprit names it (left NULL for dfd itself). */
+int check_dir_trusted(int dfd, char **ret_culprit);
+/* Sets the owner (root, when we are root and chown_root) and mode of the regular file name in
+ * dirfd through a descriptor, never following a symlink. */
+int chmod_regular_at(int dirfd, const char *name, mode_t mode, bool chown_root);
+/* Gives the directory name in dirfd exactly mode, whatever the umask made of it. */
+int dir_chmod_at(int dirfd, const char *name, mode_t mode);
 
 /* The tree that kubestrap installs into: "/" or the --root directory. Paths inside are
  * resolved with RESOLVE_IN_ROOT so a symlink in the tree cannot lead outside it. */
@@ -25,7 +51,7 @@ struct target {
 int target_open(const char *root, struct target *ret);
 void target_close(struct target *t);
 /* Opens directory dir (absolute, inside the target) as O_PATH|O_DIRECTORY; with create,
- * missing components are made 0755 and remembered in created_dirs. */
+ * missing components are made 0755 (whatever the umask) and remembered in created_dirs. */
 int target_open_dir(struct target *t, const char *dir, bool create, int *ret_fd);
 /* Splits an absolute path into its directory fd and basename. */
 int target_open_parent(struct target *t, const char *path, bool create, int *ret_dirfd,

@@ -11,14 +11,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "util.h"
 
 static int load_cert(const char *path, X509 **ret, char **ret_error)
 {
-        FILE *f = fopen(path, "re");
+        FILE *f = fopen_regular(path);
         if (!f) {
                 int r = -errno;
-                asprintf_safe(ret_error, "%s: %s", path, strerror(errno));
+                asprintf_safe(ret_error, "%s: %s", path, fileio_strerror(r));
                 return r;
         }
         X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
@@ -81,10 +82,10 @@ int pki_key_matches(const char *cert, const char *key, char **ret_error)
         int r = load_cert(cert, &x, ret_error);
         if (r < 0)
                 return r;
-        FILE *f = fopen(key, "re");
+        FILE *f = fopen_regular(key);
         if (!f) {
                 r = -errno;
-                asprintf_safe(ret_error, "%s: %s", key, strerror(errno));
+                asprintf_safe(ret_error, "%s: %s", key, fileio_strerror(r));
                 X509_free(x);
                 return r;
         }

@@ -326,7 +326,7 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
                         asprintf_safe(ret_error, "%s (from [pki] source-dir in %s): %s", from,
                                       m->config_path,
                                       r == -EPERM ? "refusing a file writable by group or others"
-                                                  : strerror(-r));
+                                                  : fileio_strerror(r));
                         return r;
                 }
                 struct item *it =
@@ -485,11 +485,10 @@ static int compare_item(struct plan *p, struct item *it, struct target *t, const
                     state_stat_matches(e, &st))
                         same = true; /* the very file we installed and hashed, untouched */
                 else {
-                        _cleanup_close_ int fd =
-                            openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                        _cleanup_close_ int fd = open_regular_at(dfd, name);
                         char hex[DIGEST_HEX_MAX];
                         if (fd < 0)
-                                return -errno;
+                                return fd;
                         r = digest_fd(fd, it->alg, hex);
                         if (r < 0)
                                 return r;
@@ -632,9 +631,9 @@ static int cache_take(struct plan *p, struct target *t, struct staged *s)
         _cleanup_close_ int cdir = -1;
         if (cache_open_dir(p, t, s->it->alg, false, &cdir) < 0)
                 return -ENOENT;
-        _cleanup_close_ int in = openat(cdir, s->it->hex, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int in = open_regular_at(cdir, s->it->hex);
         if (in < 0)
-                return -errno;
+                return in;
         int r = copy_verified(in, s);
         if (r == -EBADMSG)
                 (void)unlinkat(cdir, s->it->hex, 0); /* damaged: fetch it again */
@@ -785,9 +784,9 @@ static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
 static int settle_unknown(struct plan *p, struct target *t, struct staged *s)
 {
         struct item *it = s->it;
-        _cleanup_close_ int fd = openat(s->dirfd, s->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = open_regular_at(s->dirfd, s->name);
         if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
+                return fd == -ENOENT ? 0 : fd;
         char hex[DIGEST_HEX_MAX];
         int r = digest_fd(fd, it->alg, hex);
         if (r < 0)
@@ -829,13 +828,12 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                 if (s[i].it->local_path) {
                         /* checked against the bundle's manifest when it was opened, and
                          * again here, byte by byte, as it is copied into place */
-                        _cleanup_close_ int in =
-                            open(s[i].it->local_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                        r = in < 0 ? -errno : copy_verified(in, &s[i]);
+                        _cleanup_close_ int in = open_regular_at(AT_FDCWD, s[i].it->local_path);
+                        r = in < 0 ? in : copy_verified(in, &s[i]);
                         if (r < 0)
                                 asprintf_safe(ret_error, "%s: %s", s[i].it->local_path,
                                               r == -EBADMSG ? "does not match its digest"
-                                                            : strerror(-r));
+                                                            : fileio_strerror(r));
                         continue;
                 }
                 if (s[i].it->member) {
@@ -895,11 +893,8 @@ static int publish_item(struct staged *s)
         struct item *it = s->it;
         if (it->kind == ITEM_SYMLINK)
                 return atomic_symlink_at(s->dirfd, s->name, it->link_target);
-        if (it->action == ACTION_CHMOD) {
-                if (geteuid() == 0 && fchownat(s->dirfd, s->name, 0, 0, AT_SYMLINK_NOFOLLOW) < 0)
-                        return -errno;
-                return fchmodat(s->dirfd, s->name, it->mode, 0) < 0 ? -errno : 0;
-        }
+        if (it->action == ACTION_CHMOD)
+                return chmod_regular_at(s->dirfd, s->name, it->mode, true);
         int r = stage_commit(s->dirfd, s->tmp, s->name);
         if (r >= 0) {
                 free(s->tmp);
@@ -1082,6 +1077,11 @@ int plan_fetch(struct plan *p, struct target *t, const struct apply_hooks *h, ch
                     CACHE_SCRATCH_CHARS[rnd[i] % (sizeof(CACHE_SCRATCH_CHARS) - 1)];
         if (mkdirat(cdir, scratch, 0700) < 0)
                 return -errno;
+        r = dir_chmod_at(cdir, scratch, 0700);
+        if (r < 0) {
+                (void)unlinkat(cdir, scratch, AT_REMOVEDIR);
+                return r;
+        }
         _cleanup_close_ int sdir = openat(cdir, scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
         struct staged *s = calloc(p->n_items + 1, sizeof(*s));
         size_t n = 0;
@@ -1112,9 +1112,9 @@ int plan_cache_open(struct plan *p, struct target *t, const struct item *it, int
         int r = cache_open_dir(p, t, it->alg, false, &cdir);
         if (r < 0)
                 return r;
-        int fd = openat(cdir, it->hex, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        int fd = open_regular_at(cdir, it->hex);
         if (fd < 0)
-                return -errno;
+                return fd;
         *ret_fd = fd;
         return 0;
 }

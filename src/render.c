@@ -47,52 +47,92 @@ static const char *lookup(const char *name, bool *ret_raw, void *userdata)
         return model_get(c->m, name);
 }
 
+/* Opens a template directory: refused when anyone but root or us could write to it or to a
+ * directory above it, since whoever can rename entries there can swap a template. */
+static int open_template_dir(struct target *t, const char *dir, bool in_target, int *ret_fd,
+                             char **ret_error)
+{
+        _cleanup_close_ int dfd = -1;
+        int r;
+        if (in_target)
+                r = target_open_dir(t, dir, false, &dfd);
+        else {
+                dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+                r = dfd < 0 ? -errno : 0;
+        }
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *culprit = NULL;
+        r = check_dir_trusted(dfd, &culprit);
+        if (r == -EPERM) {
+                _cleanup_free_ char *shown = in_target ? target_display(t, dir) : strdup(dir);
+                if (culprit)
+                        asprintf_safe(ret_error,
+                                      "%s: refusing a template directory under %s, which is "
+                                      "writable by group or others or owned by another user",
+                                      shown ? shown : dir, culprit);
+                else
+                        asprintf_safe(ret_error,
+                                      "%s: refusing a template directory writable by group or "
+                                      "others or owned by another user",
+                                      shown ? shown : dir);
+                return -EINVAL;
+        }
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(dfd);
+        return 0;
+}
+
+/* Reads template name from directory dfd (shown as dir in messages); -ENOENT when absent. */
+static int read_template(int dfd, const char *shown_dir, const char *name, char **ret,
+                         char **ret_source, char **ret_error)
+{
+        _cleanup_free_ char *path = path_join(shown_dir, name);
+        if (!path)
+                return -ENOMEM;
+        int r = read_file_trusted_at(dfd, name, 1 << 20, ret, NULL);
+        if (r == -ENOENT)
+                return r;
+        if (r < 0) {
+                asprintf_safe(ret_error, "%s: %s", path,
+                              r == -EPERM ? "refusing a template writable by group or others"
+                                          : fileio_strerror(r));
+                return r == -ENOMEM ? r : -EINVAL;
+        }
+        *ret_source = TAKE_PTR(path);
+        return 0;
+}
+
 /* An operator's copy in <template-dir> wins over the shipped one. */
 static int load_template(const struct model *m, struct target *t, const char *name, char **ret,
                          char **ret_source, char **ret_error)
 {
         const char *dir = model_get(m, "paths.template-dir");
         _cleanup_close_ int dfd = -1;
-        if (dir && target_open_dir(t, dir, false, &dfd) == 0) {
-                _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-                if (fd >= 0) {
-                        _cleanup_free_ char *shown = target_display(t, dir);
-                        _cleanup_free_ char *path = shown ? path_join(shown, name) : NULL;
-                        if (!path)
-                                return -ENOMEM;
-                        int r = check_fd_trusted(fd);
-                        if (r < 0) {
-                                asprintf_safe(
-                                    ret_error, "%s: %s", path,
-                                    r == -EPERM ? "refusing a template writable by group or others"
-                                                : strerror(-r));
-                                return -EINVAL;
-                        }
-                        r = read_file_at(dfd, name, 1 << 20, ret, NULL);
-                        if (r < 0) {
-                                asprintf_safe(ret_error, "%s: %s", path, strerror(-r));
-                                return r;
-                        }
-                        *ret_source = TAKE_PTR(path);
-                        return 0;
-                } else if (errno != ENOENT) {
-                        int r = -errno;
-                        asprintf_safe(ret_error, "%s/%s: %s", dir, name, strerror(-r));
+        int r = dir ? open_template_dir(t, dir, true, &dfd, ret_error) : -ENOENT;
+        if (r >= 0) {
+                _cleanup_free_ char *shown = target_display(t, dir);
+                r = shown ? read_template(dfd, shown, name, ret, ret_source, ret_error) : -ENOMEM;
+                if (r != -ENOENT)
                         return r;
+        } else if (r != -ENOENT) {
+                if (!*ret_error) {
+                        _cleanup_free_ char *shown = target_display(t, dir);
+                        asprintf_safe(ret_error, "%s: %s", shown ? shown : dir, strerror(-r));
                 }
+                return r;
         }
-        _cleanup_free_ char *path = path_join(render_shipped_dir(), name);
-        if (!path)
-                return -ENOMEM;
-        int r = read_file_trusted(path, 1 << 20, ret, NULL);
-        if (r < 0) {
-                asprintf_safe(ret_error, "%s: %s", path,
-                              r == -EPERM ? "refusing a template writable by group or others"
-                                          : strerror(-r));
-                return r == -EPERM ? -EINVAL : r;
+        const char *shipped = render_shipped_dir();
+        _cleanup_close_ int sfd = -1;
+        r = open_template_dir(t, shipped, false, &sfd, ret_error);
+        if (r >= 0)
+                r = read_template(sfd, shipped, name, ret, ret_source, ret_error);
+        if (r < 0 && !*ret_error) {
+                _cleanup_free_ char *path = path_join(shipped, name);
+                asprintf_safe(ret_error, "%s: %s", path ? path : shipped, strerror(-r));
         }
-        *ret_source = TAKE_PTR(path);
-        return 0;
+        return r;
 }
 
 struct flag {

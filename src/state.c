@@ -10,7 +10,6 @@
 
 #include "util.h"
 
-#define STATE_FILE "installed"
 #define STATE_HEADER                                                                               \
         "# kubestrap state v1: kind path url digest-url alg hex dev ino size mtime_ns ctime_ns\n"
 

@@ -9,6 +9,8 @@
 #include "digest.h"
 #include "fileio.h"
 
+#define STATE_FILE "installed" /* in <state-dir> */
+
 struct state_entry {
         char *kind; /* "download", "file", "link", "dir" */
         char *path;

@@ -170,4 +170,26 @@ tap_like "$OUT" "^version \(local\) .*cannot read the cluster CA $WORK/confd/var
         "a CA missing from the root is named by its path in the root"
 mv "$WORK/confd-ca.pem" "$WORK/confd/var/lib/kubernetes/ca.pem"
 
+# --- a restrictive umask does not leak into the directories apply and fetch create ----------------
+# (with umask 077 /etc, /usr/local/bin and /var/lib/kubernetes came out 0700: nginx and the
+# operator's tools could not enter them, and nothing repaired them later)
+mkdir "$WORK/umask" "$WORK/umask-fetch"
+umask 077
+ks -c "$CONF" --root "$WORK/umask" apply
+rc_apply=$RC
+ks -c "$CONF" --root "$WORK/umask-fetch" fetch
+rc_fetch=$RC
+umask 022
+tap_is "$rc_apply" 0 "apply under umask 077 succeeds"
+for d in etc usr/local/bin var/lib/kubernetes var/lib/kubestrap etc/systemd/system \
+        etc/nginx/sites-available var/cache/kubestrap; do
+        tap_is "$(stat -c %a "$WORK/umask/$d")" 755 "umask 077: apply made /$d 0755"
+done
+tap_is "$(cd "$WORK/umask" && find . -mindepth 1 -type d ! -perm 0755 | sort)" "" \
+        "umask 077: every directory apply created is 0755"
+tap_is "$rc_fetch" 0 "fetch under umask 077 succeeds"
+tap_is "$(cd "$WORK/umask-fetch" && find . -mindepth 1 -type d -printf '%p %m\n' | sort | grep -v ' 755$' || true)" "" \
+        "umask 077: every directory fetch created (the cache) is 0755"
+tap_like "$(cd "$WORK/umask-fetch" && find . -mindepth 1 -type d | wc -l)" '^[1-9]' "and fetch did create some"
+
 tap_done

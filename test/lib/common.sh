@@ -85,12 +85,13 @@ ks_setup() {
         ks_write_config
 }
 
-# Runs kubestrap; stdout in $OUT, stderr in $ERR, exit status in $RC.
+# Runs kubestrap; stdout in $OUT, stderr in $ERR, exit status in $RC. With KS_TIMEOUT=SECONDS
+# a run that hangs is killed then (RC 124) instead of stopping the test.
 ks() {
         local o e
         o=$(mktemp) e=$(mktemp)
         set +e
-        "$KUBESTRAP" "$@" >"$o" 2>"$e"
+        ${KS_TIMEOUT:+timeout "$KS_TIMEOUT"} "$KUBESTRAP" "$@" >"$o" 2>"$e"
         RC=$?
         set -e
         OUT=$(cat "$o") ERR=$(cat "$e")

@@ -15,12 +15,6 @@
 #include "render.h"
 #include "util.h"
 
-static const char *const template_names[] = {
-    "kube-apiserver.service",        "kube-apiserver.flags",   "kube-controller-manager.service",
-    "kube-controller-manager.flags", "kube-scheduler.service", "kube-scheduler.flags",
-    "kube-scheduler.yaml",           "nginx-healthz.conf",
-};
-
 static int add_file(struct archive_writer *w, const char *dir, const char *name, const char *as,
                     unsigned mode, bool optional, char **ret_error)
 {
@@ -47,6 +41,19 @@ static int add_file(struct archive_writer *w, const char *dir, const char *name,
         if (!member)
                 return -ENOMEM;
         return archive_writer_add_fd(w, member, fd, mode);
+}
+
+static int add_template(struct archive_writer *w, const char *over, const char *name,
+                        char **ret_error)
+{
+        _cleanup_free_ char *as = strjoin3("templates/", name, NULL);
+        _cleanup_free_ char *o = path_join(over, name);
+        if (!as || !o)
+                return -ENOMEM;
+        /* the operator's override if this machine has one, else the shipped template */
+        bool have_override = access(o, F_OK) == 0;
+        return add_file(w, have_override ? over : render_shipped_dir(), name, as, 0644, false,
+                        ret_error);
 }
 
 int bundle_write(int out_fd, const struct model *m, const char *config_path,
@@ -104,18 +111,10 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
                 }
         }
         const char *over = model_get(m, "paths.template-dir");
-        for (size_t i = 0; i < ELEMENTSOF(template_names) && r >= 0; i++) {
-                _cleanup_free_ char *as = strjoin3("templates/", template_names[i], NULL);
-                _cleanup_free_ char *o = path_join(over, template_names[i]);
-                if (!as || !o) {
-                        r = -ENOMEM;
-                        break;
-                }
-                /* the operator's override if this machine has one, else the shipped template */
-                bool have_override = access(o, F_OK) == 0;
-                r = add_file(w, have_override ? over : render_shipped_dir(), template_names[i], as,
-                             0644, false, ret_error);
-        }
+        /* every template of every component, so the bundle renders with no other files */
+        FOREACH_COMPONENT(c)
+        for (size_t i = 0; i < c->n_templates && r >= 0; i++)
+                r = add_template(w, over, c->templates[i].name, ret_error);
         if (r >= 0)
                 r = archive_writer_close(w, ret_error);
         archive_writer_free(w);

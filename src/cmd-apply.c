@@ -108,7 +108,6 @@ static int cmd_apply(struct cmd_ctx *ctx)
                 struct service_options so = {
                     .health_timeout_usec =
                         model_get_uint(job.model, "health.timeout", 120) * 1000000ULL,
-                    .settle_usec = model_get_uint(job.model, "health.settle-ms", 1500) * 1000ULL,
                 };
                 struct service_report rep;
                 r = service_converge(job.model, job.plan, &so, &rep, &err);

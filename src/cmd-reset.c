@@ -1,16 +1,12 @@
-/* kubestrap reset: stop and disable our units and remove exactly what kubestrap installed, as
- * recorded in its state file; files changed since are kept (and named). Safe to run twice. */
+/* kubestrap reset: the verb around reset.c, which does the work; here are the lock, the state
+ * and the report of each path. */
 #include <errno.h>
 #include <stdlib.h>
-#include <fcntl.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "bus.h"
 #include "cmd.h"
 #include "log.h"
+#include "reset.h"
 #include "state.h"
 
 static void report(const char *event, const char *path, const char *why)
@@ -28,50 +24,6 @@ static void report(const char *event, const char *path, const char *why)
                 printf("removed %s\n", path);
 }
 
-/* Is the file at path still what we installed? Only then is it ours to remove. */
-static const char *still_ours(int dfd, const char *name, const struct state_entry *e)
-{
-        struct stat st;
-        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                return errno == ENOENT ? "gone already" : strerror(errno);
-        if (streq(e->kind, "link")) {
-                char buf[4096];
-                ssize_t n = S_ISLNK(st.st_mode) ? readlinkat(dfd, name, buf, sizeof(buf) - 1) : -1;
-                if (n < 0)
-                        return "no longer our symlink";
-                buf[n] = 0;
-                return streq(buf, e->url) ? NULL : "points elsewhere now";
-        }
-        if (!S_ISREG(st.st_mode))
-                return "no longer a regular file";
-        if (streq(e->kind, "download") && state_stat_matches(e, &st))
-                return NULL;
-        _cleanup_close_ int fd = open_regular_at(dfd, name);
-        char hex[DIGEST_HEX_MAX];
-        if (fd < 0 || digest_fd(fd, e->alg, hex) < 0)
-                return "unreadable";
-        return streq(hex, e->hex) ? NULL : "changed since kubestrap installed it";
-}
-
-static void remove_state(struct target *t, const char *state_dir)
-{
-        _cleanup_close_ int sdfd = -1, pfd = -1;
-        const char *sname;
-        if (target_open_dir(t, state_dir, false, &sdfd) < 0)
-                return;
-        (void)unlinkat(sdfd, "installed", 0);
-        if (target_open_parent(t, state_dir, false, &pfd, &sname) >= 0)
-                (void)unlinkat(pfd, sname, AT_REMOVEDIR);
-}
-
-/* Longer paths sort last, and are visited first (the loop runs backwards). */
-static int deeper_first(const void *a, const void *b)
-{
-        const struct state_entry *x = a, *y = b;
-        size_t lx = strlen(x->path), ly = strlen(y->path);
-        return lx < ly ? -1 : lx > ly ? 1 : strcmp(x->path, y->path);
-}
-
 static int cmd_reset(struct cmd_ctx *ctx)
 {
         struct run_times times = {.start_usec = now_usec()};
@@ -79,9 +31,6 @@ static int cmd_reset(struct cmd_ctx *ctx)
         struct state *st = NULL;
         struct target t = {.root_fd = -1, .lock_fd = -1};
         size_t removed = 0, kept = 0, failed = 0;
-        /* before the first "goto": its cleanup runs at the labels */
-        _cleanup_strv_free_ char **units = NULL;
-        _cleanup_free_ bool *stays = NULL;
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
@@ -106,129 +55,31 @@ static int cmd_reset(struct cmd_ctx *ctx)
                 goto summary;
         }
 
-        /* Units first: nothing may run from the files about to go. */
-        const char *unit_dir = model_get(m, "paths.unit-dir");
-        for (size_t i = 0; i < st->n; i++) {
-                const char *p = st->entries[i].path;
-                if (streq(st->entries[i].kind, "file") && startswith(p, unit_dir) &&
-                    endswith(p, ".service") && p[strlen(unit_dir)] == '/')
-                        (void)strv_extend(&units, p + strlen(unit_dir) + 1);
-        }
-        struct bus *b = NULL;
-        if (!ctx->root && units) {
-                r = bus_open(&b);
-                if (r < 0) {
-                        log_error_errno(r,
-                                        "cannot reach systemd to stop %s: %m (use --root to "
-                                        "remove files only)",
-                                        units[0]);
-                        goto out;
-                }
-                /* bus_run_jobs reads one mode per unit: as many as there are units. */
-                size_t n = strv_length(units);
-                _cleanup_free_ enum bus_job_mode *modes = calloc(n, sizeof(*modes));
-                if (!modes) {
-                        r = log_error_errno(-ENOMEM, "reset: %m");
-                        bus_close(b);
-                        goto out;
-                }
-                for (size_t i = 0; i < n; i++)
-                        modes[i] = BUS_STOP;
-                char **results = NULL;
-                r = bus_run_jobs(b, units, modes, 90 * 1000000ULL, &results);
-                strv_free(results);
-                if (r >= 0)
-                        r = bus_disable_units(b, units);
-                if (r < 0) {
-                        log_error("stopping or disabling %s failed: %s", units[0],
-                                  bus_last_error(b) ? bus_last_error(b) : strerror(-r));
-                        bus_close(b);
-                        goto out;
-                }
-        }
-
-        /* Files and links, then directories deepest first, and only while empty. */
-        bool nginx_site = false;
-        qsort(st->entries, st->n, sizeof(st->entries[0]), deeper_first);
-        /* What is still on the machine afterwards: exactly what the state keeps listing. */
-        stays = calloc(st->n, sizeof(*stays));
-        if (!stays) {
-                r = log_error_errno(-ENOMEM, "reset: %m");
+        _cleanup_free_ char *err = NULL;
+        struct reset_result res;
+        r = reset_run(m, &t, st, !ctx->root, &res, &err);
+        if (r < 0 && (err || r != -EIO)) {
+                if (err)
+                        log_error("%s", err);
+                else
+                        log_error_errno(r, "reset: %m");
+                reset_result_done(&res);
                 goto out;
         }
-        for (int pass = 0; pass < 2; pass++) {
-                /* Our own record goes before the directories, so its own can go too; kept
-                 * files stay listed, so a later reset can try again. */
-                if (pass == 1 && kept == 0 && failed == 0)
-                        remove_state(&t, state_dir);
-                for (size_t k = st->n; k > 0; k--) {
-                        const struct state_entry *e = &st->entries[k - 1];
-                        bool is_dir = streq(e->kind, "dir");
-                        if (streq(e->kind, "digest") || is_dir != (pass == 1))
-                                continue;
-                        _cleanup_close_ int dfd = -1;
-                        const char *name;
-                        r = target_open_parent(&t, e->path, false, &dfd, &name);
-                        if (r < 0) {
-                                stays[k - 1] = r != -ENOENT;
-                                continue;
-                        }
-                        if (is_dir) {
-                                if (unlinkat(dfd, name, AT_REMOVEDIR) == 0) {
-                                        removed++;
-                                        report("removed", e->path, NULL);
-                                } else /* not empty: something else lives there */
-                                        stays[k - 1] = errno != ENOENT;
-                                continue;
-                        }
-                        const char *why = still_ours(dfd, name, e);
-                        if (why && streq(why, "gone already"))
-                                continue;
-                        if (why) {
-                                kept++;
-                                stays[k - 1] = true;
-                                report("kept", e->path, why);
-                                continue;
-                        }
-                        if (unlinkat(dfd, name, 0) < 0) {
-                                failed++;
-                                stays[k - 1] = true;
-                                log_error_errno(-errno, "%s: %m", e->path);
-                                continue;
-                        }
-                        nginx_site = nginx_site || strstr(e->path, "nginx");
-                        removed++;
-                        report("removed", e->path, NULL);
-                }
+        for (size_t i = 0; i < res.n_events; i++) {
+                const struct reset_event *e = &res.events[i];
+                if (e->outcome == RESET_FAILED)
+                        log_error_errno(e->error, "%s: %m", e->path);
+                else
+                        report(e->outcome == RESET_REMOVED ? "removed" : "kept", e->path,
+                               e->reason);
         }
-
-        if (b) {
-                (void)bus_reload(b);
-                /* nginx stays (it is the distribution's), without our site */
-                if (nginx_site) {
-                        char *ngx[] = {(char *)"nginx.service", NULL};
-                        enum bus_job_mode mode = BUS_RELOAD_OR_RESTART;
-                        struct unit_status us = {0};
-                        char **results = NULL;
-                        if (bus_unit_status(b, "nginx.service", &us) >= 0 && us.active_state &&
-                            streq(us.active_state, "active"))
-                                (void)bus_run_jobs(b, ngx, &mode, 30 * 1000000ULL, &results);
-                        unit_status_done(&us);
-                        strv_free(results);
-                }
-                bus_close(b);
-        }
-
-        /* The state lists what is left, not what was there: otherwise "cache" would go on
-         * calling the removed binaries installed, and "cache prune" would keep them. */
-        if (kept || failed) {
-                state_retain(st, stays);
-                r = state_save(&t, state_dir, st);
-                if (r < 0) {
-                        failed++;
-                        log_error_errno(r, "Failed to update the state in %s: %m", state_dir);
-                }
-        }
+        if (res.save_error)
+                log_error_errno(res.save_error, "Failed to update the state in %s: %m", state_dir);
+        removed = res.removed;
+        kept = res.kept;
+        failed = res.failed + (res.save_error != 0);
+        reset_result_done(&res);
 
         r = failed ? -EIO : 0;
 summary:

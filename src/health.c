@@ -7,7 +7,6 @@
 #include <time.h>
 
 #include "http.h"
-#include "render.h"
 #include "fileio.h"
 #include "util.h"
 
@@ -36,35 +35,49 @@ int health_read_ca(const struct model *m, const char *root, char **ret, size_t *
         return r;
 }
 
+static int probe_init(const struct model *m, const char *root, const struct component *c,
+                      const struct component_probe *cp, struct probe *p)
+{
+        bool http = cp->tls == PROBE_PLAIN_HTTP;
+        /* a default port stays out of the URL, as a load balancer would write it */
+        bool default_port = cp->port == (http ? 80 : 443);
+        *p = (struct probe){.component = c,
+                            .name = c->name,
+                            .unit = c->unit,
+                            .port = cp->port,
+                            .host_header = cp->host_header,
+                            .insecure = cp->tls == PROBE_TLS_INSECURE,
+                            .http = http};
+        int r = default_port
+                    ? asprintf_safe(&p->url, "%s://127.0.0.1%s", http ? "http" : "https", cp->path)
+                    : asprintf_safe(&p->url, "%s://127.0.0.1:%u%s", http ? "http" : "https",
+                                    cp->port, cp->path);
+        if (r < 0)
+                return -ENOMEM;
+        if (cp->tls == PROBE_TLS_CLUSTER_CA) {
+                p->ca_error = health_read_ca(m, root, &p->ca_pem, &p->ca_pem_len, &p->ca_path);
+                if (p->ca_error == -ENOMEM)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int health_probes_for(const struct model *m, const char *root, struct probe **ret, size_t *ret_n)
 {
-        struct probe *p = calloc(4, sizeof(*p));
+        size_t n = 0, k = 0;
+        FOREACH_COMPONENT(c)
+        n += c->n_probes;
+        struct probe *p = calloc(n ? n : 1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
-        p[0] = (struct probe){.name = "kube-apiserver",
-                              .unit = "kube-apiserver.service",
-                              .url = strdup("https://127.0.0.1:6443/healthz")};
-        p[0].ca_error = health_read_ca(m, root, &p[0].ca_pem, &p[0].ca_pem_len, &p[0].ca_path);
-        p[1] = (struct probe){.name = "kube-controller-manager",
-                              .unit = "kube-controller-manager.service",
-                              .url = strdup("https://127.0.0.1:10257/healthz"),
-                              .insecure = true};
-        p[2] = (struct probe){.name = "kube-scheduler",
-                              .unit = "kube-scheduler.service",
-                              .url = strdup("https://127.0.0.1:10259/healthz"),
-                              .insecure = true};
-        p[3] = (struct probe){.name = "nginx",
-                              .unit = "nginx.service",
-                              .url = strdup("http://127.0.0.1/healthz"),
-                              .host_header = NGINX_SITE_NAME,
-                              .http = true};
-        for (int i = 0; i < 4; i++)
-                if (!p[i].url || (i == 0 && p[i].ca_error == -ENOMEM)) {
-                        health_probes_free(p, 4);
+        FOREACH_COMPONENT(c)
+        for (size_t i = 0; i < c->n_probes; i++, k++)
+                if (probe_init(m, root, c, &c->probes[i], &p[k]) < 0) {
+                        health_probes_free(p, k + 1);
                         return -ENOMEM;
                 }
         *ret = p;
-        *ret_n = 4;
+        *ret_n = n;
         return 0;
 }
 
@@ -102,12 +115,12 @@ int health_probe_once(struct probe *p)
         if (r >= 0 && c.status == 200) {
                 p->healthy = true;
         } else if (p->http && r >= 0 && (c.status == 502 || c.status == 504)) {
-                /* nginx answered, the API server behind it did not */
+                /* the proxy answered, the API server behind it did not */
                 asprintf_safe(&p->detail,
-                              "nginx answers but the API server behind it does not (HTTP %ld)",
-                              c.status);
+                              "%s answers but the API server behind it does not (HTTP %ld)",
+                              p->name, c.status);
         } else if (p->http && r == -ECONNREFUSED) {
-                asprintf_safe(&p->detail, "nginx is not listening on 127.0.0.1:80");
+                asprintf_safe(&p->detail, "%s is not listening on 127.0.0.1:%u", p->name, p->port);
         } else if (r >= 0) {
                 /* the body of a failed /healthz lists the failing checks */
                 size_t l = c.response ? strcspn(c.response, "\n") : 0;

@@ -8,8 +8,10 @@
 #include "model.h"
 
 struct probe {
-        const char *name; /* "kube-apiserver", ..., "nginx" */
+        const struct component *component;
+        const char *name; /* the component's: "kube-apiserver", ..., "nginx" */
         const char *unit; /* unit behind it, for diagnostics (NULL: none) */
+        unsigned port;
         char *url;
         const char *host_header;
         char *ca_pem; /* the cluster CA to verify against, read from the target */
@@ -17,7 +19,7 @@ struct probe {
         int ca_error; /* why it could not be read (-errno), with ca_path naming it */
         char *ca_path;
         bool insecure; /* self-signed serving certificate */
-        bool http;     /* the plain-HTTP nginx probe */
+        bool http;     /* plain HTTP, as a load balancer asks (the nginx proxy) */
 
         /* out */
         bool healthy;
@@ -26,7 +28,7 @@ struct probe {
         long long healthy_after_usec;
 };
 
-/* The seed's four probes for this node. The cluster CA is read from the node's lib-dir inside
+/* Every component's probes, in table order. The cluster CA is read from the node's lib-dir inside
  * root (NULL: "/"), never from the machine running kubestrap when root is another tree. */
 int health_probes_for(const struct model *m, const char *root, struct probe **ret, size_t *ret_n);
 /* Reads <lib-dir>/ca.pem inside root through the target (no symlink followed). ret_path: the

@@ -10,12 +10,6 @@
 #include "util.h"
 #include "validate.h"
 
-const char *const component_names[_COMPONENT_MAX] = {
-    [COMPONENT_APISERVER] = "kube-apiserver",
-    [COMPONENT_CONTROLLER_MANAGER] = "kube-controller-manager",
-    [COMPONENT_SCHEDULER] = "kube-scheduler",
-};
-
 const char *const binary_names[_BINARY_MAX] = {
     [BINARY_APISERVER] = "kube-apiserver",
     [BINARY_CONTROLLER_MANAGER] = "kube-controller-manager",
@@ -60,7 +54,6 @@ enum vtype {
         T_SOURCE,
         T_RBAC,
         T_SECONDS,
-        T_MILLIS,
         T_TEXT,
         T_BYTES,
         T_DEADLINE,
@@ -107,7 +100,6 @@ static const struct key_spec schema[] = {
     {"download", "digest.kube-scheduler", T_PIN, "", false},
     {"download", "digest.kubectl", T_PIN, "", false},
     {"health", "timeout", T_SECONDS, "120", false},
-    {"health", "settle-ms", T_MILLIS, "1500", false},
     {"pki", "source-dir", T_PATH, NULL, false},
     {"fanout", "ssh-options", T_TEXT, "", true},
     {"fanout", "remote-command", T_TEXT, "kubestrap", false},
@@ -121,12 +113,27 @@ static const struct key_spec schema[] = {
     {"paths", "cache-dir", T_PATH, "/var/cache/kubestrap", false},
 };
 
-static const char *const sections[] = {
-    "cluster",        "node",           "download",
-    "health",         "fanout",         "pki",
-    "paths",          "kube-apiserver", "kube-controller-manager",
-    "kube-scheduler",
+static const char *const base_sections[] = {
+    "cluster", "node", "download", "health", "fanout", "pki", "paths",
 };
+
+/* A component whose flags kubestrap renders is configured in a section named after it. */
+static bool has_flags(const struct component *c)
+{
+        return component_template(c, TEMPLATE_FLAGS) != NULL;
+}
+
+/* The known sections: the fixed ones, then one per component with flags; NULL past the end. */
+static const char *section_name(size_t i)
+{
+        if (i < ELEMENTSOF(base_sections))
+                return base_sections[i];
+        i -= ELEMENTSOF(base_sections);
+        FOREACH_COMPONENT(c)
+        if (has_flags(c) && i-- == 0)
+                return c->name;
+        return NULL;
+}
 
 static const char *const arches[] = {"amd64", "arm64", "arm", "ppc64le", "s390x"};
 
@@ -160,22 +167,20 @@ static const char *suggest_section(const char *s)
 {
         const char *best = NULL;
         unsigned best_d = UINT_MAX;
-        for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
-                unsigned d = edit_distance(s, sections[i]);
+        for (size_t i = 0; section_name(i); i++) {
+                unsigned d = edit_distance(s, section_name(i));
                 if (d < best_d) {
                         best_d = d;
-                        best = sections[i];
+                        best = section_name(i);
                 }
         }
         return best_d <= 3 ? best : NULL;
 }
 
-static int component_from_section(const char *s)
+static const struct component *component_from_section(const char *s)
 {
-        for (int i = 0; i < _COMPONENT_MAX; i++)
-                if (streq(s, component_names[i]))
-                        return i;
-        return -1;
+        const struct component *c = component_find(s);
+        return c && has_flags(c) ? c : NULL;
 }
 
 struct loader {
@@ -331,9 +336,6 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
         case T_SECONDS:
                 r = validate_uint(value, 1, 3600, &why);
                 break;
-        case T_MILLIS:
-                r = validate_uint(value, 0, 60000, &why);
-                break;
         case T_BYTES:
                 r = validate_uint(value, 1, UINT_MAX, NULL);
                 why = "expected a number of bytes from 1 to 4294967295";
@@ -362,10 +364,11 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
         return 0;
 }
 
-static int add_edit(struct loader *l, enum component c, const char *key, const char *value,
-                    unsigned line)
+static int add_edit(struct loader *l, const struct component *comp, const char *key,
+                    const char *value, unsigned line)
 {
         struct model *m = l->m;
+        size_t c = component_index(comp);
         const char *why = NULL;
         char op = '=';
         const char *name = key;
@@ -374,22 +377,22 @@ static int add_edit(struct loader *l, enum component c, const char *key, const c
                 name = key + 1;
         }
         if (validate_flag_name(name, &why) < 0) {
-                add_error(l, line, component_names[c], key, "invalid flag name: %s", why);
+                add_error(l, line, comp->name, key, "invalid flag name: %s", why);
                 return -EINVAL;
         }
         if (op == '-' && value[0]) {
-                add_error(l, line, component_names[c], key,
-                          "a removal takes no value (write '-%s =')", name);
+                add_error(l, line, comp->name, key, "a removal takes no value (write '-%s =')",
+                          name);
                 return -EINVAL;
         }
         if (validate_flag_value(value, &why) < 0) {
-                add_error(l, line, component_names[c], key, "invalid value '%s': %s", value, why);
+                add_error(l, line, comp->name, key, "invalid value '%s': %s", value, why);
                 return -EINVAL;
         }
         for (size_t i = 0; i < m->n_edits[c]; i++)
                 if (streq(m->edits[c][i].name, name)) {
-                        add_error(l, line, component_names[c], key,
-                                  "flag '%s' already edited on line %u", name, m->edits[c][i].line);
+                        add_error(l, line, comp->name, key, "flag '%s' already edited on line %u",
+                                  name, m->edits[c][i].line);
                         return -EINVAL;
                 }
         struct flag_edit *n = realloc(m->edits[c], (m->n_edits[c] + 1) * sizeof(*n));
@@ -468,8 +471,8 @@ static void check_section(struct loader *l, const char *section, unsigned line)
 {
         if (host_section_name(section))
                 return;
-        for (size_t i = 0; i < ELEMENTSOF(sections); i++)
-                if (streq(section, sections[i]))
+        for (size_t i = 0; section_name(i); i++)
+                if (streq(section, section_name(i)))
                         return;
         const char *s = suggest_section(section);
         if (s)
@@ -488,9 +491,9 @@ static int load_entries(struct loader *l, struct ini_file *f)
 
         for (size_t i = 0; i < f->n_entries; i++) {
                 struct ini_entry *e = &f->entries[i];
-                int c = component_from_section(e->section);
-                if (c >= 0) {
-                        r = add_edit(l, (enum component)c, e->key, e->value, e->line);
+                const struct component *c = component_from_section(e->section);
+                if (c) {
+                        r = add_edit(l, c, e->key, e->value, e->line);
                         if (r == -ENOMEM)
                                 return r;
                         continue;
@@ -503,8 +506,8 @@ static int load_entries(struct loader *l, struct ini_file *f)
                         continue;
                 }
                 bool known_section = false;
-                for (size_t s = 0; s < ELEMENTSOF(sections); s++)
-                        known_section = known_section || streq(sections[s], e->section);
+                for (size_t s = 0; section_name(s); s++)
+                        known_section = known_section || streq(section_name(s), e->section);
                 if (!known_section)
                         continue; /* reported once per section above */
                 const struct key_spec *k = schema_find(e->section, e->key);
@@ -615,7 +618,9 @@ static int load_common(const char *name, struct ini_file *f, struct model **ret,
                 return -ENOMEM;
         struct loader l = {.m = m, .file = name};
         m->config_path = strdup(name);
-        int r = m->config_path ? load_entries(&l, f) : -ENOMEM;
+        m->edits = calloc(n_components, sizeof(*m->edits));
+        m->n_edits = calloc(n_components, sizeof(*m->n_edits));
+        int r = m->config_path && m->edits && m->n_edits ? load_entries(&l, f) : -ENOMEM;
         if (r >= 0 && !l.errors)
                 r = resolve(&l);
         if (r >= 0 && l.errors)
@@ -692,11 +697,12 @@ int model_write_ini(const struct model *m, char *const *overrides, char **ret)
 {
         struct buf b = {0};
         int r = buf_printf(&b, "# written by kubestrap from %s\n", m->config_path);
-        for (size_t si = 0; r >= 0 && si < ELEMENTSOF(sections); si++) {
-                const char *sec = sections[si];
-                int c = component_from_section(sec);
+        for (size_t si = 0; r >= 0 && section_name(si); si++) {
+                const char *sec = section_name(si);
+                const struct component *comp = component_from_section(sec);
+                size_t c = comp ? component_index(comp) : 0;
                 bool header = false;
-                if (c >= 0) {
+                if (comp) {
                         for (size_t i = 0; r >= 0 && i < m->n_edits[c]; i++) {
                                 const struct flag_edit *e = &m->edits[c][i];
                                 if (!header)
@@ -792,13 +798,15 @@ struct model *model_free(struct model *m)
                 free(m->vars[i].value);
         }
         free(m->vars);
-        for (int c = 0; c < _COMPONENT_MAX; c++) {
+        for (size_t c = 0; m->edits && c < n_components; c++) {
                 for (size_t i = 0; i < m->n_edits[c]; i++) {
                         free(m->edits[c][i].name);
                         free(m->edits[c][i].value);
                 }
                 free(m->edits[c]);
         }
+        free(m->edits);
+        free(m->n_edits);
         free(m->config_path);
         free(m);
         return NULL;

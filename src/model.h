@@ -4,15 +4,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "component.h"
 #include "digest.h"
 
-enum component {
-        COMPONENT_APISERVER,
-        COMPONENT_CONTROLLER_MANAGER,
-        COMPONENT_SCHEDULER,
-        _COMPONENT_MAX,
-};
-
+/* The release's downloadable binaries. A separate table from the components: a binary is a
+ * download (URL, digest pin, tarball member) and a component is a running unit; kubectl is a
+ * binary with no unit, nginx a component with no binary. A component names its binary. */
 enum binary {
         BINARY_APISERVER,
         BINARY_CONTROLLER_MANAGER,
@@ -20,8 +17,6 @@ enum binary {
         BINARY_KUBECTL,
         _BINARY_MAX,
 };
-
-extern const char *const component_names[_COMPONENT_MAX];
 
 /* The seed's PKI files in [pki] source-dir, in the order it moves them. admin's are not
  * installed: only the cluster-level RBAC step uses them, and a node may not have them. */
@@ -67,8 +62,9 @@ struct model {
         char *config_path;
         struct var *vars;
         size_t n_vars;
-        struct flag_edit *edits[_COMPONENT_MAX];
-        size_t n_edits[_COMPONENT_MAX];
+        /* per component, indexed by component_index(): its [NAME] section's flag edits */
+        struct flag_edit **edits;
+        size_t *n_edits;
         enum digest_alg checksum;
         struct pin pins[_BINARY_MAX];
         struct host *hosts;

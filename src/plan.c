@@ -15,15 +15,34 @@
 #include "fetch.h"
 #include "util.h"
 
+const char *item_role_to_string(enum item_role r)
+{
+        static const char *const labels[] = {
+            [ROLE_DIRECTORY] = "directory",
+            [ROLE_BINARY] = "binary",
+            [ROLE_PKI] = "pki",
+            [ROLE_UNIT] = "unit",
+            [ROLE_CONFIG] = "config",
+            [ROLE_SITE] = "nginx site",
+            [ROLE_SITE_LINK] = "nginx site",
+            [ROLE_ENABLE_LINK] = "enable",
+        };
+        return labels[r];
+}
+
 static struct item *plan_add(struct plan *p, enum item_kind kind, const char *path, mode_t mode,
-                             const char *what)
+                             enum item_role role)
 {
         struct item *n = realloc(p->items, (p->n_items + 1) * sizeof(*n));
         if (!n)
                 return NULL;
         p->items = n;
         struct item *it = &n[p->n_items];
-        *it = (struct item){.kind = kind, .mode = mode, .what = what, .path = strdup(path)};
+        *it = (struct item){.kind = kind,
+                            .mode = mode,
+                            .role = role,
+                            .what = item_role_to_string(role),
+                            .path = strdup(path)};
         if (!it->path)
                 return NULL;
         p->n_items++;
@@ -183,7 +202,7 @@ static int add_tarball_binaries(const struct model *m, const struct state *st, s
                 return -ENOMEM;
         for (int b = 0; b < _BINARY_MAX; b++) {
                 _cleanup_free_ char *path = path_join(bin, binary_names[b]);
-                struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, "binary") : NULL;
+                struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, ROLE_BINARY) : NULL;
                 if (!it)
                         return -ENOMEM;
                 it->member = strjoin3("kubernetes/server/bin/", binary_names[b], NULL);
@@ -229,7 +248,7 @@ static int add_bundle_binaries(const struct model *m, struct plan *p, char **ret
                         return -EBADMSG;
                 }
                 _cleanup_free_ char *path = path_join(bin, binary_names[b]);
-                struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, "binary") : NULL;
+                struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, ROLE_BINARY) : NULL;
                 if (!it)
                         return -ENOMEM;
                 it->alg = x->alg;
@@ -262,7 +281,7 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         for (int b = 0; b < _BINARY_MAX; b++) {
 
                 _cleanup_free_ char *path = path_join(bin, binary_names[b]);
-                struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, "binary") : NULL;
+                struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, ROLE_BINARY) : NULL;
                 if (!it)
                         return -ENOMEM;
                 it->url = fetch_binary_url(model_get(m, "download.base-url"),
@@ -330,7 +349,7 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
                         return r;
                 }
                 struct item *it =
-                    plan_add(p, ITEM_FILE, to, pki_files[i].secret ? 0600 : 0644, "pki");
+                    plan_add(p, ITEM_FILE, to, pki_files[i].secret ? 0600 : 0644, ROLE_PKI);
                 if (!it) {
                         free(content);
                         return -ENOMEM;
@@ -366,7 +385,7 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
         int r = p->cache_dir ? 0 : -ENOMEM;
         const char *dirs[] = {"paths.config-dir", "paths.lib-dir"};
         for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0; i++)
-                if (!plan_add(p, ITEM_DIR, model_get(m, dirs[i]), 0755, "directory"))
+                if (!plan_add(p, ITEM_DIR, model_get(m, dirs[i]), 0755, ROLE_DIRECTORY))
                         r = -ENOMEM;
         if (r >= 0)
                 r = add_binaries(m, st, p, ret_error);
@@ -375,43 +394,43 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
         for (size_t i = 0; r >= 0 && i < rr->n_files; i++) {
                 const struct rendered_file *f = &rr->files[i];
                 struct item *it = plan_add(p, ITEM_FILE, f->path, f->mode,
-                                           f->component >= 0                   ? "unit"
-                                           : f->component == RENDER_NGINX_SITE ? "nginx site"
-                                                                               : "config");
+                                           f->kind == TEMPLATE_UNIT   ? ROLE_UNIT
+                                           : f->kind == TEMPLATE_SITE ? ROLE_SITE
+                                                                      : ROLE_CONFIG);
                 if (!it || !(it->content = strdup(f->content))) {
                         r = -ENOMEM;
                         break;
                 }
+                it->component = f->component;
                 it->len = strlen(f->content);
                 it->text = true;
         }
         /* nginx's way of enabling a site: a link in sites-enabled, as the seed makes it. */
-        if (r >= 0 && !rr->nginx_confd) {
-                const char *ngx = model_get(m, "paths.nginx-dir");
-                _cleanup_free_ char *avail = path_join(ngx, "sites-available/" NGINX_SITE_NAME);
-                _cleanup_free_ char *en = path_join(ngx, "sites-enabled/" NGINX_SITE_NAME);
-                struct item *it =
-                    avail && en ? plan_add(p, ITEM_SYMLINK, en, 0777, "nginx site") : NULL;
-                if (!it || !(it->link_target = strdup(avail)))
+        for (size_t i = 0; r >= 0 && i < rr->n_files; i++) {
+                const struct rendered_file *f = &rr->files[i];
+                if (!f->enable_link)
+                        continue;
+                struct item *it = plan_add(p, ITEM_SYMLINK, f->enable_link, 0777, ROLE_SITE_LINK);
+                if (!it || !(it->link_target = strdup(f->path)))
                         r = -ENOMEM;
+                else
+                        it->component = f->component;
         }
         /* Enabling like systemctl enable: <unit-dir>/<target>.wants/<unit> -> <unit-dir>/<unit>. */
         const char *ud = model_get(m, "paths.unit-dir");
         /* With systemd running, EnableUnitFiles does this (and knows more than we do). */
-        for (int c = 0; r >= 0 && o->link_units && c < _COMPONENT_MAX; c++) {
-                _cleanup_free_ char *unit = strjoin3(component_names[c], ".service", NULL);
-                _cleanup_free_ char *unit_path = unit ? path_join(ud, unit) : NULL;
-                if (!unit_path) {
-                        r = -ENOMEM;
-                        break;
-                }
-                for (char **w = rr->wanted_by[c]; w && *w && r >= 0; w++) {
+        for (size_t i = 0; r >= 0 && o->link_units && i < rr->n_files; i++) {
+                const struct rendered_file *f = &rr->files[i];
+                const char *unit = strrchr(f->path, '/') + 1;
+                for (char **w = f->wanted_by; w && *w && r >= 0; w++) {
                         _cleanup_free_ char *wants = strjoin3(*w, ".wants/", unit);
                         _cleanup_free_ char *link = wants ? path_join(ud, wants) : NULL;
                         struct item *it =
-                            link ? plan_add(p, ITEM_SYMLINK, link, 0777, "enable") : NULL;
-                        if (!it || !(it->link_target = strdup(unit_path)))
+                            link ? plan_add(p, ITEM_SYMLINK, link, 0777, ROLE_ENABLE_LINK) : NULL;
+                        if (!it || !(it->link_target = strdup(f->path)))
                                 r = -ENOMEM;
+                        else
+                                it->component = f->component;
                 }
         }
         if (r < 0) {

@@ -20,6 +20,18 @@ enum item_kind {
         ITEM_SYMLINK,
 };
 
+/* What an item is for: decides behaviour (which unit restarts, which server reloads). */
+enum item_role {
+        ROLE_DIRECTORY,
+        ROLE_BINARY,
+        ROLE_PKI,
+        ROLE_UNIT,        /* the unit file of component */
+        ROLE_CONFIG,      /* an extra config file of component (kube-scheduler.yaml) */
+        ROLE_SITE,        /* a web server site of component (the nginx /healthz site) */
+        ROLE_SITE_LINK,   /* its sites-enabled link */
+        ROLE_ENABLE_LINK, /* <target>.wants/<unit> of component, without systemd */
+};
+
 enum item_action {
         ACTION_NONE,
         ACTION_CREATE,
@@ -29,8 +41,10 @@ enum item_action {
 
 struct item {
         enum item_kind kind;
-        char *path;       /* inside the target */
-        const char *what; /* "binary", "pki", "unit", ... for reports */
+        char *path; /* inside the target */
+        enum item_role role;
+        const struct component *component; /* units, configs, sites and their links */
+        const char *what;                  /* the role as reports show it, display only */
         mode_t mode;
         bool secret;   /* never show content */
         bool text;     /* diffable */
@@ -107,4 +121,5 @@ int plan_cache_open(struct plan *p, struct target *t, const struct item *it, int
 struct plan *plan_free(struct plan *p);
 
 const char *item_action_to_string(enum item_action a);
+const char *item_role_to_string(enum item_role r);
 size_t plan_count(const struct plan *p, enum item_action a);

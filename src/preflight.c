@@ -17,8 +17,8 @@
 #include "util.h"
 
 static const char *const check_names[] = {
-    "root",     "systemd",  "ports",       "swap", "nginx", "pki-files", "key-modes",
-    "cert-key", "ca-chain", "cert-expiry", "san",  "dns",   "etcd-disk",
+    "root",     "systemd",  "ports",       "swap", "pki-files", "key-modes",
+    "cert-key", "ca-chain", "cert-expiry", "san",  "dns",       "etcd-disk",
 };
 
 bool preflight_known(const char *name)
@@ -26,6 +26,10 @@ bool preflight_known(const char *name)
         for (size_t i = 0; i < ELEMENTSOF(check_names); i++)
                 if (streq(name, check_names[i]))
                         return true;
+        /* a component from a distribution package is checked under the package's name */
+        FOREACH_COMPONENT(c)
+        if (c->package && streq(name, c->package))
+                return true;
         return false;
 }
 
@@ -38,9 +42,8 @@ const char *check_status_to_string(enum check_status s)
                 return "warn";
         case CHECK_FAIL:
                 return "FAIL";
-        default:
-                return "skip";
         }
+        return "?";
 }
 
 static void add(struct preflight *p, const char *name, enum check_status st, const char *hint,
@@ -161,33 +164,38 @@ static bool in_unit(const char *cgroup, const char *unit)
 
 static void check_ports(struct preflight *p)
 {
-        static const struct {
-                unsigned port;
-                const char *owner, *unit;
-        } ports[] = {{6443, "kube-apiserver", "kube-apiserver.service"},
-                     {10257, "kube-controller-manager", "kube-controller-manager.service"},
-                     {10259, "kube-scheduler", "kube-scheduler.service"},
-                     {80, "nginx", "nginx.service"}};
         size_t bad = 0;
-        for (size_t i = 0; i < ELEMENTSOF(ports); i++) {
-                unsigned long inode = listen_inode(ports[i].port);
+        struct buf all = {0};
+        size_t n_ports = 0, k = 0;
+        FOREACH_COMPONENT(c)
+        n_ports += c->n_ports;
+        FOREACH_COMPONENT(c)
+        for (size_t i = 0; i < c->n_ports; i++, k++) {
+                unsigned port = c->ports[i].port;
+                (void)buf_printf(&all, "%s%u",
+                                 k == 0             ? ""
+                                 : k + 1 == n_ports ? " and "
+                                                    : ", ",
+                                 port);
+                unsigned long inode = listen_inode(port);
                 if (!inode)
                         continue;
                 char exe[512] = "";
                 pid_t pid = socket_owner(inode, exe, sizeof(exe));
                 _cleanup_free_ char *cgroup = pid ? process_cgroup(pid) : NULL;
-                if (pid && in_unit(cgroup, ports[i].unit))
+                if (pid && in_unit(cgroup, c->unit))
                         continue; /* already ours: apply will restart it if needed */
                 const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
                 bad++;
                 add(p, "ports", CHECK_FAIL, "stop that process, or free the port",
-                    "port %u (for %s) is in use by %s (pid %d, cgroup %s), not by %s",
-                    ports[i].port, ports[i].owner, *base ? base : "an unknown process", (int)pid,
-                    cgroup ? cgroup : "unknown", ports[i].unit);
+                    "port %u (for %s) is in use by %s (pid %d, cgroup %s), not by %s", port,
+                    c->name, *base ? base : "an unknown process", (int)pid,
+                    cgroup ? cgroup : "unknown", c->unit);
         }
+        _cleanup_free_ char *list = buf_steal(&all);
         if (!bad)
-                add(p, "ports", CHECK_PASS, NULL,
-                    "6443, 10257, 10259 and 80 are free or held by our units already");
+                add(p, "ports", CHECK_PASS, NULL, "%s are free or held by our units already",
+                    list ? list : "the ports");
 }
 
 static void check_swap(struct preflight *p)
@@ -438,11 +446,17 @@ int preflight_run(const struct model *m, bool live, char *const *ignore, struct 
                     sd ? "systemd is the init system" : "systemd is not running");
                 check_ports(p);
                 check_swap(p);
-                bool ngx = have_program("nginx");
-                add(p, "nginx", ngx ? CHECK_PASS : CHECK_FAIL, "apt-get install nginx-light",
-                    ngx ? "nginx is installed"
-                        : "nginx is not installed (it answers the load "
-                          "balancer's health check)");
+                FOREACH_COMPONENT(c)
+                {
+                        if (!c->package)
+                                continue;
+                        if (have_program(c->package))
+                                add(p, c->package, CHECK_PASS, c->install_hint, "%s is installed",
+                                    c->package);
+                        else
+                                add(p, c->package, CHECK_FAIL, c->install_hint,
+                                    "%s is not installed (%s)", c->package, c->purpose);
+                }
         }
         check_pki(p, m);
         check_dns(p, m);

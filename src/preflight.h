@@ -10,7 +10,6 @@ enum check_status {
         CHECK_PASS,
         CHECK_WARN,
         CHECK_FAIL,
-        CHECK_SKIP,
 };
 
 struct check_result {

@@ -15,7 +15,7 @@
 #include "http.h"
 #include "util.h"
 
-#define API "https://127.0.0.1:6443/apis/rbac.authorization.k8s.io/v1/"
+#define API_PATH "/apis/rbac.authorization.k8s.io/v1/"
 
 /* The seed's two objects, as it feeds them to kubectl apply. */
 static const char cluster_role[] = "apiVersion: rbac.authorization.k8s.io/v1\n"
@@ -156,7 +156,8 @@ int rbac_ensure(const struct model *m, bool *ret_applied, char **ret_error)
         }
         for (size_t i = 0; i < ELEMENTSOF(objects) && r >= 0; i++) {
                 _cleanup_free_ char *url = NULL;
-                r = asprintf_safe(&url, API "%s/%s", objects[i].resource, objects[i].name);
+                r = asprintf_safe(&url, "https://127.0.0.1:%u" API_PATH "%s/%s",
+                                  component_api_port(), objects[i].resource, objects[i].name);
                 if (r < 0)
                         break;
                 struct http_call get = {

@@ -196,9 +196,10 @@ static const char *flags_suggest(struct flag *f, size_t n, const char *name)
         return best;
 }
 
-int render_flags(const struct model *m, enum component c, const char *flags_name, const char *text,
-                 char **ret_block, char **ret_error)
+int render_flags(const struct model *m, const struct component *comp, const char *flags_name,
+                 const char *text, char **ret_block, char **ret_error)
 {
+        size_t c = component_index(comp);
         struct flag *f = NULL;
         size_t n = 0;
         unsigned line = 0;
@@ -236,7 +237,7 @@ int render_flags(const struct model *m, enum component c, const char *flags_name
         for (size_t i = 0; r >= 0 && i < m->n_edits[c]; i++) {
                 const struct flag_edit *e = &m->edits[c][i];
                 ssize_t at = flags_find(f, n, e->name);
-                const char *sect = component_names[c];
+                const char *sect = comp->name;
                 if (e->op == '=' && at < 0) {
                         const char *s = flags_suggest(f, n, e->name);
                         if (s)
@@ -333,7 +334,8 @@ static int parse_wanted_by(const char *unit, char ***ret)
 }
 
 static int add_file(struct render_result *res, const char *dir, const char *name, char *content,
-                    mode_t mode, char *source, int component)
+                    mode_t mode, char *source, const struct component *c, enum template_kind kind,
+                    struct rendered_file **ret)
 {
         struct rendered_file *n = realloc(res->files, (res->n_files + 1) * sizeof(*n));
         if (!n) {
@@ -347,9 +349,12 @@ static int add_file(struct render_result *res, const char *dir, const char *name
             .content = content,
             .mode = mode,
             .source = source,
-            .component = component,
+            .component = c,
+            .kind = kind,
         };
         res->n_files++;
+        if (ret)
+                *ret = &n[res->n_files - 1];
         return n[res->n_files - 1].path ? 0 : -ENOMEM;
 }
 
@@ -368,6 +373,71 @@ static int render_one(const struct model *m, struct target *t, const char *tname
         return 0;
 }
 
+/* A unit file from its template, with the flags block rendered and edited first. */
+static int render_unit(const struct model *m, struct target *t, const struct component *c,
+                       struct render_result *res, char **ret_error)
+{
+        const struct component_template *ut = component_template(c, TEMPLATE_UNIT);
+        const struct component_template *ft = component_template(c, TEMPLATE_FLAGS);
+        _cleanup_free_ char *flags_text = NULL, *flags_src = NULL, *block = NULL;
+        char *unit = NULL, *unit_src = NULL;
+        struct lookup_ctx ctx = {.m = m, .component = c->name};
+        int r = 0;
+        if (ft) {
+                r = render_one(m, t, ft->name, &ctx, TEMPLATE_ESCAPE_SYSTEMD, &flags_text,
+                               &flags_src, ret_error);
+                if (r >= 0)
+                        r = render_flags(m, c, flags_src, flags_text, &block, ret_error);
+                if (r < 0)
+                        return r;
+                ctx.flags = block;
+        }
+        r = render_one(m, t, ut->name, &ctx, TEMPLATE_ESCAPE_SYSTEMD, &unit, &unit_src, ret_error);
+        if (r < 0)
+                return r;
+        struct rendered_file *f = NULL;
+        r = add_file(res, model_get(m, "paths.unit-dir"), ut->dest ? ut->dest : c->unit, unit, 0644,
+                     unit_src, c, TEMPLATE_UNIT, &f);
+        if (r < 0)
+                return r;
+        r = parse_wanted_by(f->content, &f->wanted_by);
+        if (r == -EINVAL)
+                asprintf_safe(ret_error, "%s: WantedBy= must name plain unit names", f->source);
+        return r;
+}
+
+/* A site of a web server: the seed's sites-available (Debian, Ubuntu) with its sites-enabled
+ * link, or conf.d where the distribution has no sites-* directories. */
+static int render_site(const struct model *m, struct target *t, const struct component *c,
+                       const struct component_template *st, struct render_result *res,
+                       char **ret_error)
+{
+        struct lookup_ctx ctx = {.m = m};
+        const char *dir = model_get(m, c->config_dir);
+        const char *dest = st->dest ? st->dest : st->name;
+        _cleanup_free_ char *avail = path_join(dir, "sites-available");
+        _cleanup_free_ char *confd = path_join(dir, "conf.d");
+        _cleanup_free_ char *conf_name = strjoin3(dest, ".conf", NULL);
+        _cleanup_close_ int probe = -1;
+        if (!avail || !confd || !conf_name)
+                return -ENOMEM;
+        bool use_confd = target_open_dir(t, avail, false, &probe) == -ENOENT &&
+                         target_open_dir(t, confd, false, &probe) == 0;
+        char *site = NULL, *src = NULL;
+        int r = render_one(m, t, st->name, &ctx, TEMPLATE_ESCAPE_NONE, &site, &src, ret_error);
+        struct rendered_file *f = NULL;
+        if (r >= 0)
+                r = add_file(res, use_confd ? confd : avail, use_confd ? conf_name : dest, site,
+                             0644, src, c, TEMPLATE_SITE, &f);
+        if (r >= 0 && !use_confd) {
+                _cleanup_free_ char *en = path_join(dir, "sites-enabled");
+                f->enable_link = en ? path_join(en, dest) : NULL;
+                if (!f->enable_link)
+                        r = -ENOMEM;
+        }
+        return r;
+}
+
 int render_all(const struct model *m, struct target *t, struct render_result **ret,
                char **ret_error)
 {
@@ -375,72 +445,28 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
         if (!res)
                 return -ENOMEM;
         int r = 0;
-        const char *unit_dir = model_get(m, "paths.unit-dir");
 
-        for (int c = 0; r >= 0 && c < _COMPONENT_MAX; c++) {
-                const char *cn = component_names[c];
-                _cleanup_free_ char *fname = strjoin3(cn, ".flags", NULL);
-                _cleanup_free_ char *uname = strjoin3(cn, ".service", NULL);
-                _cleanup_free_ char *flags_text = NULL, *flags_src = NULL, *block = NULL;
-                char *unit = NULL, *unit_src = NULL;
-                if (!fname || !uname) {
-                        r = -ENOMEM;
-                        break;
-                }
-                struct lookup_ctx ctx = {.m = m, .component = cn};
-                r = render_one(m, t, fname, &ctx, TEMPLATE_ESCAPE_SYSTEMD, &flags_text, &flags_src,
-                               ret_error);
+        /* Units first, then config files, then sites: the plan lists them in this order. */
+        FOREACH_COMPONENT(c)
+        if (r >= 0 && c->renders_unit)
+                r = render_unit(m, t, c, res, ret_error);
+        FOREACH_COMPONENT(c)
+        for (size_t i = 0; r >= 0 && i < c->n_templates; i++) {
+                const struct component_template *ct = &c->templates[i];
+                if (ct->kind != TEMPLATE_CONFIG)
+                        continue;
+                struct lookup_ctx ctx = {.m = m};
+                char *text = NULL, *src = NULL;
+                r = render_one(m, t, ct->name, &ctx, TEMPLATE_ESCAPE_NONE, &text, &src, ret_error);
                 if (r >= 0)
-                        r = render_flags(m, (enum component)c, flags_src, flags_text, &block,
-                                         ret_error);
-                if (r < 0)
-                        break;
-                ctx.flags = block;
-                r = render_one(m, t, uname, &ctx, TEMPLATE_ESCAPE_SYSTEMD, &unit, &unit_src,
-                               ret_error);
-                if (r < 0)
-                        break;
-                r = parse_wanted_by(unit, &res->wanted_by[c]);
-                if (r == -EINVAL)
-                        asprintf_safe(ret_error, "%s: WantedBy= must name plain unit names",
-                                      unit_src);
-                if (r >= 0)
-                        r = add_file(res, unit_dir, uname, unit, 0644, unit_src, c);
-                else {
-                        free(unit);
-                        free(unit_src);
-                }
+                        r = add_file(res, model_get(m, "paths.config-dir"),
+                                     ct->dest ? ct->dest : ct->name, text, 0644, src, c,
+                                     TEMPLATE_CONFIG, NULL);
         }
-
-        struct lookup_ctx ctx = {.m = m};
-        if (r >= 0) {
-                char *yaml = NULL, *src = NULL;
-                r = render_one(m, t, "kube-scheduler.yaml", &ctx, TEMPLATE_ESCAPE_NONE, &yaml, &src,
-                               ret_error);
-                if (r >= 0)
-                        r = add_file(res, model_get(m, "paths.config-dir"), "kube-scheduler.yaml",
-                                     yaml, 0644, src, -1);
-        }
-        if (r >= 0) {
-                /* The seed's sites-available (Debian, Ubuntu), or conf.d where the distribution
-                 * has no sites-* directories. */
-                char *site = NULL, *src = NULL;
-                const char *ngx = model_get(m, "paths.nginx-dir");
-                _cleanup_free_ char *avail = path_join(ngx, "sites-available");
-                _cleanup_free_ char *confd = path_join(ngx, "conf.d");
-                _cleanup_close_ int probe = -1;
-                bool use_confd = avail && confd &&
-                                 target_open_dir(t, avail, false, &probe) == -ENOENT &&
-                                 target_open_dir(t, confd, false, &probe) == 0;
-                r = avail && confd ? render_one(m, t, "nginx-healthz.conf", &ctx,
-                                                TEMPLATE_ESCAPE_NONE, &site, &src, ret_error)
-                                   : -ENOMEM;
-                if (r >= 0)
-                        r = add_file(res, use_confd ? confd : avail,
-                                     use_confd ? NGINX_SITE_NAME ".conf" : NGINX_SITE_NAME, site,
-                                     0644, src, RENDER_NGINX_SITE);
-                res->nginx_confd = use_confd;
-        }
+        FOREACH_COMPONENT(c)
+        for (size_t i = 0; r >= 0 && i < c->n_templates; i++)
+                if (c->templates[i].kind == TEMPLATE_SITE)
+                        r = render_site(m, t, c, &c->templates[i], res, ret_error);
         if (r < 0) {
                 render_result_free(res);
                 return r;
@@ -457,10 +483,10 @@ struct render_result *render_result_free(struct render_result *res)
                 free(res->files[i].path);
                 free(res->files[i].content);
                 free(res->files[i].source);
+                free(res->files[i].enable_link);
+                strv_free(res->files[i].wanted_by);
         }
         free(res->files);
-        for (int c = 0; c < _COMPONENT_MAX; c++)
-                strv_free(res->wanted_by[c]);
         free(res);
         return NULL;
 }

@@ -6,22 +6,20 @@
 #include "fileio.h"
 #include "model.h"
 
-#define NGINX_SITE_NAME   "kubernetes.default.svc.cluster.local"
-#define RENDER_NGINX_SITE (-2)
-
 struct rendered_file {
         char *path; /* inside the target */
         char *content;
         mode_t mode;
-        char *source;  /* template file it came from */
-        int component; /* for unit files; -1 other config, RENDER_NGINX_SITE the nginx site */
+        char *source; /* template file it came from */
+        const struct component *component;
+        enum template_kind kind; /* TEMPLATE_UNIT, TEMPLATE_CONFIG or TEMPLATE_SITE */
+        char **wanted_by;        /* units: targets from [Install] WantedBy= */
+        char *enable_link;       /* sites in sites-available: the sites-enabled link to make */
 };
 
 struct render_result {
         struct rendered_file *files;
         size_t n_files;
-        char **wanted_by[_COMPONENT_MAX]; /* targets from each unit's [Install] WantedBy= */
-        bool nginx_confd;                 /* site in conf.d: no sites-enabled link */
 };
 
 /* The directory holding the shipped templates: $KUBESTRAP_TEMPLATES or the installed one. */
@@ -36,5 +34,5 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
 struct render_result *render_result_free(struct render_result *r);
 
 /* Exposed for tests: applies edits to a rendered flags list and formats the ExecStart tail. */
-int render_flags(const struct model *m, enum component c, const char *flags_name,
+int render_flags(const struct model *m, const struct component *c, const char *flags_name,
                  const char *flags_text, char **ret_block, char **ret_error);

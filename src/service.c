@@ -15,8 +15,6 @@
 #include "render.h"
 #include "util.h"
 
-#define NGINX_UNIT "nginx.service"
-
 const char *service_action_to_string(enum service_action a)
 {
         switch (a) {
@@ -24,11 +22,10 @@ const char *service_action_to_string(enum service_action a)
                 return "started";
         case SERVICE_RESTARTED:
                 return "restarted";
-        case SERVICE_RELOADED:
-                return "reloaded";
-        default:
-                return "unchanged";
+        case SERVICE_UNCHANGED:
+                break;
         }
+        return "unchanged";
 }
 
 char *service_diagnose(const char *unit)
@@ -68,22 +65,6 @@ static int fail(char **ret_error, int r, const char *unit, const char *fmt, ...)
         asprintf_safe(ret_error, "%s%s", msg ? msg : "?", diag ? diag : "");
         free(msg);
         return r;
-}
-
-static bool item_changed(const struct plan *p, const char *path)
-{
-        for (size_t i = 0; i < p->n_items; i++)
-                if (p->items[i].action != ACTION_NONE && streq(p->items[i].path, path))
-                        return true;
-        return false;
-}
-
-static const struct item *item_find(const struct plan *p, const char *path)
-{
-        for (size_t i = 0; i < p->n_items; i++)
-                if (streq(p->items[i].path, path))
-                        return &p->items[i];
-        return NULL;
 }
 
 /* A unit's inputs are the files its unit text names (binary, certificates, kubeconfigs,
@@ -142,22 +123,83 @@ static int crash_check(void *userdata)
         return 0;
 }
 
-static int nginx_check_config(char **ret_error)
+void service_changes(const struct plan *p, struct service_unit *u, size_t n, bool *ret_reload)
 {
-        char *argv[] = {"nginx", "-t", NULL};
+        bool reload = false;
+        for (size_t k = 0; k < n; k++) {
+                u[k].changed = false;
+                for (size_t i = 0; i < p->n_items; i++) {
+                        const struct item *it = &p->items[i];
+                        if (it->component != u[k].component)
+                                continue;
+                        bool changed = it->action != ACTION_NONE;
+                        if (it->role == ROLE_UNIT) {
+                                reload = reload || changed;
+                                changed =
+                                    changed || (it->content && inputs_changed(p, it->content));
+                        } else if (it->role == ROLE_ENABLE_LINK)
+                                changed = false; /* enabling is not a reason to restart */
+                        u[k].changed = u[k].changed || changed;
+                }
+        }
+        *ret_reload = reload;
+}
+
+void service_decide(struct service_unit *u, size_t n)
+{
+        for (size_t k = 0; k < n; k++) {
+                u[k].queue = true;
+                if (!u[k].running) {
+                        u[k].mode = BUS_START;
+                        u[k].action = SERVICE_STARTED;
+                } else if (u[k].changed) {
+                        /* nginx re-reads its sites on reload; kube-* read flags only at start */
+                        u[k].mode = u[k].component->restart == RESTART_RELOAD
+                                        ? BUS_RELOAD_OR_RESTART
+                                        : BUS_RESTART;
+                        u[k].action = SERVICE_RESTARTED;
+                } else {
+                        u[k].queue = false;
+                        u[k].action = SERVICE_UNCHANGED;
+                }
+        }
+}
+
+static char *join_words(char *const *l)
+{
+        struct buf b = {0};
+        for (size_t i = 0; l && l[i]; i++)
+                if (buf_printf(&b, "%s%s", i ? " " : "", l[i]) < 0) {
+                        buf_done(&b);
+                        return NULL;
+                }
+        return buf_steal(&b);
+}
+
+/* A server that kubestrap does not install is checked before it is asked to (re)load. */
+static int check_config(const struct component *c, char **ret_error)
+{
+        if (!c->check_config)
+                return 0;
+        _cleanup_free_ char *cmd = join_words((char *const *)c->check_config);
         _cleanup_free_ char *out = NULL;
-        int r = proc_run(argv, &out);
+        int r = proc_run((char **)c->check_config, &out);
         if (r == -ENOENT) {
-                asprintf_safe(ret_error, "nginx is not installed; it answers the load balancer's "
-                                         "health check: install it (apt-get install nginx-light)");
+                asprintf_safe(ret_error, "%s is not installed; %s: install it (%s)", c->package,
+                              c->purpose, c->install_hint);
                 return -ENOENT;
         }
         if (r != 0) {
-                asprintf_safe(ret_error, "nginx rejects its configuration (nginx -t):\n%s",
-                              out ? out : "");
+                asprintf_safe(ret_error, "%s rejects its configuration (%s):\n%s", c->name,
+                              cmd ? cmd : c->check_config[0], out ? out : "");
                 return -EINVAL;
         }
         return 0;
+}
+
+static const char *bus_error(struct bus *b, int r)
+{
+        return bus_last_error(b) ? bus_last_error(b) : strerror(-r);
 }
 
 int service_converge(const struct model *m, const struct plan *p, const struct service_options *o,
@@ -165,13 +207,14 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
 {
         *rep = (struct service_report){.start_usec = now_usec()};
         /* declared before the first "goto finish": their cleanup runs there */
-        _cleanup_strv_free_ char **todo = NULL, **watch = NULL;
-        struct bus *b = NULL;
-        char **units = NULL, **results = NULL;
+        _cleanup_strv_free_ char **todo = NULL, **units = NULL, **results = NULL;
+        _cleanup_free_ struct service_unit *u = NULL;
+        _cleanup_free_ const struct component **order = NULL;
         _cleanup_free_ enum bus_job_mode *modes = NULL;
         _cleanup_free_ uint32_t *restarts = NULL;
-        const char *unit_dir = model_get(m, "paths.unit-dir");
-        bool reload = false;
+        struct probe *probes = NULL;
+        size_t n_probes = 0, n = n_components, n_todo = 0;
+        struct bus *b = NULL;
         int r = bus_open(&b);
         if (r < 0) {
                 asprintf_safe(ret_error,
@@ -180,109 +223,91 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                               strerror(-r));
                 return r;
         }
-
-        /* Which units need what, decided before anything is asked of systemd. */
-        for (int c = 0; c < _COMPONENT_MAX; c++) {
-                _cleanup_free_ char *unit = strjoin3(component_names[c], ".service", NULL);
-                _cleanup_free_ char *path = unit ? path_join(unit_dir, unit) : NULL;
-                if (!path) {
-                        r = -ENOMEM;
+        u = calloc(n, sizeof(*u));
+        order = calloc(n, sizeof(*order));
+        modes = calloc(n, sizeof(*modes));
+        restarts = calloc(n, sizeof(*restarts));
+        if (!u || !order || !modes || !restarts) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        r = component_start_order(order, n);
+        if (r < 0)
+                goto finish;
+        for (size_t k = 0; k < n; k++) {
+                u[k].component = order[k];
+                r = strv_extend(&units, order[k]->unit);
+                if (r < 0)
                         goto finish;
-                }
-                const struct item *it = item_find(p, path);
-                reload = reload || item_changed(p, path);
+                if (!order[k]->renders_unit)
+                        continue;
                 r = ARRAY_RESERVE(rep->units, rep->cap_units, rep->n_units + 1);
                 if (r < 0)
                         goto finish;
-                struct service_result *res = &rep->units[rep->n_units++];
-                *res =
-                    (struct service_result){.unit = component_names[c], .healthy_after_usec = -1};
-                if (item_changed(p, path) || (it && it->content && inputs_changed(p, it->content)))
-                        res->action = SERVICE_RESTARTED; /* or STARTED if it is not running */
+                rep->units[rep->n_units++] = (struct service_result){
+                    .component = order[k], .unit = order[k]->name, .healthy_after_usec = -1};
         }
+
+        /* Which units need what, decided before anything is asked of systemd. */
+        bool reload = false;
+        service_changes(p, u, n, &reload);
         if (reload) {
                 r = bus_reload(b);
                 if (r < 0) {
-                        r = fail(ret_error, r, NULL, "systemd reload failed: %s",
-                                 bus_last_error(b) ? bus_last_error(b) : strerror(-r));
+                        r = fail(ret_error, r, NULL, "systemd reload failed: %s", bus_error(b, r));
                         goto finish;
                 }
         }
-        for (size_t i = 0; i < rep->n_units; i++) {
-                char *u = strjoin3(rep->units[i].unit, ".service", NULL);
-                if (!u || strv_push(&units, u) < 0) {
-                        r = -ENOMEM;
+        for (size_t k = 0; k < n; k++) {
+                r = check_config(u[k].component, ret_error);
+                if (r < 0)
                         goto finish;
-                }
         }
-        bool nginx_changed = false;
-        for (size_t i = 0; i < p->n_items; i++)
-                nginx_changed = nginx_changed || (p->items[i].action != ACTION_NONE &&
-                                                  streq(p->items[i].what, "nginx site"));
-        r = nginx_check_config(ret_error);
-        if (r < 0)
-                goto finish;
-        r = strv_extend(&units, NGINX_UNIT);
-        if (r < 0)
-                goto finish;
         bool enabled_changed = false;
         r = bus_enable_units(b, units, &enabled_changed);
         if (r < 0) {
-                r = fail(ret_error, r, NULL, "enabling %s %s %s failed: %s", units[0], units[1],
-                         units[2], bus_last_error(b) ? bus_last_error(b) : strerror(-r));
+                _cleanup_free_ char *list = join_words(units);
+                r = fail(ret_error, r, NULL, "enabling %s failed: %s", list ? list : units[0],
+                         bus_error(b, r));
                 goto finish;
         }
         if (enabled_changed)
                 (void)strv_extend(&rep->notes, "enabled the units (WantedBy=multi-user.target)");
 
         /* Start what is not running, restart what changed, leave the rest alone. */
-        size_t n_todo = 0, n_units = strv_length(units);
-        modes = calloc(n_units, sizeof(*modes));
-        restarts = calloc(n_units, sizeof(*restarts));
-        if (!modes || !restarts) {
-                r = -ENOMEM;
-                goto finish;
-        }
-        for (size_t i = 0; units[i]; i++) {
+        for (size_t k = 0; k < n; k++) {
                 struct unit_status st = {0};
-                r = bus_unit_status(b, units[i], &st);
+                r = bus_unit_status(b, units[k], &st);
                 if (r < 0) {
-                        r = fail(ret_error, r, NULL, "%s: %s", units[i],
-                                 bus_last_error(b) ? bus_last_error(b) : strerror(-r));
+                        r = fail(ret_error, r, NULL, "%s: %s", units[k], bus_error(b, r));
                         goto finish;
                 }
-                bool running = is_running(&st);
-                bool is_nginx = streq(units[i], NGINX_UNIT);
-                enum bus_job_mode mode;
-                bool queue = true;
-                if (!running)
-                        mode = BUS_START;
-                else if (is_nginx && nginx_changed)
-                        mode = BUS_RELOAD_OR_RESTART; /* nginx re-reads its sites on reload */
-                else if (!is_nginx && rep->units[i].action == SERVICE_RESTARTED)
-                        mode = BUS_RESTART;
-                else
-                        queue = false;
+                u[k].running = is_running(&st);
                 unit_status_done(&st);
-                if (!is_nginx)
-                        rep->units[i].action = !queue              ? SERVICE_UNCHANGED
-                                               : mode == BUS_START ? SERVICE_STARTED
-                                                                   : SERVICE_RESTARTED;
-                if (!queue)
+        }
+        service_decide(u, n);
+        for (size_t k = 0; k < n; k++) {
+                for (size_t j = 0; j < rep->n_units; j++)
+                        if (rep->units[j].component == u[k].component)
+                                rep->units[j].action = u[k].action;
+                if (!u[k].queue)
                         continue;
-                if (is_nginx)
-                        (void)strv_extend(&rep->notes,
-                                          mode == BUS_START ? "started nginx" : "reloaded nginx");
-                r = strv_extend(&todo, units[i]);
+                if (!u[k].component->renders_unit) {
+                        _cleanup_free_ char *note = NULL;
+                        if (asprintf_safe(&note, "%s %s",
+                                          u[k].mode == BUS_START ? "started" : "reloaded",
+                                          u[k].component->name) >= 0)
+                                (void)strv_push(&rep->notes, TAKE_PTR(note));
+                }
+                r = strv_extend(&todo, units[k]);
                 if (r < 0)
                         goto finish;
-                modes[n_todo++] = mode;
+                modes[n_todo++] = u[k].mode;
         }
         if (n_todo > 0) {
                 r = bus_run_jobs(b, todo, modes, o->health_timeout_usec, &results);
                 if (r < 0) {
-                        r = fail(ret_error, r, NULL, "systemd jobs failed: %s",
-                                 bus_last_error(b) ? bus_last_error(b) : strerror(-r));
+                        r = fail(ret_error, r, NULL, "systemd jobs failed: %s", bus_error(b, r));
                         goto finish;
                 }
                 for (size_t i = 0; i < n_todo; i++)
@@ -296,30 +321,38 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
 
         /* A unit restarted by Restart=on-failure looks "active" half the time: watch the
          * restart counter from here on. */
-        for (size_t i = 0; units[i]; i++) {
+        for (size_t k = 0; k < n; k++) {
                 struct unit_status st = {0};
-                if (bus_unit_status(b, units[i], &st) >= 0) {
-                        restarts[i] = st.n_restarts;
-                        if (i < rep->n_units)
-                                rep->units[i].main_pid = st.main_pid;
+                if (bus_unit_status(b, units[k], &st) >= 0) {
+                        restarts[k] = st.n_restarts;
+                        for (size_t j = 0; j < rep->n_units; j++)
+                                if (rep->units[j].component == u[k].component)
+                                        rep->units[j].main_pid = st.main_pid;
                 }
                 unit_status_done(&st);
-                r = strv_extend(&watch, units[i]);
-                if (r < 0)
-                        goto finish;
         }
-        struct probe *probes = NULL;
-        size_t n_probes = 0;
         r = health_probes_for(m, NULL, &probes, &n_probes);
         if (r < 0)
                 goto finish;
-        struct crash_watch w = {.b = b, .units = watch, .restarts = restarts};
+        struct crash_watch w = {.b = b, .units = units, .restarts = restarts};
         long long hstart = now_usec();
         r = health_wait(probes, n_probes, o->health_timeout_usec, crash_check, &w);
         rep->healthy_usec = now_usec() - hstart;
-        for (size_t i = 0; i < n_probes && i < rep->n_units; i++)
-                rep->units[i].healthy_after_usec =
-                    probes[i].healthy ? probes[i].healthy_after_usec : -1;
+        /* A unit is healthy when the last of its probes is. */
+        for (size_t j = 0; j < rep->n_units; j++) {
+                struct service_result *res = &rep->units[j];
+                bool all = true, any = false;
+                long long after = -1;
+                for (size_t i = 0; i < n_probes; i++) {
+                        if (probes[i].component != res->component)
+                                continue;
+                        any = true;
+                        all = all && probes[i].healthy;
+                        if (probes[i].healthy && probes[i].healthy_after_usec > after)
+                                after = probes[i].healthy_after_usec;
+                }
+                res->healthy_after_usec = any && all ? after : -1;
+        }
         if (r == -ECHILD) {
                 r = fail(ret_error, r, w.crashed,
                          "%s keeps crashing (Restart=on-failure restarted it)", w.crashed);
@@ -334,29 +367,76 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                                 break;
                         }
         }
-        /* Units are healthy; once the main PIDs are final, record them. */
-        for (size_t i = 0; r >= 0 && i < rep->n_units; i++) {
-                struct unit_status st = {0};
-                if (bus_unit_status(b, watch[i], &st) >= 0)
-                        rep->units[i].main_pid = st.main_pid;
-                unit_status_done(&st);
-        }
-        health_probes_free(probes, n_probes);
         if (r < 0)
                 goto finish;
-
-        if (!o->skip_rbac) {
-                r = rbac_ensure(m, &rep->rbac_applied, ret_error);
-                if (r < 0)
-                        goto finish;
+        /* Units are healthy; once the main PIDs are final, record them. */
+        for (size_t j = 0; j < rep->n_units; j++) {
+                struct unit_status st = {0};
+                if (bus_unit_status(b, rep->units[j].component->unit, &st) >= 0)
+                        rep->units[j].main_pid = st.main_pid;
+                unit_status_done(&st);
         }
+
+        r = rbac_ensure(m, &rep->rbac_applied, ret_error);
+        if (r < 0)
+                goto finish;
         r = 0;
 finish:
-        rep->total_usec = now_usec() - rep->start_usec;
-        strv_free(units);
-        strv_free(results);
+        health_probes_free(probes, n_probes);
         bus_close(b);
         return r;
+}
+
+int service_stop_disable(char **units, char **ret_error)
+{
+        struct bus *b = NULL;
+        char **results = NULL;
+        int r = bus_open(&b);
+        if (r < 0) {
+                asprintf_safe(ret_error,
+                              "cannot reach systemd to stop %s: %s (use --root to remove files "
+                              "only)",
+                              units[0], strerror(-r));
+                return r;
+        }
+        /* bus_run_jobs reads one mode per unit: as many as there are units. */
+        size_t n = strv_length(units);
+        _cleanup_free_ enum bus_job_mode *modes = calloc(n, sizeof(*modes));
+        if (!modes) {
+                bus_close(b);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+                modes[i] = BUS_STOP;
+        r = bus_run_jobs(b, units, modes, 90 * 1000000ULL, &results);
+        strv_free(results);
+        if (r >= 0)
+                r = bus_disable_units(b, units);
+        if (r < 0)
+                asprintf_safe(ret_error, "stopping or disabling %s failed: %s", units[0],
+                              bus_error(b, r));
+        bus_close(b);
+        return r;
+}
+
+void service_reload_after_removal(char **reload_units)
+{
+        struct bus *b = NULL;
+        if (bus_open(&b) < 0)
+                return;
+        (void)bus_reload(b);
+        for (char **u = reload_units; u && *u; u++) {
+                char *one[] = {*u, NULL};
+                enum bus_job_mode mode = BUS_RELOAD_OR_RESTART;
+                struct unit_status us = {0};
+                char **results = NULL;
+                if (bus_unit_status(b, *u, &us) >= 0 && us.active_state &&
+                    streq(us.active_state, "active"))
+                        (void)bus_run_jobs(b, one, &mode, 30 * 1000000ULL, &results);
+                unit_status_done(&us);
+                strv_free(results);
+        }
+        bus_close(b);
 }
 
 void service_report_done(struct service_report *rep)

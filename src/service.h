@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bus.h"
 #include "model.h"
 #include "plan.h"
 
@@ -13,31 +14,28 @@ enum service_action {
         SERVICE_UNCHANGED,
         SERVICE_STARTED,
         SERVICE_RESTARTED,
-        SERVICE_RELOADED,
 };
 
 struct service_result {
-        const char *unit;
+        const struct component *component;
+        const char *unit; /* the component's name, as reports show it */
         enum service_action action;
         uint32_t main_pid;
         long long healthy_after_usec; /* from the start of the health wait, -1: no probe */
 };
 
 struct service_report {
-        struct service_result *units; /* one per component */
+        struct service_result *units; /* one per component whose unit kubestrap renders */
         size_t n_units, cap_units;
         long long start_usec;   /* when service_converge began */
         long long jobs_usec;    /* reload + enable + jobs */
         long long healthy_usec; /* until every probe answered */
-        long long total_usec;
-        bool rbac_applied; /* the cluster-level RBAC objects were created by this run */
-        char **notes;      /* things done, for the report */
+        bool rbac_applied;      /* the cluster-level RBAC objects were created by this run */
+        char **notes;           /* things done, for the report */
 };
 
 struct service_options {
         uint64_t health_timeout_usec;
-        uint64_t settle_usec;
-        bool skip_rbac;
 };
 
 /* Everything after publishing, on a running systemd. Errors carry diagnostics: state, exit
@@ -49,3 +47,26 @@ const char *service_action_to_string(enum service_action a);
 
 /* State, exit status and last journal lines of a unit, as text for an error message. */
 char *service_diagnose(const char *unit);
+
+/* The restart decision, apart from systemd so it can be tested: one entry per component, in
+ * start order. */
+struct service_unit {
+        const struct component *component;
+        bool changed; /* its unit file, a file the unit names, or its config or site changed */
+        bool running; /* active, activating or reloading */
+        bool queue;   /* out: a job is queued */
+        enum bus_job_mode mode;     /* out, when queued */
+        enum service_action action; /* out */
+};
+/* Sets changed for each unit from the plan's actions; *ret_reload when a unit file changed
+ * (systemd must reload before the jobs). */
+void service_changes(const struct plan *p, struct service_unit *u, size_t n, bool *ret_reload);
+/* Start what is not running, restart (or reload, for a server that re-reads its config on
+ * reload) what changed, leave the rest alone. */
+void service_decide(struct service_unit *u, size_t n);
+
+/* For reset: stops and disables units (jobs waited for). Error text in *ret_error. */
+int service_stop_disable(char **units, char **ret_error);
+/* For reset, after files went: systemd reloads, and each unit listed that is active reloads
+ * (a server that keeps running without the site removed from it). Best effort. */
+void service_reload_after_removal(char **reload_units);

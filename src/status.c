@@ -43,8 +43,8 @@ static void version_row(struct status *s, const struct model *m, const struct pr
         if (!r)
                 return;
         bool v6 = strchr(host, ':') != NULL;
-        asprintf_safe(&r->target, "https://%s%s%s:6443/version", v6 ? "[" : "", host,
-                      v6 ? "]" : "");
+        asprintf_safe(&r->target, "https://%s%s%s:%u/version", v6 ? "[" : "", host, v6 ? "]" : "",
+                      component_api_port());
         if (api->ca_error < 0) {
                 r->ok = false;
                 asprintf_safe(&r->detail, "cannot read the cluster CA %s: %s", api->ca_path,
@@ -81,8 +81,7 @@ int status_collect(const struct model *m, const char *root, struct status *s)
                 return r;
         bool have_bus = bus_open(&b) >= 0;
         for (size_t i = 0; i < n; i++) {
-                struct status_row *row =
-                    add_row(s, i == n - 1 ? "nginx proxy" : probes[i].name, probes[i].unit);
+                struct status_row *row = add_row(s, probes[i].component->label, probes[i].unit);
                 if (!row)
                         break;
                 struct unit_status st = {0};
@@ -99,9 +98,15 @@ int status_collect(const struct model *m, const char *root, struct status *s)
                 row->detail = strdup(row->ok ? "ok" : probes[i].detail ? probes[i].detail : "?");
         }
         bus_close(b);
-        /* probes[0] is the API server's: the same cluster CA */
-        version_row(s, m, &probes[0], "version (local)", "127.0.0.1");
-        version_row(s, m, &probes[0], "version (public)", model_get(m, "cluster.public-address"));
+        /* /version is asked of the API server with the same cluster CA as its probe */
+        const struct probe *api = NULL;
+        for (size_t i = 0; i < n && !api; i++)
+                if (probes[i].component->serves_api)
+                        api = &probes[i];
+        if (api) {
+                version_row(s, m, api, "version (local)", "127.0.0.1");
+                version_row(s, m, api, "version (public)", model_get(m, "cluster.public-address"));
+        }
         health_probes_free(probes, n);
         for (size_t i = 0; i < s->n; i++)
                 s->all_ok = s->all_ok && s->rows[i].ok;

@@ -21,7 +21,6 @@ cat >> "$conf" <<EOF2
 
 [health]
 timeout = 10
-settle-ms = 300
 
 [fanout]
 # one line would pass inih's 200-byte limit: the key may repeat

@@ -211,7 +211,7 @@ static void test_model_valid(void)
         int any_pin = 0, any_edit = 0;
         for (int i = 0; i < _BINARY_MAX; i++)
                 any_pin |= m->pins[i].set;
-        for (int i = 0; i < _COMPONENT_MAX; i++)
+        for (size_t i = 0; i < n_components; i++)
                 any_edit |= m->n_edits[i] != 0;
         ok(!any_pin, "model: no pins without digest keys");
         ok(!any_edit, "model: no flag edits without component sections");
@@ -256,9 +256,10 @@ static void test_model_valid(void)
                "model: pin hex lowercased");
         ok(!m->pins[BINARY_APISERVER].set, "model: kube-apiserver pin not set");
 
-        const struct flag_edit *e = m->edits[COMPONENT_APISERVER];
-        is_int(m->n_edits[COMPONENT_APISERVER], 4, "model: four kube-apiserver edits");
-        if (m->n_edits[COMPONENT_APISERVER] == 4) {
+        const struct flag_edit *e = m->edits[component_index(component_find("kube-apiserver"))];
+        is_int(m->n_edits[component_index(component_find("kube-apiserver"))], 4,
+               "model: four kube-apiserver edits");
+        if (m->n_edits[component_index(component_find("kube-apiserver"))] == 4) {
                 ok(e[0].op == '=' && streq(e[0].name, "v") && streq(e[0].value, "4") &&
                        e[0].line == 15,
                    "model: edit 'v = 4' is a replace on line 15");
@@ -271,13 +272,17 @@ static void test_model_valid(void)
                 ok(e[3].op == '+' && streq(e[3].value, "'api/all=true'") && e[3].line == 18,
                    "model: whole-quoted value kept with its quotes");
         }
-        is_int(m->n_edits[COMPONENT_CONTROLLER_MANAGER], 0, "model: no controller-manager edits");
-        is_int(m->n_edits[COMPONENT_SCHEDULER], 1, "model: one scheduler edit");
-        if (m->n_edits[COMPONENT_SCHEDULER] == 1)
-                ok(m->edits[COMPONENT_SCHEDULER][0].op == '+' &&
-                       streq(m->edits[COMPONENT_SCHEDULER][0].name, "bare") &&
-                       streq(m->edits[COMPONENT_SCHEDULER][0].value, "") &&
-                       m->edits[COMPONENT_SCHEDULER][0].line == 20,
+        is_int(m->n_edits[component_index(component_find("kube-controller-manager"))], 0,
+               "model: no controller-manager edits");
+        is_int(m->n_edits[component_index(component_find("kube-scheduler"))], 1,
+               "model: one scheduler edit");
+        if (m->n_edits[component_index(component_find("kube-scheduler"))] == 1)
+                ok(m->edits[component_index(component_find("kube-scheduler"))][0].op == '+' &&
+                       streq(m->edits[component_index(component_find("kube-scheduler"))][0].name,
+                             "bare") &&
+                       streq(m->edits[component_index(component_find("kube-scheduler"))][0].value,
+                             "") &&
+                       m->edits[component_index(component_find("kube-scheduler"))][0].line == 20,
                    "model: bare add recorded with empty value, line 20");
         model_free(m);
 }
@@ -306,7 +311,7 @@ static void test_model_example(void)
         is_str(model_get(m, "paths.unit-dir"), "/etc/systemd/system",
                "example: commented key gets its default");
         int edits = 0;
-        for (int i = 0; i < _COMPONENT_MAX; i++)
+        for (size_t i = 0; i < n_components; i++)
                 edits += (int)m->n_edits[i];
         is_int(edits, 0, "example: commented flag edits are not edits");
         model_free(m);

@@ -183,7 +183,7 @@ static int flags(const char *edits, const char *text, char **out)
         if (!m)
                 return -ENOEXEC;
         char *block = NULL, *err = NULL;
-        int r = render_flags(m, COMPONENT_APISERVER, "k.flags", text, &block, &err);
+        int r = render_flags(m, component_find("kube-apiserver"), "k.flags", text, &block, &err);
         *out = r < 0 ? err : block;
         if (r < 0)
                 free(block);
@@ -280,15 +280,16 @@ static void test_render_flags(void)
         ok(m != NULL, "other component's edits load");
         if (m) {
                 char *block = NULL, *err = NULL;
-                is_int(render_flags(m, COMPONENT_APISERVER, "k.flags", flags_text, &block, &err), 0,
-                       "other component's edits: kube-apiserver renders");
+                is_int(render_flags(m, component_find("kube-apiserver"), "k.flags", flags_text,
+                                    &block, &err),
+                       0, "other component's edits: kube-apiserver renders");
                 is_str(block, " \\\n  --a=1 \\\n  --b=2 \\\n  --c \\\n  --d=x%%y",
                        "other component's edits: kube-apiserver untouched");
                 free(block);
                 block = NULL;
-                is_int(
-                    render_flags(m, COMPONENT_SCHEDULER, "s.flags", "--a=1\n--b=2\n", &block, &err),
-                    0, "other component's edits: kube-scheduler renders");
+                is_int(render_flags(m, component_find("kube-scheduler"), "s.flags",
+                                    "--a=1\n--b=2\n", &block, &err),
+                       0, "other component's edits: kube-scheduler renders");
                 is_str(block, " \\\n  --b=2 \\\n  --z=1",
                        "other component's edits: kube-scheduler edited");
                 free(block);

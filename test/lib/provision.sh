@@ -27,7 +27,7 @@ prov_conf() {
             -e "s|^internal-ip = .*|internal-ip = $2|" \
             -e "s|^public-address = .*|public-address = $3|" \
             "$top_srcdir/examples/controller-0.conf" > "$1"
-        printf '\n[health]\ntimeout = 30\nsettle-ms = 500\n' >> "$1"
+        printf '\n[health]\ntimeout = 30\n' >> "$1"
 }
 
 # prov_install I CONF PKI_DIR: kubestrap, its templates, the config, the PKI and the mirror's

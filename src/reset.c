@@ -1,0 +1,209 @@
+/* Undoing an install: stop and disable our units, then remove exactly what kubestrap
+ * installed, as recorded in its state; files changed since are kept and named. Safe to run
+ * twice. */
+#include "reset.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "service.h"
+#include "util.h"
+
+/* Is the file at path still what we installed? Only then is it ours to remove. */
+static const char *still_ours(int dfd, const char *name, const struct state_entry *e)
+{
+        struct stat st;
+        if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT ? "gone already" : strerror(errno);
+        if (streq(e->kind, "link")) {
+                char buf[4096];
+                ssize_t n = S_ISLNK(st.st_mode) ? readlinkat(dfd, name, buf, sizeof(buf) - 1) : -1;
+                if (n < 0)
+                        return "no longer our symlink";
+                buf[n] = 0;
+                return streq(buf, e->url) ? NULL : "points elsewhere now";
+        }
+        if (!S_ISREG(st.st_mode))
+                return "no longer a regular file";
+        if (streq(e->kind, "download") && state_stat_matches(e, &st))
+                return NULL;
+        _cleanup_close_ int fd = open_regular_at(dfd, name);
+        char hex[DIGEST_HEX_MAX];
+        if (fd < 0 || digest_fd(fd, e->alg, hex) < 0)
+                return "unreadable";
+        return streq(hex, e->hex) ? NULL : "changed since kubestrap installed it";
+}
+
+static void remove_state(struct target *t, const char *state_dir)
+{
+        _cleanup_close_ int sdfd = -1, pfd = -1;
+        const char *sname;
+        if (target_open_dir(t, state_dir, false, &sdfd) < 0)
+                return;
+        (void)unlinkat(sdfd, "installed", 0);
+        if (target_open_parent(t, state_dir, false, &pfd, &sname) >= 0)
+                (void)unlinkat(pfd, sname, AT_REMOVEDIR);
+}
+
+/* Longer paths sort last, and are visited first (the loop runs backwards). */
+static int deeper_first(const void *a, const void *b)
+{
+        const struct state_entry *x = a, *y = b;
+        size_t lx = strlen(x->path), ly = strlen(y->path);
+        return lx < ly ? -1 : lx > ly ? 1 : strcmp(x->path, y->path);
+}
+
+static int add_event(struct reset_result *res, enum reset_outcome o, const char *path,
+                     const char *reason, int error)
+{
+        int r = ARRAY_RESERVE(res->events, res->cap_events, res->n_events + 1);
+        if (r < 0)
+                return r;
+        struct reset_event *e = &res->events[res->n_events];
+        *e = (struct reset_event){
+            .outcome = o, .path = strdup(path), .reason = reason, .error = error};
+        if (!e->path)
+                return -ENOMEM;
+        res->n_events++;
+        res->removed += o == RESET_REMOVED;
+        res->kept += o == RESET_KEPT;
+        res->failed += o == RESET_FAILED;
+        return 0;
+}
+
+/* The units to stop are the unit files the state records, not the table's: a unit kubestrap
+ * installed stops even if a later version no longer knows its component. */
+static int recorded_units(const struct model *m, const struct state *st, char ***ret)
+{
+        const char *unit_dir = model_get(m, "paths.unit-dir");
+        size_t l = strlen(unit_dir);
+        for (size_t i = 0; i < st->n; i++) {
+                const char *p = st->entries[i].path;
+                if (streq(st->entries[i].kind, "file") && startswith(p, unit_dir) &&
+                    endswith(p, ".service") && p[l] == '/') {
+                        int r = strv_extend(ret, p + l + 1);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* A server that kubestrap only manages (nginx) keeps running: it reloads when a file in its
+ * directory went, so it stops serving our site. */
+static int units_to_reload(const struct model *m, const struct reset_result *res, char ***ret)
+{
+        FOREACH_COMPONENT(c)
+        {
+                if (c->renders_unit || !c->config_dir)
+                        continue;
+                const char *dir = model_get(m, c->config_dir);
+                size_t l = strlen(dir);
+                for (size_t i = 0; i < res->n_events; i++) {
+                        const char *p = res->events[i].path;
+                        if (res->events[i].outcome == RESET_REMOVED && startswith(p, dir) &&
+                            p[l] == '/') {
+                                int r = strv_extend(ret, c->unit);
+                                if (r < 0)
+                                        return r;
+                                break;
+                        }
+                }
+        }
+        return 0;
+}
+
+int reset_run(const struct model *m, struct target *t, struct state *st, bool use_systemd,
+              struct reset_result *res, char **ret_error)
+{
+        *res = (struct reset_result){0};
+        _cleanup_strv_free_ char **units = NULL, **reload = NULL;
+        _cleanup_free_ bool *stays = NULL;
+        const char *state_dir = model_get(m, "paths.state-dir");
+        int r = recorded_units(m, st, &units);
+        if (r < 0)
+                return r;
+
+        /* Units first: nothing may run from the files about to go. */
+        if (use_systemd && units) {
+                r = service_stop_disable(units, ret_error);
+                if (r < 0)
+                        return r;
+        }
+
+        /* Files and links, then directories deepest first, and only while empty. */
+        qsort(st->entries, st->n, sizeof(st->entries[0]), deeper_first);
+        /* What is still on the machine afterwards: exactly what the state keeps listing. */
+        stays = calloc(st->n ? st->n : 1, sizeof(*stays));
+        if (!stays)
+                return -ENOMEM;
+        for (int pass = 0; pass < 2; pass++) {
+                /* Our own record goes before the directories, so its own can go too; kept
+                 * files stay listed, so a later reset can try again. */
+                if (pass == 1 && res->kept == 0 && res->failed == 0)
+                        remove_state(t, state_dir);
+                for (size_t k = st->n; k > 0; k--) {
+                        const struct state_entry *e = &st->entries[k - 1];
+                        bool is_dir = streq(e->kind, "dir");
+                        if (streq(e->kind, "digest") || is_dir != (pass == 1))
+                                continue;
+                        _cleanup_close_ int dfd = -1;
+                        const char *name;
+                        r = target_open_parent(t, e->path, false, &dfd, &name);
+                        if (r < 0) {
+                                stays[k - 1] = r != -ENOENT;
+                                continue;
+                        }
+                        r = 0;
+                        if (is_dir) {
+                                if (unlinkat(dfd, name, AT_REMOVEDIR) == 0)
+                                        r = add_event(res, RESET_REMOVED, e->path, NULL, 0);
+                                else /* not empty: something else lives there */
+                                        stays[k - 1] = errno != ENOENT;
+                        } else {
+                                const char *why = still_ours(dfd, name, e);
+                                if (why && streq(why, "gone already"))
+                                        continue;
+                                if (why) {
+                                        stays[k - 1] = true;
+                                        r = add_event(res, RESET_KEPT, e->path, why, 0);
+                                } else if (unlinkat(dfd, name, 0) < 0) {
+                                        stays[k - 1] = true;
+                                        r = add_event(res, RESET_FAILED, e->path, NULL, -errno);
+                                } else
+                                        r = add_event(res, RESET_REMOVED, e->path, NULL, 0);
+                        }
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        if (use_systemd && units) {
+                r = units_to_reload(m, res, &reload);
+                if (r < 0)
+                        return r;
+                service_reload_after_removal(reload);
+        }
+
+        /* The state lists what is left, not what was there: otherwise "cache" would go on
+         * calling the removed binaries installed, and "cache prune" would keep them. */
+        if (res->kept || res->failed) {
+                state_retain(st, stays);
+                r = state_save(t, state_dir, st);
+                if (r < 0)
+                        res->save_error = r;
+        }
+        return res->failed || res->save_error ? -EIO : 0;
+}
+
+void reset_result_done(struct reset_result *res)
+{
+        for (size_t i = 0; i < res->n_events; i++)
+                free(res->events[i].path);
+        free(res->events);
+        *res = (struct reset_result){0};
+}

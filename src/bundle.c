@@ -112,9 +112,9 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
         }
         const char *over = model_get(m, "paths.template-dir");
         /* every template of every component, so the bundle renders with no other files */
-        FOREACH_COMPONENT(c)
-        for (size_t i = 0; i < c->n_templates && r >= 0; i++)
-                r = add_template(w, over, c->templates[i].name, ret_error);
+        FOREACH_COMPONENT (c)
+                for (size_t i = 0; i < c->n_templates && r >= 0; i++)
+                        r = add_template(w, over, c->templates[i].name, ret_error);
         if (r >= 0)
                 r = archive_writer_close(w, ret_error);
         archive_writer_free(w);

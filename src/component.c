@@ -108,25 +108,25 @@ const size_t n_components = ELEMENTSOF(components);
 
 const struct component *component_find(const char *name)
 {
-        FOREACH_COMPONENT(c)
-        if (streq(c->name, name))
-                return c;
+        FOREACH_COMPONENT (c)
+                if (streq(c->name, name))
+                        return c;
         return NULL;
 }
 
 const struct component *component_by_unit(const char *unit)
 {
-        FOREACH_COMPONENT(c)
-        if (streq(c->unit, unit))
-                return c;
+        FOREACH_COMPONENT (c)
+                if (streq(c->unit, unit))
+                        return c;
         return NULL;
 }
 
 const struct component *component_api(void)
 {
-        FOREACH_COMPONENT(c)
-        if (c->serves_api)
-                return c;
+        FOREACH_COMPONENT (c)
+                if (c->serves_api)
+                        return c;
         return NULL;
 }
 
@@ -161,8 +161,7 @@ int component_start_order(const struct component **ret, size_t n)
                 return -ENOMEM;
         for (size_t k = 0; k < n_components; k++) {
                 const struct component *next = NULL;
-                FOREACH_COMPONENT(c)
-                {
+                FOREACH_COMPONENT (c) {
                         if (placed[component_index(c)])
                                 continue;
                         bool ready = true;

@@ -65,17 +65,17 @@ static int probe_init(const struct model *m, const char *root, const struct comp
 int health_probes_for(const struct model *m, const char *root, struct probe **ret, size_t *ret_n)
 {
         size_t n = 0, k = 0;
-        FOREACH_COMPONENT(c)
-        n += c->n_probes;
+        FOREACH_COMPONENT (c)
+                n += c->n_probes;
         struct probe *p = calloc(n ? n : 1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
-        FOREACH_COMPONENT(c)
-        for (size_t i = 0; i < c->n_probes; i++, k++)
-                if (probe_init(m, root, c, &c->probes[i], &p[k]) < 0) {
-                        health_probes_free(p, k + 1);
-                        return -ENOMEM;
-                }
+        FOREACH_COMPONENT (c)
+                for (size_t i = 0; i < c->n_probes; i++, k++)
+                        if (probe_init(m, root, c, &c->probes[i], &p[k]) < 0) {
+                                health_probes_free(p, k + 1);
+                                return -ENOMEM;
+                        }
         *ret = p;
         *ret_n = n;
         return 0;

@@ -129,9 +129,9 @@ static const char *section_name(size_t i)
         if (i < ELEMENTSOF(base_sections))
                 return base_sections[i];
         i -= ELEMENTSOF(base_sections);
-        FOREACH_COMPONENT(c)
-        if (has_flags(c) && i-- == 0)
-                return c->name;
+        FOREACH_COMPONENT (c)
+                if (has_flags(c) && i-- == 0)
+                        return c->name;
         return NULL;
 }
 

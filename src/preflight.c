@@ -27,9 +27,9 @@ bool preflight_known(const char *name)
                 if (streq(name, check_names[i]))
                         return true;
         /* a component from a distribution package is checked under the package's name */
-        FOREACH_COMPONENT(c)
-        if (c->package && streq(name, c->package))
-                return true;
+        FOREACH_COMPONENT (c)
+                if (c->package && streq(name, c->package))
+                        return true;
         return false;
 }
 
@@ -167,31 +167,31 @@ static void check_ports(struct preflight *p)
         size_t bad = 0;
         struct buf all = {0};
         size_t n_ports = 0, k = 0;
-        FOREACH_COMPONENT(c)
-        n_ports += c->n_ports;
-        FOREACH_COMPONENT(c)
-        for (size_t i = 0; i < c->n_ports; i++, k++) {
-                unsigned port = c->ports[i].port;
-                (void)buf_printf(&all, "%s%u",
-                                 k == 0             ? ""
-                                 : k + 1 == n_ports ? " and "
-                                                    : ", ",
-                                 port);
-                unsigned long inode = listen_inode(port);
-                if (!inode)
-                        continue;
-                char exe[512] = "";
-                pid_t pid = socket_owner(inode, exe, sizeof(exe));
-                _cleanup_free_ char *cgroup = pid ? process_cgroup(pid) : NULL;
-                if (pid && in_unit(cgroup, c->unit))
-                        continue; /* already ours: apply will restart it if needed */
-                const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
-                bad++;
-                add(p, "ports", CHECK_FAIL, "stop that process, or free the port",
-                    "port %u (for %s) is in use by %s (pid %d, cgroup %s), not by %s", port,
-                    c->name, *base ? base : "an unknown process", (int)pid,
-                    cgroup ? cgroup : "unknown", c->unit);
-        }
+        FOREACH_COMPONENT (c)
+                n_ports += c->n_ports;
+        FOREACH_COMPONENT (c)
+                for (size_t i = 0; i < c->n_ports; i++, k++) {
+                        unsigned port = c->ports[i].port;
+                        (void)buf_printf(&all, "%s%u",
+                                         k == 0             ? ""
+                                         : k + 1 == n_ports ? " and "
+                                                            : ", ",
+                                         port);
+                        unsigned long inode = listen_inode(port);
+                        if (!inode)
+                                continue;
+                        char exe[512] = "";
+                        pid_t pid = socket_owner(inode, exe, sizeof(exe));
+                        _cleanup_free_ char *cgroup = pid ? process_cgroup(pid) : NULL;
+                        if (pid && in_unit(cgroup, c->unit))
+                                continue; /* already ours: apply will restart it if needed */
+                        const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+                        bad++;
+                        add(p, "ports", CHECK_FAIL, "stop that process, or free the port",
+                            "port %u (for %s) is in use by %s (pid %d, cgroup %s), not by %s", port,
+                            c->name, *base ? base : "an unknown process", (int)pid,
+                            cgroup ? cgroup : "unknown", c->unit);
+                }
         _cleanup_free_ char *list = buf_steal(&all);
         if (!bad)
                 add(p, "ports", CHECK_PASS, NULL, "%s are free or held by our units already",
@@ -446,8 +446,7 @@ int preflight_run(const struct model *m, bool live, char *const *ignore, struct 
                     sd ? "systemd is the init system" : "systemd is not running");
                 check_ports(p);
                 check_swap(p);
-                FOREACH_COMPONENT(c)
-                {
+                FOREACH_COMPONENT (c) {
                         if (!c->package)
                                 continue;
                         if (have_program(c->package))

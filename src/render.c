@@ -447,26 +447,27 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
         int r = 0;
 
         /* Units first, then config files, then sites: the plan lists them in this order. */
-        FOREACH_COMPONENT(c)
-        if (r >= 0 && c->renders_unit)
-                r = render_unit(m, t, c, res, ret_error);
-        FOREACH_COMPONENT(c)
-        for (size_t i = 0; r >= 0 && i < c->n_templates; i++) {
-                const struct component_template *ct = &c->templates[i];
-                if (ct->kind != TEMPLATE_CONFIG)
-                        continue;
-                struct lookup_ctx ctx = {.m = m};
-                char *text = NULL, *src = NULL;
-                r = render_one(m, t, ct->name, &ctx, TEMPLATE_ESCAPE_NONE, &text, &src, ret_error);
-                if (r >= 0)
-                        r = add_file(res, model_get(m, "paths.config-dir"),
-                                     ct->dest ? ct->dest : ct->name, text, 0644, src, c,
-                                     TEMPLATE_CONFIG, NULL);
-        }
-        FOREACH_COMPONENT(c)
-        for (size_t i = 0; r >= 0 && i < c->n_templates; i++)
-                if (c->templates[i].kind == TEMPLATE_SITE)
-                        r = render_site(m, t, c, &c->templates[i], res, ret_error);
+        FOREACH_COMPONENT (c)
+                if (r >= 0 && c->renders_unit)
+                        r = render_unit(m, t, c, res, ret_error);
+        FOREACH_COMPONENT (c)
+                for (size_t i = 0; r >= 0 && i < c->n_templates; i++) {
+                        const struct component_template *ct = &c->templates[i];
+                        if (ct->kind != TEMPLATE_CONFIG)
+                                continue;
+                        struct lookup_ctx ctx = {.m = m};
+                        char *text = NULL, *src = NULL;
+                        r = render_one(m, t, ct->name, &ctx, TEMPLATE_ESCAPE_NONE, &text, &src,
+                                       ret_error);
+                        if (r >= 0)
+                                r = add_file(res, model_get(m, "paths.config-dir"),
+                                             ct->dest ? ct->dest : ct->name, text, 0644, src, c,
+                                             TEMPLATE_CONFIG, NULL);
+                }
+        FOREACH_COMPONENT (c)
+                for (size_t i = 0; r >= 0 && i < c->n_templates; i++)
+                        if (c->templates[i].kind == TEMPLATE_SITE)
+                                r = render_site(m, t, c, &c->templates[i], res, ret_error);
         if (r < 0) {
                 render_result_free(res);
                 return r;

@@ -97,8 +97,7 @@ static int recorded_units(const struct model *m, const struct state *st, char **
  * directory went, so it stops serving our site. */
 static int units_to_reload(const struct model *m, const struct reset_result *res, char ***ret)
 {
-        FOREACH_COMPONENT(c)
-        {
+        FOREACH_COMPONENT (c) {
                 if (c->renders_unit || !c->config_dir)
                         continue;
                 const char *dir = model_get(m, c->config_dir);

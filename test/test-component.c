@@ -15,17 +15,16 @@
 static void test_unique(void)
 {
         bool names = true, units = true, ports = true;
-        FOREACH_COMPONENT(a)
-        FOREACH_COMPONENT(b)
-        {
-                if (a >= b)
-                        continue;
-                names = names && !streq(a->name, b->name);
-                units = units && !streq(a->unit, b->unit);
-                for (size_t i = 0; i < a->n_ports; i++)
-                        for (size_t j = 0; j < b->n_ports; j++)
-                                ports = ports && a->ports[i].port != b->ports[j].port;
-        }
+        FOREACH_COMPONENT (a)
+                FOREACH_COMPONENT (b) {
+                        if (a >= b)
+                                continue;
+                        names = names && !streq(a->name, b->name);
+                        units = units && !streq(a->unit, b->unit);
+                        for (size_t i = 0; i < a->n_ports; i++)
+                                for (size_t j = 0; j < b->n_ports; j++)
+                                        ports = ports && a->ports[i].port != b->ports[j].port;
+                }
         ok(names, "component names are unique");
         ok(units, "component units are unique");
         ok(ports, "component ports are unique");
@@ -34,8 +33,7 @@ static void test_unique(void)
 static void test_rows(void)
 {
         size_t apis = 0;
-        FOREACH_COMPONENT(c)
-        {
+        FOREACH_COMPONENT (c) {
                 apis += c->serves_api;
                 ok(endswith(c->unit, ".service"), "%s: unit %s is a service", c->name, c->unit);
                 ok(!!c->binary != !!c->package, "%s: one provider, a binary or a package", c->name);
@@ -78,13 +76,13 @@ static void test_templates_exist(void)
                 ok(1, "# SKIP top_srcdir not set: templates not checked");
                 return;
         }
-        FOREACH_COMPONENT(c)
-        for (size_t i = 0; i < c->n_templates; i++) {
-                char path[1024];
-                snprintf(path, sizeof(path), "%s/templates/%s", top, c->templates[i].name);
-                ok(access(path, R_OK) == 0, "%s: template %s exists", c->name,
-                   c->templates[i].name);
-        }
+        FOREACH_COMPONENT (c)
+                for (size_t i = 0; i < c->n_templates; i++) {
+                        char path[1024];
+                        snprintf(path, sizeof(path), "%s/templates/%s", top, c->templates[i].name);
+                        ok(access(path, R_OK) == 0, "%s: template %s exists", c->name,
+                           c->templates[i].name);
+                }
 }
 
 static void test_order(void)

@@ -31,6 +31,8 @@ static int cmd_reset(struct cmd_ctx *ctx)
         struct state *st = NULL;
         struct target t = {.root_fd = -1, .lock_fd = -1};
         size_t removed = 0, kept = 0, failed = 0;
+        /* before the first "goto": its cleanup runs at the labels */
+        _cleanup_free_ char *err = NULL;
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
@@ -55,7 +57,6 @@ static int cmd_reset(struct cmd_ctx *ctx)
                 goto summary;
         }
 
-        _cleanup_free_ char *err = NULL;
         struct reset_result res;
         r = reset_run(m, &t, st, !ctx->root, &res, &err);
         if (r < 0 && (err || r != -EIO)) {

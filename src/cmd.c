@@ -67,6 +67,8 @@ int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
                 strv_free(errors);
                 return EXIT_USAGE;
         }
+        for (char **w = (*ret)->warnings; w && *w; w++)
+                log_warning("%s", *w);
         if (ctx->host) {
                 r = model_select_host(*ret, ctx->host, &err);
                 if (r < 0) {

@@ -183,6 +183,22 @@ static const struct component *component_from_section(const char *s)
         return c && has_flags(c) ? c : NULL;
 }
 
+/* Keys that older versions accepted and that do nothing now: a config that sets one still
+ * loads, with a warning, so an upgrade of kubestrap does not break a working node. */
+static const struct {
+        const char *section, *key, *why;
+} retired_keys[] = {
+    {"health", "settle-ms", "it never had an effect"},
+};
+
+static const char *retired_key(const char *section, const char *key)
+{
+        for (size_t i = 0; i < ELEMENTSOF(retired_keys); i++)
+                if (streq(retired_keys[i].section, section) && streq(retired_keys[i].key, key))
+                        return retired_keys[i].why;
+        return NULL;
+}
+
 struct loader {
         struct model *m;
         const char *file;
@@ -510,6 +526,15 @@ static int load_entries(struct loader *l, struct ini_file *f)
                         known_section = known_section || streq(section_name(s), e->section);
                 if (!known_section)
                         continue; /* reported once per section above */
+                const char *why = retired_key(e->section, e->key);
+                if (why) {
+                        char *w = NULL;
+                        asprintf_safe(&w, "%s:%u: [%s] %s: ignored (%s); remove it", l->file,
+                                      e->line, e->section, e->key, why);
+                        if (!w || strv_push(&m->warnings, w) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
                 const struct key_spec *k = schema_find(e->section, e->key);
                 if (!k) {
                         const char *s = model_suggest(e->section, e->key);
@@ -787,6 +812,7 @@ struct model *model_free(struct model *m)
 {
         if (!m)
                 return NULL;
+        strv_free(m->warnings);
         for (size_t i = 0; i < m->n_hosts; i++) {
                 free(m->hosts[i].name);
                 free(m->hosts[i].address);

@@ -69,6 +69,7 @@ struct model {
         struct pin pins[_BINARY_MAX];
         struct host *hosts;
         size_t n_hosts;
+        char **warnings; /* keys that are accepted but do nothing any more, named */
 };
 
 /* Loads and validates. On configuration errors returns -EINVAL with every problem in

@@ -162,4 +162,12 @@ import json, sys
 print(ascii(json.loads(open(sys.argv[1], "rb").readline())["message"].rsplit("] ", 1)[1]))
 ' "$WORK/esc.json")" "'name\\ufffd\\x1b[31m: unknown key'" "hostile key: JSON carries U+FFFD and the ESC as a character"
 
+# A key that did nothing and was retired ([health] settle-ms) still loads, with a warning that
+# names file and line: upgrading kubestrap must not break a node's working config.
+printf '%s\n\n[health]\nsettle-ms = 300\n' "$(cat "$CONF")" > "$C"; chmod 0644 "$C"
+ks -c "$C" --root "$ROOT" plan
+tap_is "$RC" 0 "retired key settle-ms: the config still loads"
+tap_like "$ERR" "^kubestrap: warning: $C:$(grep -n '^settle-ms' "$C" | cut -d: -f1): \\[health\\] settle-ms: ignored \\(it never had an effect\\); remove it\$" \
+        "retired key settle-ms: a warning names file, line and key"
+
 tap_done

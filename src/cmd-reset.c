@@ -11,22 +11,9 @@
 #include "bus.h"
 #include "cmd.h"
 #include "log.h"
+#include "pipeline.h"
+#include "report.h"
 #include "state.h"
-
-static void report(const char *event, const char *path, const char *why)
-{
-        if (arg_output == OUTPUT_JSON) {
-                struct json_event e;
-                json_begin(&e, event);
-                json_str(&e, "path", path);
-                if (why)
-                        json_str(&e, "reason", why);
-                json_end(&e);
-        } else if (why)
-                printf("kept %s: %s\n", path, why);
-        else
-                printf("removed %s\n", path);
-}
 
 /* Is the file at path still what we installed? Only then is it ours to remove. */
 static const char *still_ours(int dfd, const char *name, const struct state_entry *e)
@@ -100,8 +87,7 @@ static int cmd_reset(struct cmd_ctx *ctx)
         if (r < 0)
                 goto out;
         if (st->n == 0) {
-                if (arg_output != OUTPUT_JSON)
-                        printf("reset: nothing recorded as installed by kubestrap on %s\n", t.root);
+                report_reset_nothing(t.root);
                 r = 0;
                 goto summary;
         }
@@ -176,7 +162,7 @@ static int cmd_reset(struct cmd_ctx *ctx)
                         if (is_dir) {
                                 if (unlinkat(dfd, name, AT_REMOVEDIR) == 0) {
                                         removed++;
-                                        report("removed", e->path, NULL);
+                                        report_reset_path("removed", e->path, NULL);
                                 } else /* not empty: something else lives there */
                                         stays[k - 1] = errno != ENOENT;
                                 continue;
@@ -187,7 +173,7 @@ static int cmd_reset(struct cmd_ctx *ctx)
                         if (why) {
                                 kept++;
                                 stays[k - 1] = true;
-                                report("kept", e->path, why);
+                                report_reset_path("kept", e->path, why);
                                 continue;
                         }
                         if (unlinkat(dfd, name, 0) < 0) {
@@ -198,7 +184,7 @@ static int cmd_reset(struct cmd_ctx *ctx)
                         }
                         nginx_site = nginx_site || strstr(e->path, "nginx");
                         removed++;
-                        report("removed", e->path, NULL);
+                        report_reset_path("removed", e->path, NULL);
                 }
         }
 
@@ -232,17 +218,7 @@ static int cmd_reset(struct cmd_ctx *ctx)
 
         r = failed ? -EIO : 0;
 summary:
-        if (arg_output == OUTPUT_JSON) {
-                struct json_event e;
-                json_begin(&e, "summary");
-                json_str(&e, "verb", "reset");
-                json_int(&e, "changed", (long long)removed);
-                json_int(&e, "unchanged", (long long)kept);
-                json_int(&e, "failed", (long long)failed);
-                json_int(&e, "duration_ms", (now_usec() - times.start_usec) / 1000);
-                json_end(&e);
-        } else
-                printf("reset: %zu removed, %zu kept, %zu failed\n", removed, kept, failed);
+        report_reset_summary(removed, kept, failed, (now_usec() - times.start_usec) / 1000);
 out:
         state_free(st);
         target_close(&t);
@@ -254,7 +230,7 @@ const struct command cmd_reset_entry = {
     .name = "reset",
     .min_args = 0,
     .max_args = 0,
-    .flags = CMD_NEEDS_CONFIG | CMD_LOCKS,
+    .flags = CMD_LOCKS,
     .usage = "reset",
     .summary = "stop our units and remove exactly what kubestrap installed",
     .exec = cmd_reset,

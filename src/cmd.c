@@ -2,6 +2,7 @@
  * verb's own, before or after the verb, with --help for each. */
 #include "cmd.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -105,7 +106,9 @@ static void help_top(void)
 
 static void help_verb(const struct command *cmd)
 {
-        printf("Usage: kubestrap %s\n\n%s.\n", cmd->usage, cmd->summary);
+        /* the summary as a sentence: it is written for the verb list */
+        printf("Usage: kubestrap %s\n\n%c%s.\n", cmd->usage,
+               toupper((unsigned char)cmd->summary[0]), cmd->summary + 1);
         if (n_options(cmd->options)) {
                 printf("\nOptions:\n");
                 print_options(cmd->options, n_options(cmd->options), NULL);

@@ -10,6 +10,7 @@
 #include "digest.h"
 #include "fileio.h"
 #include "log.h"
+#include "pipeline.h"
 
 #define NODE_DIR "/etc/kubestrap"
 
@@ -110,8 +111,7 @@ const struct command cmd_cloud_init_entry = {
     .name = "cloud-init",
     .min_args = 0,
     .max_args = 0,
-    .flags = CMD_NEEDS_CONFIG,
-    .usage = "cloud-init   (with --host NAME for one host of the inventory)",
+    .usage = "cloud-init [--host NAME]",
     .summary = "print #cloud-config user-data that provisions a node at first boot",
     .exec = cmd_cloud_init,
 };

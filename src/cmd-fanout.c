@@ -11,90 +11,45 @@
 #include "cmd.h"
 #include "fanout.h"
 #include "log.h"
+#include "pipeline.h"
+#include "report.h"
 
-static void print_ms(long ms)
+/* Each line a host writes, shown as it comes. */
+static void on_line(const struct fanout_host *fh, const struct jevent *e, const char *line,
+                    bool is_stderr, void *userdata)
 {
-        if (ms < 0)
-                printf(" %8s", "-");
+        (void)userdata;
+        if (is_stderr)
+                report_remote_stderr(fh->host->name, line);
         else
-                printf(" %6ldms", ms);
+                report_remote_stdout(fh->host->name, e, line);
 }
 
-static void print_table(const struct fanout_host *fh, size_t n)
+/* "-j N", "--max-fail K": a count, or a usage error */
+static int count_opt(struct cmd_ctx *ctx, const char *name, const char *shown, unsigned *ret)
 {
-        if (arg_output == OUTPUT_JSON) {
-                for (size_t i = 0; i < n; i++) {
-                        struct json_event e;
-                        json_begin(&e, "host");
-                        json_str(&e, "host", fh[i].host->name);
-                        json_str(&e, "result", fanout_result_to_string(fh[i].result));
-                        json_int(&e, "exit", fh[i].exit_code);
-                        json_int(&e, "changed", fh[i].changed);
-                        json_int(&e, "plan_ms", fh[i].plan_ms);
-                        json_int(&e, "install_ms", fh[i].install_ms);
-                        json_int(&e, "start_ms", fh[i].start_ms);
-                        json_int(&e, "healthy_ms", fh[i].healthy_ms);
-                        json_int(&e, "total_ms",
-                                 fh[i].started_usec ? (fh[i].ended_usec - fh[i].started_usec) / 1000
-                                                    : -1);
-                        if (fh[i].error && fh[i].result != FANOUT_OK)
-                                json_str(&e, "error", fh[i].error);
-                        json_end(&e);
-                }
-                return;
-        }
-        printf("\n%-16s %-12s %7s %8s %8s %8s %8s %8s\n", "HOST", "RESULT", "CHANGED", "PLAN",
-               "INSTALL", "START", "HEALTHY", "TOTAL");
-        for (size_t i = 0; i < n; i++) {
-                printf("%-16s %-12s", fh[i].host->name, fanout_result_to_string(fh[i].result));
-                if (fh[i].changed >= 0)
-                        printf(" %7ld", fh[i].changed);
-                else
-                        printf(" %7s", "-");
-                print_ms(fh[i].plan_ms);
-                print_ms(fh[i].install_ms);
-                print_ms(fh[i].start_ms);
-                print_ms(fh[i].healthy_ms);
-                print_ms(fh[i].started_usec ? (fh[i].ended_usec - fh[i].started_usec) / 1000 : -1);
-                if (fh[i].error && fh[i].result != FANOUT_OK)
-                        printf("  %s", fh[i].error);
-                printf("\n");
-        }
-        fflush(stdout);
+        const char *v = cmd_opt(ctx, name);
+        if (v && safe_atou(v, ret) < 0)
+                return cmd_usage_error(ctx, "%s needs a number, got '%s'", shown, v);
+        return EXIT_OK;
 }
 
 static int cmd_fanout(struct cmd_ctx *ctx)
 {
-        struct fanout_options o = {.max_fail = -2};
-        _cleanup_strv_free_ char **names = NULL;
-        int i = 0;
-        for (; i < ctx->argc; i++) {
-                const char *a = ctx->argv[i];
-                unsigned v;
-                if (streq(a, "--")) {
-                        i++;
-                        break;
-                } else if (streq(a, "--serial"))
-                        o.serial = true;
-                else if ((streq(a, "-j") || streq(a, "--max-fail")) && i + 1 < ctx->argc &&
-                         safe_atou(ctx->argv[i + 1], &v) >= 0) {
-                        if (streq(a, "-j"))
-                                o.jobs = v;
-                        else
-                                o.max_fail = v;
-                        i++;
-                } else if (a[0] == '-') {
-                        log_error("fanout: unknown option '%s'", a);
-                        return EXIT_USAGE;
-                } else if (strv_extend(&names, a) < 0)
-                        return EXIT_RUN_FAILED;
-        }
-        if (i >= ctx->argc || i == 0 || !streq(ctx->argv[i - 1], "--")) {
-                log_error("usage: kubestrap fanout [-j N] [--serial] [--max-fail K] [HOST...] -- "
-                          "VERB [ARGS]");
-                return EXIT_USAGE;
-        }
-        o.verb_argv = ctx->argv + i;
+        struct fanout_options o = {.max_fail = -2, .on_line = on_line};
+        char **names = ctx->argc > 0 ? ctx->argv : NULL;
+        unsigned max_fail;
+        int r = count_opt(ctx, "jobs", "-j", &o.jobs);
+        if (r == EXIT_OK)
+                r = count_opt(ctx, "max-fail", "--max-fail", &max_fail);
+        if (r != EXIT_OK)
+                return r;
+        if (cmd_opt(ctx, "max-fail"))
+                o.max_fail = max_fail;
+        o.serial = cmd_opt(ctx, "serial") != NULL;
+        if (!ctx->tail || !ctx->tail[0])
+                return cmd_usage_error(ctx, "the verb to run goes after '--'");
+        o.verb_argv = ctx->tail;
         if (streq(o.verb_argv[0], "fanout") || streq(o.verb_argv[0], "tmux")) {
                 log_error("fanout: '%s' cannot run on the hosts", o.verb_argv[0]);
                 return EXIT_USAGE;
@@ -104,7 +59,7 @@ static int cmd_fanout(struct cmd_ctx *ctx)
                 o.max_fail = o.serial ? 0 : -1;
 
         struct model *m = NULL;
-        int r = cmd_load_model(ctx, &m);
+        r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
         /* as many hosts as the inventory has */
@@ -169,7 +124,7 @@ static int cmd_fanout(struct cmd_ctx *ctx)
                 model_free(m);
                 return EXIT_RUN_FAILED;
         }
-        print_table(fh, n);
+        report_fanout_hosts(fh, n);
         int worst = EXIT_OK;
         for (size_t k = 0; k < n; k++) {
                 int code = fh[k].result == FANOUT_OK            ? EXIT_OK
@@ -186,12 +141,20 @@ static int cmd_fanout(struct cmd_ctx *ctx)
         return worst;
 }
 
+static const struct cmd_option fanout_options[] = {
+    {"jobs", 'j', "N", "at most N hosts at once (default: all)"},
+    {"serial", 0, NULL, "one host at a time, the next only after the previous succeeded"},
+    {"max-fail", 0, "K", "start no more hosts once more than K failed (default: 0 with --serial)"},
+    {0},
+};
+
 const struct command cmd_fanout_entry = {
     .name = "fanout",
-    .min_args = 2,
+    .min_args = 0,
     .max_args = -1,
-    .flags = CMD_NEEDS_CONFIG,
+    .flags = CMD_PASSTHROUGH,
     .usage = "fanout [-j N] [--serial] [--max-fail K] [HOST...] -- VERB [ARGS]",
+    .options = fanout_options,
     .summary = "run a verb on the inventory's hosts over SSH (parallel or rolling)",
     .exec = cmd_fanout,
 };

@@ -11,7 +11,9 @@
 #include "cmd.h"
 #include "fileio.h"
 #include "log.h"
+#include "pipeline.h"
 #include "progress.h"
+#include "report.h"
 
 static int write_bundle(struct job *job, const char *out, const char *config_path)
 {
@@ -86,19 +88,9 @@ static int write_bundle(struct job *job, const char *out, const char *config_pat
 static int cmd_fetch(struct cmd_ctx *ctx)
 {
         struct run_times times = {.start_usec = now_usec()};
-        const char *bundle_out = NULL;
-        for (int i = 0; i < ctx->argc; i++) {
-                if (streq(ctx->argv[i], "--bundle") && i + 1 < ctx->argc)
-                        bundle_out = ctx->argv[++i];
-                else if (startswith(ctx->argv[i], "--bundle="))
-                        bundle_out = ctx->argv[i] + 9;
-                else {
-                        log_error("usage: kubestrap fetch [--bundle FILE|-]");
-                        return EXIT_USAGE;
-                }
-        }
+        const char *bundle_out = cmd_opt(ctx, "bundle");
         /* A bundle on stdout leaves stdout to the bundle: reports go to stderr then. */
-        if (bundle_out && streq(bundle_out, "-") && arg_output == OUTPUT_JSON) {
+        if (bundle_out && streq(bundle_out, "-") && report_is_json()) {
                 log_error("--output json and a bundle on stdout cannot share stdout");
                 return EXIT_USAGE;
         }
@@ -143,12 +135,18 @@ static int cmd_fetch(struct cmd_ctx *ctx)
         return EXIT_OK;
 }
 
+static const struct cmd_option fetch_options[] = {
+    {"bundle", 0, "FILE", "also write an air-gap bundle to FILE ('-': stdout)"},
+    {0},
+};
+
 const struct command cmd_fetch_entry = {
     .name = "fetch",
     .min_args = 0,
-    .max_args = 2,
-    .flags = CMD_NEEDS_CONFIG | CMD_LOCKS,
+    .max_args = 0,
+    .flags = CMD_LOCKS,
     .usage = "fetch [--bundle FILE|-]",
+    .options = fetch_options,
     .summary = "download and verify the binaries into the cache; --bundle writes an air-gap bundle",
     .exec = cmd_fetch,
 };

@@ -1,6 +1,8 @@
 /* kubestrap plan: show what apply would change, with unified diffs of text files. */
 #include "cmd.h"
 #include "log.h"
+#include "pipeline.h"
+#include "report.h"
 
 static int cmd_plan(struct cmd_ctx *ctx)
 {
@@ -29,7 +31,6 @@ const struct command cmd_plan_entry = {
     .name = "plan",
     .min_args = 0,
     .max_args = 0,
-    .flags = CMD_NEEDS_CONFIG,
     .usage = "plan",
     .summary = "show what apply would change (with diffs)",
     .exec = cmd_plan,

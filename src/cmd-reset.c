@@ -6,23 +6,10 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "pipeline.h"
+#include "report.h"
 #include "reset.h"
 #include "state.h"
-
-static void report(const char *event, const char *path, const char *why)
-{
-        if (arg_output == OUTPUT_JSON) {
-                struct json_event e;
-                json_begin(&e, event);
-                json_str(&e, "path", path);
-                if (why)
-                        json_str(&e, "reason", why);
-                json_end(&e);
-        } else if (why)
-                printf("kept %s: %s\n", path, why);
-        else
-                printf("removed %s\n", path);
-}
 
 static int cmd_reset(struct cmd_ctx *ctx)
 {
@@ -51,8 +38,7 @@ static int cmd_reset(struct cmd_ctx *ctx)
         if (r < 0)
                 goto out;
         if (st->n == 0) {
-                if (arg_output != OUTPUT_JSON)
-                        printf("reset: nothing recorded as installed by kubestrap on %s\n", t.root);
+                report_reset_nothing(t.root);
                 r = 0;
                 goto summary;
         }
@@ -72,8 +58,8 @@ static int cmd_reset(struct cmd_ctx *ctx)
                 if (e->outcome == RESET_FAILED)
                         log_error_errno(e->error, "%s: %m", e->path);
                 else
-                        report(e->outcome == RESET_REMOVED ? "removed" : "kept", e->path,
-                               e->reason);
+                        report_reset_path(e->outcome == RESET_REMOVED ? "removed" : "kept", e->path,
+                                          e->reason);
         }
         if (res.save_error)
                 log_error_errno(res.save_error, "Failed to update the state in %s: %m", state_dir);
@@ -84,17 +70,7 @@ static int cmd_reset(struct cmd_ctx *ctx)
 
         r = failed ? -EIO : 0;
 summary:
-        if (arg_output == OUTPUT_JSON) {
-                struct json_event e;
-                json_begin(&e, "summary");
-                json_str(&e, "verb", "reset");
-                json_int(&e, "changed", (long long)removed);
-                json_int(&e, "unchanged", (long long)kept);
-                json_int(&e, "failed", (long long)failed);
-                json_int(&e, "duration_ms", (now_usec() - times.start_usec) / 1000);
-                json_end(&e);
-        } else
-                printf("reset: %zu removed, %zu kept, %zu failed\n", removed, kept, failed);
+        report_reset_summary(removed, kept, failed, (now_usec() - times.start_usec) / 1000);
 out:
         state_free(st);
         target_close(&t);
@@ -106,7 +82,7 @@ const struct command cmd_reset_entry = {
     .name = "reset",
     .min_args = 0,
     .max_args = 0,
-    .flags = CMD_NEEDS_CONFIG | CMD_LOCKS,
+    .flags = CMD_LOCKS,
     .usage = "reset",
     .summary = "stop our units and remove exactly what kubestrap installed",
     .exec = cmd_reset,

@@ -1,16 +1,40 @@
 /* kubestrap status: show what the node runs: units, health, the nginx proxy and /version. */
 #include "cmd.h"
+#include "log.h"
+#include "pipeline.h"
+#include "report.h"
+#include "status.h"
+
+int status_verb(struct cmd_ctx *ctx, const char *verb, bool strict)
+{
+        struct model *m = NULL;
+        int r = cmd_load_model(ctx, &m);
+        if (r != EXIT_OK)
+                return r;
+        struct status s;
+        r = status_collect(m, ctx->root, &s);
+        if (r < 0) {
+                status_done(&s);
+                model_free(m);
+                return log_error_errno(r, "Failed to collect the status: %m"), EXIT_RUN_FAILED;
+        }
+        report_status(&s);
+        bool ok = s.all_ok;
+        report_status_summary(verb, ok);
+        status_done(&s);
+        model_free(m);
+        return strict && !ok ? EXIT_RUN_FAILED : EXIT_OK;
+}
 
 static int cmd_status(struct cmd_ctx *ctx)
 {
-        return status_command(ctx, "status", false);
+        return status_verb(ctx, "status", false);
 }
 
 const struct command cmd_status_entry = {
     .name = "status",
     .min_args = 0,
     .max_args = 0,
-    .flags = CMD_NEEDS_CONFIG,
     .usage = "status",
     .summary = "units, health, proxy and /version of this node",
     .exec = cmd_status,

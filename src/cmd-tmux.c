@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "fanout.h"
 #include "log.h"
+#include "pipeline.h"
 #include "proc.h"
 
 /* Runs "tmux [-L socket] ARGS... [COMMAND...]"; the socket (KUBESTRAP_TMUX_SOCKET) keeps tests
@@ -40,21 +41,11 @@ static int tmux(const char *socket, const char *const *args, char *const *comman
 
 static int cmd_tmux(struct cmd_ctx *ctx)
 {
-        const char *session = "kubestrap", *type = NULL, *socket = getenv("KUBESTRAP_TMUX_SOCKET");
-        _cleanup_strv_free_ char **names = NULL;
-        for (int i = 0; i < ctx->argc; i++) {
-                const char *a = ctx->argv[i];
-                if (streq(a, "--session") && i + 1 < ctx->argc)
-                        session = ctx->argv[++i];
-                else if (streq(a, "--type") && i + 1 < ctx->argc)
-                        type = ctx->argv[++i];
-                else if (a[0] == '-') {
-                        log_error(
-                            "usage: kubestrap tmux [--session NAME] [--type COMMAND] [HOST...]");
-                        return EXIT_USAGE;
-                } else if (strv_extend(&names, a) < 0)
-                        return EXIT_RUN_FAILED;
-        }
+        const char *session = cmd_opt(ctx, "session"), *type = cmd_opt(ctx, "type");
+        const char *socket = getenv("KUBESTRAP_TMUX_SOCKET");
+        char **names = ctx->argc > 0 ? ctx->argv : NULL;
+        if (!session)
+                session = "kubestrap";
         struct model *m = NULL;
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
@@ -119,12 +110,18 @@ static int cmd_tmux(struct cmd_ctx *ctx)
         return r < 0 ? EXIT_RUN_FAILED : EXIT_OK;
 }
 
+static const struct cmd_option tmux_options[] = {
+    {"session", 0, "NAME", "the tmux session's name (default kubestrap)"},
+    {"type", 0, "COMMAND", "type COMMAND into every pane (with Enter)"},
+    {0},
+};
+
 const struct command cmd_tmux_entry = {
     .name = "tmux",
     .min_args = 0,
     .max_args = -1,
-    .flags = CMD_NEEDS_CONFIG,
     .usage = "tmux [--session NAME] [--type COMMAND] [HOST...]",
+    .options = tmux_options,
     .summary = "a tmux window with one synchronized ssh pane per host",
     .exec = cmd_tmux,
 };

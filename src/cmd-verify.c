@@ -4,14 +4,13 @@
 
 static int cmd_verify(struct cmd_ctx *ctx)
 {
-        return status_command(ctx, "verify", true);
+        return status_verb(ctx, "verify", true);
 }
 
 const struct command cmd_verify_entry = {
     .name = "verify",
     .min_args = 0,
     .max_args = 0,
-    .flags = CMD_NEEDS_CONFIG,
     .usage = "verify",
     .summary = "like status, and exit 1 unless everything is healthy",
     .exec = cmd_verify,

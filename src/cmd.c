@@ -1,14 +1,23 @@
-/* The command table and the steps that several commands share (prepare a plan, report it). */
+/* The command table, and the command line parsed against it: the global options and the
+ * verb's own, before or after the verb, with --help for each. */
 #include "cmd.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "log.h"
 #include "preflight.h"
-#include "status.h"
+#include "report.h"
 #include "util.h"
+
+#define DEFAULT_CONFIG "/etc/kubestrap/kubestrap.conf"
+#define TOP_USAGE      "[-c FILE] [--root DIR] [--output human|json] [-v] VERB [ARGS]"
 
 /* clang-format off */
 static const struct command *const commands[] = {
@@ -25,6 +34,25 @@ static const struct command *const commands[] = {
         &cmd_cache_entry,
         &cmd_version_entry,
 };
+
+/* In this order: set_global() switches on the index. */
+enum {
+        G_CONFIG, G_ROOT, G_OUTPUT, G_VERBOSE, G_VERIFY, G_BUNDLE, G_IGNORE, G_SKIP_PREFLIGHT,
+        G_HOST, G_HELP, G_VERSION, _G_MAX,
+};
+static const struct cmd_option global_options[] = {
+        [G_CONFIG]  = {"config",  'c', "FILE",  "configuration (default " DEFAULT_CONFIG ")"},
+        [G_ROOT]    = {"root",    'r', "DIR",   "install into DIR instead of / (no systemd needed)"},
+        [G_OUTPUT]  = {"output",  'o', "MODE",  "human (default) or json (one event per line)"},
+        [G_VERBOSE] = {"verbose", 'v', NULL,    "also list unchanged items and debug messages"},
+        [G_VERIFY]  = {"verify",  0,   NULL,    "re-hash installed binaries even if they look untouched"},
+        [G_BUNDLE]  = {"bundle",  0,   "FILE",  "install from an air-gap bundle ('-': stdin), no network"},
+        [G_IGNORE]  = {"ignore",  0,   "CHECK", "a failing preflight check only warns (repeatable; 'all': every one)"},
+        [G_SKIP_PREFLIGHT] = {"skip-preflight", 0, NULL, "apply without the preflight checks"},
+        [G_HOST]    = {"host",    0,   "NAME",  "run for [host NAME] of the inventory (its internal-ip)"},
+        [G_HELP]    = {"help",    'h', NULL,    "show this help"},
+        [G_VERSION] = {"version", 0,   NULL,    "print the version (as the 'version' verb)"},
+};
 /* clang-format on */
 
 const struct command *cmd_find(const char *name)
@@ -35,368 +63,318 @@ const struct command *cmd_find(const char *name)
         return NULL;
 }
 
-void cmd_print_list(void)
+static size_t n_options(const struct cmd_option *o)
 {
+        size_t n = 0;
+        while (o && o[n].name)
+                n++;
+        return n;
+}
+
+static void print_options(const struct cmd_option *o, size_t n, const struct cmd_option *shadow)
+{
+        for (size_t i = 0; i < n; i++) {
+                char left[64];
+                if (shadow && n_options(shadow) && o != shadow) {
+                        bool hidden = false; /* the verb's own of the same name wins */
+                        for (const struct cmd_option *s = shadow; s->name; s++)
+                                hidden = hidden || streq(s->name, o[i].name);
+                        if (hidden)
+                                continue;
+                }
+                snprintf(left, sizeof(left), "%c%c%c --%s%s%s", o[i].short_name ? '-' : ' ',
+                         o[i].short_name ? o[i].short_name : ' ', o[i].short_name ? ',' : ' ',
+                         o[i].name, o[i].arg ? " " : "", o[i].arg ? o[i].arg : "");
+                printf("  %-22s %s\n", left, o[i].help);
+        }
+}
+
+static void help_top(void)
+{
+        printf("Usage: kubestrap " TOP_USAGE "\n"
+               "\n"
+               "Turns this machine into a Kubernetes control-plane node.\n"
+               "\n"
+               "Options (before or after the verb):\n");
+        print_options(global_options, _G_MAX, NULL);
+        printf("\nVerbs ('kubestrap VERB --help' shows each one's options):\n");
         for (size_t i = 0; i < ELEMENTSOF(commands); i++)
                 printf("  %-10s %s\n", commands[i]->name, commands[i]->summary);
+        printf("\nExit status: 0 success, 1 the run failed, 2 usage or configuration error.\n");
+        fflush(stdout);
 }
 
-int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
+static void help_verb(const struct command *cmd)
 {
-        char **errors = NULL;
-        _cleanup_free_ char *err = NULL;
-        const char *config = ctx->config_path;
-        int r;
-        if (ctx->bundle_path && !ctx->bundle) {
-                r = bundle_open(ctx->bundle_path, &ctx->bundle, &err);
-                if (r < 0) {
-                        log_error("%s", err ? err : strerror(-r));
-                        return r == -ENOMEM || r == -EIO ? EXIT_RUN_FAILED : EXIT_USAGE;
-                }
-                render_set_shipped_dir(ctx->bundle->templates_dir);
+        /* the summary as a sentence: it is written for the verb list */
+        printf("Usage: kubestrap %s\n\n%c%s.\n", cmd->usage,
+               toupper((unsigned char)cmd->summary[0]), cmd->summary + 1);
+        if (n_options(cmd->options)) {
+                printf("\nOptions:\n");
+                print_options(cmd->options, n_options(cmd->options), NULL);
         }
-        /* the bundle's own config unless one was named */
-        if (ctx->bundle && !ctx->config_explicit)
-                config = ctx->bundle->config_path;
-        r = model_load(config, ret, &errors);
-        if (r < 0) {
-                for (char **e = errors; e && *e; e++)
-                        log_error("%s", *e);
-                if (!errors)
-                        log_error_errno(r, "%s: %m", config);
-                strv_free(errors);
-                return EXIT_USAGE;
-        }
-        for (char **w = (*ret)->warnings; w && *w; w++)
-                log_warning("%s", *w);
-        if (ctx->host) {
-                r = model_select_host(*ret, ctx->host, &err);
-                if (r < 0) {
-                        log_error("%s", err ? err : strerror(-r));
-                        *ret = model_free(*ret);
+        printf("\nGlobal options:\n");
+        print_options(global_options, _G_MAX, cmd->options);
+        fflush(stdout);
+}
+
+static int usage_error(const struct command *cmd, const char *fmt, va_list ap)
+{
+        _cleanup_free_ char *msg = NULL;
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        report_usage_error(cmd ? cmd->name : NULL, cmd ? cmd->usage : TOP_USAGE,
+                           msg ? msg : "(out of memory)");
+        return EXIT_USAGE;
+}
+
+/* cmd NULL: the command line as a whole (no verb yet) */
+static int usage_error_of(const struct command *cmd, const char *fmt, ...) _printf_(2, 3);
+static int usage_error_of(const struct command *cmd, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int r = usage_error(cmd, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int cmd_usage_error(const struct cmd_ctx *ctx, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int r = usage_error(ctx->cmd, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+const char *cmd_opt(const struct cmd_ctx *ctx, const char *name)
+{
+        const struct cmd_option *o = ctx->cmd ? ctx->cmd->options : NULL;
+        for (size_t i = 0; o && o[i].name; i++)
+                if (streq(o[i].name, name))
+                        return ctx->values ? ctx->values[i] : NULL;
+        return NULL;
+}
+
+/* The values of the global options, checked where they are parsed. */
+static int set_global(struct cmd_ctx *ctx, int which, const char *arg)
+{
+        switch (which) {
+        case G_CONFIG:
+                ctx->config_path = arg;
+                ctx->config_explicit = true;
+                break;
+        case G_ROOT:
+                if (arg[0] != '/') {
+                        log_error("--root needs an absolute path, got '%s'", arg);
                         return EXIT_USAGE;
                 }
-        }
-        if (ctx->bundle) {
-                /* what the bundle carries replaces what the config names on the sender */
-                r = model_set(*ret, "pki.source-dir", ctx->bundle->pki_dir);
-                if (r >= 0 && ctx->bundle->ca_file)
-                        r = model_set(*ret, "download.ca-file", ctx->bundle->ca_file);
-                if (r < 0) {
-                        *ret = model_free(*ret);
-                        return log_error_errno(r, "bundle %s: %m", ctx->bundle_path),
-                               EXIT_RUN_FAILED;
+                ctx->root = arg;
+                break;
+        case G_OUTPUT:
+                if (streq(arg, "json"))
+                        report_set_output(OUTPUT_JSON);
+                else if (streq(arg, "human"))
+                        report_set_output(OUTPUT_HUMAN);
+                else {
+                        log_error("--output must be 'human' or 'json', got '%s'", arg);
+                        return EXIT_USAGE;
                 }
+                break;
+        case G_VERBOSE:
+                log_verbose++;
+                break;
+        case G_VERIFY:
+                ctx->verify = true;
+                break;
+        case G_BUNDLE:
+                ctx->bundle_path = arg;
+                break;
+        case G_IGNORE:
+                if (!streq(arg, "all") && !preflight_known(arg)) {
+                        log_error("--ignore: no preflight check is called '%s'", arg);
+                        return EXIT_USAGE;
+                }
+                if (strv_extend(&ctx->ignore, arg) < 0)
+                        return log_error_errno(-ENOMEM, "%m"), EXIT_RUN_FAILED;
+                break;
+        case G_SKIP_PREFLIGHT:
+                ctx->skip_preflight = true;
+                break;
+        case G_HOST:
+                ctx->host = arg;
+                break;
         }
         return EXIT_OK;
 }
 
-int cmd_load_state(struct target *t, const struct model *m, struct state **ret)
+/* getopt_long's tables for the global options and cmd's (NULL: the globals alone); an
+ * option's val is 256 + its index: globals first, then the verb's. A verb's option of the same
+ * long name as a global one hides it (fetch --bundle FILE is the bundle to write). */
+struct getopt_tables {
+        struct option *longopts;
+        char *shortopts;
+};
+
+static int tables_build(const struct command *cmd, bool stop_at_verb, struct getopt_tables *t)
 {
-        const char *dir = model_get(m, "paths.state-dir");
-        int r = state_load(t, dir, ret);
-        if (r < 0) {
-                _cleanup_free_ char *shown = target_display(t, dir);
-                _cleanup_free_ char *file = shown ? path_join(shown, STATE_FILE) : NULL;
-                log_error("Failed to read the state %s: %s", file ? file : dir, fileio_strerror(r));
+        size_t nv = cmd ? n_options(cmd->options) : 0;
+        _cleanup_buf_ struct buf s = {0};
+        t->longopts = calloc(_G_MAX + nv + 1, sizeof(*t->longopts));
+        if (!t->longopts)
+                return -ENOMEM;
+        /* "+": stop at the verb; ":": a missing argument is told apart from an unknown option */
+        int r = buf_puts(&s, stop_at_verb ? "+:" : ":");
+        size_t k = 0;
+        for (size_t i = 0; r >= 0 && i < _G_MAX + nv; i++) {
+                const struct cmd_option *o =
+                    i < _G_MAX ? &global_options[i] : &cmd->options[i - _G_MAX];
+                bool hidden = false;
+                for (size_t j = 0; i < _G_MAX && j < nv; j++)
+                        hidden = hidden || streq(cmd->options[j].name, o->name) ||
+                                 (o->short_name && o->short_name == cmd->options[j].short_name);
+                if (hidden)
+                        continue;
+                t->longopts[k++] = (struct option){
+                    o->name, o->arg ? required_argument : no_argument, NULL, 256 + (int)i};
+                if (o->short_name)
+                        r = buf_printf(&s, "%c%s", o->short_name, o->arg ? ":" : "");
         }
+        if (r < 0)
+                return r;
+        t->shortopts = buf_steal(&s);
+        return t->shortopts ? 0 : -ENOMEM;
+}
+
+static void tables_done(struct getopt_tables *t)
+{
+        free(t->longopts);
+        free(t->shortopts);
+        *t = (struct getopt_tables){0};
+}
+
+/* The index (as in tables_build) of what getopt_long returned; -1: not an option of ours. */
+static int option_index(const struct command *cmd, int c)
+{
+        if (c >= 256)
+                return c - 256;
+        for (size_t i = 0; cmd && i < n_options(cmd->options); i++)
+                if (cmd->options[i].short_name == c)
+                        return _G_MAX + (int)i;
+        for (size_t i = 0; i < _G_MAX; i++)
+                if (global_options[i].short_name == c)
+                        return (int)i;
+        return -1;
+}
+
+/* One getopt_long pass over argv[1..argc-1]; sets what it finds in ctx (and *help,
+ * *version). Returns an exit code; EXIT_OK: go on. */
+static int parse_pass(int argc, char *argv[], const struct command *cmd, bool stop_at_verb,
+                      struct cmd_ctx *ctx, bool *help, bool *version)
+{
+        struct getopt_tables t = {0};
+        if (tables_build(cmd, stop_at_verb, &t) < 0) {
+                tables_done(&t);
+                return log_error_errno(-ENOMEM, "%m"), EXIT_RUN_FAILED;
+        }
+        int r = EXIT_OK, c;
+        optind = 0; /* glibc: start afresh, with this pass's argv and tables */
+        opterr = 0; /* the messages are ours: one line with the usage */
+        while (r == EXIT_OK && (c = getopt_long(argc, argv, t.shortopts, t.longopts, NULL)) >= 0) {
+                int i = c == '?' || c == ':' ? -1 : option_index(cmd, c);
+                if (c == ':')
+                        r = usage_error_of(cmd, "option '%s' needs an argument", argv[optind - 1]);
+                else if (i < 0 && optopt >= 256)
+                        r = usage_error_of(cmd, "option '%s' takes no argument", argv[optind - 1]);
+                else if (i < 0 && optopt > 0)
+                        r = usage_error_of(cmd, "unknown option '-%c'", optopt);
+                else if (i < 0)
+                        r = usage_error_of(cmd, "unknown option '%s'", argv[optind - 1]);
+                else if (i == G_HELP)
+                        *help = true;
+                else if (i == G_VERSION)
+                        *version = true;
+                else if (i < _G_MAX)
+                        r = set_global(ctx, i, optarg);
+                else
+                        ctx->values[i - _G_MAX] = optarg ? optarg : "";
+        }
+        tables_done(&t);
         return r;
 }
 
-int cmd_lock(struct target *t)
+int cmd_parse(int argc, char *argv[], struct cmd_ctx *ctx, const struct command **ret_cmd)
 {
-        pid_t holder = 0;
-        int r = target_lock(t, &holder);
-        if (r == -EBUSY && holder > 0)
-                log_error(
-                    "another kubestrap run (pid %d) is working on %s; try again when it is done",
-                    (int)holder, t->root);
-        else if (r == -EBUSY)
-                log_error("another kubestrap run is working on %s; try again when it is done",
-                          t->root);
-        else if (r < 0)
-                log_error_errno(r, "Failed to lock %s: %m", t->root);
-        return r < 0 ? EXIT_RUN_FAILED : EXIT_OK;
-}
+        bool help = false, version = false;
+        *ctx = (struct cmd_ctx){.config_path = DEFAULT_CONFIG};
+        *ret_cmd = NULL;
 
-int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
-{
-        _cleanup_free_ char *err = NULL;
-
-        *job = (struct job){0};
-        int r = cmd_load_model(ctx, &job->model);
+        /* Up to the verb: global options only. */
+        int r = parse_pass(argc, argv, NULL, true, ctx, &help, &version);
         if (r != EXIT_OK)
                 return r;
-        job->bundle = ctx->bundle;
-        r = target_open(ctx->root, &job->target);
-        if (r < 0) {
-                log_error_errno(r, "--root %s: %m", ctx->root);
-                return EXIT_USAGE;
+        int verb_at = optind;
+        if (version) {
+                *ret_cmd = ctx->cmd = &cmd_version_entry;
+                return EXIT_OK;
         }
-        job->target_open = true;
-        /* Before anything is read: what this run compares must not move under it. */
-        if (ctx->flags & CMD_LOCKS) {
-                r = cmd_lock(&job->target);
-                if (r != EXIT_OK)
-                        return r;
+        if (verb_at >= argc && help) {
+                help_top();
+                return EXIT_OK;
         }
-        r = render_all(job->model, &job->target, &job->rendered, &err);
-        if (r < 0) {
-                if (err)
-                        log_error("%s", err);
-                else
-                        log_error_errno(r, "Failed to render templates: %m");
-                return EXIT_USAGE;
-        }
-        r = cmd_load_state(&job->target, job->model, &job->state);
-        if (r < 0)
-                return EXIT_RUN_FAILED;
-        struct plan_options po = {.bundle = job->bundle, .link_units = ctx->root != NULL};
-        r = plan_build(job->model, job->rendered, job->state, &po, &job->plan, &err);
-        if (r < 0) {
-                if (err)
-                        log_error("%s", err);
-                else
-                        log_error_errno(r, "Failed to build the plan: %m");
-                /* a bundle that does not fit the configuration is the operator's to fix */
-                return r == -EINVAL ? EXIT_USAGE : EXIT_RUN_FAILED;
-        }
-        r = plan_compare(job->plan, &job->target, job->state, ctx->verify, want_diff, &err);
-        if (r < 0) {
-                log_error("%s", err ? err : strerror(-r));
-                return EXIT_RUN_FAILED;
-        }
-        return EXIT_OK;
-}
+        if (verb_at >= argc)
+                return usage_error_of(NULL, "no verb given");
+        const struct command *cmd = cmd_find(argv[verb_at]);
+        if (!cmd)
+                return usage_error_of(NULL, "unknown verb '%s'", argv[verb_at]);
+        ctx->cmd = cmd;
+        ctx->flags = cmd->flags;
 
-void job_done(struct job *job)
-{
-        plan_free(job->plan);
-        state_free(job->state);
-        render_result_free(job->rendered);
-        model_free(job->model);
-        if (job->target_open)
-                target_close(&job->target);
-
-        *job = (struct job){0};
-}
-
-static const char *item_detail(const struct item *it, char *buf, size_t size)
-{
-        switch (it->kind) {
-        case ITEM_DOWNLOAD:
-                if (it->verify_after) {
-                        snprintf(buf, size, "%s, %s of the release tarball, digest known once read",
-                                 it->what, it->member);
+        /* After it: the global options and the verb's, in any order, up to a "--" that hands
+         * the rest to the verb untouched. */
+        int n = argc - verb_at;
+        char **rest = argv + verb_at;
+        for (int i = 1; cmd->flags & CMD_PASSTHROUGH && i < n; i++)
+                if (streq(rest[i], "--")) {
+                        ctx->tail = rest + i + 1;
+                        n = i;
                         break;
                 }
-
-                snprintf(buf, size, "%s, %s:%.12s… from %s", it->what,
-                         digest_alg_to_string(it->alg), it->hex, it->url);
-                break;
-        case ITEM_SYMLINK:
-                snprintf(buf, size, "%s, -> %s", it->what, it->link_target);
-                break;
-        case ITEM_DIR:
-                snprintf(buf, size, "%s", it->what);
-                break;
-        default:
-                snprintf(buf, size, "%s, %04o%s", it->what, (unsigned)it->mode,
-                         it->secret ? ", secret: content not shown" : "");
-        }
-        return buf;
-}
-
-void report_item(const struct target *t, const struct item *it, const char *event, bool show_diff)
-{
-        char detail[1024];
-        if (arg_output == OUTPUT_JSON) {
-                struct json_event e;
-                char mode[8];
-                snprintf(mode, sizeof(mode), "%04o", (unsigned)it->mode);
-                json_begin(&e, event);
-                json_str(&e, "action", item_action_to_string(it->action));
-                json_str(&e, "kind", it->what);
-                json_str(&e, "path", it->path);
-                if (it->kind != ITEM_SYMLINK)
-                        json_str(&e, "mode", mode);
-                if (it->kind == ITEM_DOWNLOAD) {
-                        json_str(&e, "url", it->url);
-                        json_str(&e, "digest_alg", digest_alg_to_string(it->alg));
-                        json_str(&e, "digest", it->hex);
-                        json_str(&e, "digest_from", it->digest_from);
-                }
-                if (it->kind == ITEM_SYMLINK)
-                        json_str(&e, "target", it->link_target);
-                if (show_diff && it->diff)
-                        json_str(&e, "diff", it->diff);
-                json_end(&e);
-                return;
-        }
-        static const char sym[] = {[ACTION_NONE] = '=',
-                                   [ACTION_CREATE] = '+',
-                                   [ACTION_UPDATE] = '~',
-                                   [ACTION_CHMOD] = '~'};
-        _cleanup_free_ char *shown = target_display(t, it->path);
-        if (streq(event, "plan"))
-                printf("%c %-9s %s (%s)\n", sym[it->action], item_action_to_string(it->action),
-                       shown ? shown : it->path, item_detail(it, detail, sizeof(detail)));
-        else
-                printf("%s %s\n",
-                       it->action == ACTION_CREATE   ? "created"
-                       : it->action == ACTION_UPDATE ? "updated"
-                                                     : "fixed mode of",
-                       shown ? shown : it->path);
-        if (show_diff && it->diff) {
-                /* indent the diff under its item */
-                for (const char *p = it->diff; *p;) {
-                        const char *nl = strchr(p, '\n');
-                        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-                        printf("    %.*s\n", (int)len, p);
-                        p += len + (nl ? 1 : 0);
-                }
-        }
-        fflush(stdout);
-}
-
-void report_warnings(const struct plan *p)
-{
-        for (char **w = p ? p->warnings : NULL; w && *w; w++) {
-                if (arg_output == OUTPUT_JSON) {
-                        struct json_event e;
-                        json_begin(&e, "warning");
-                        json_str(&e, "message", *w);
-                        json_end(&e);
-                } else
-                        log_warning("%s", *w);
-        }
-}
-
-void report_summary(const char *verb, const struct plan *p, size_t changed, size_t failed,
-                    const struct run_times *t)
-{
-        long long started_usec = t->start_usec;
-        report_warnings(p);
-        size_t unchanged = p ? plan_count(p, ACTION_NONE) : 0;
-        long long ms = (now_usec() - started_usec) / 1000;
-        if (arg_output == OUTPUT_JSON) {
-                struct json_event e;
-                json_begin(&e, "summary");
-                json_str(&e, "verb", verb);
-                json_int(&e, "changed", (long long)changed);
-                json_int(&e, "unchanged", (long long)unchanged);
-                json_int(&e, "failed", (long long)failed);
-                json_int(&e, "duration_ms", ms);
-                if (p) {
-                        json_int(&e, "downloaded_bytes", (long long)p->bytes_downloaded);
-                        json_int(&e, "hashed_bytes", (long long)p->bytes_hashed);
-                        json_int(&e, "sidecars_fetched", (long long)p->sidecars_fetched);
-                        json_int(&e, "from_cache", (long long)p->from_cache);
-                }
-                if (t->plan_usec)
-                        json_int(&e, "plan_ms", t->plan_usec / 1000);
-                if (t->install_usec)
-                        json_int(&e, "install_ms", t->install_usec / 1000);
-                if (t->start_usec_phase)
-                        json_int(&e, "start_ms", t->start_usec_phase / 1000);
-                if (t->healthy_usec)
-                        json_int(&e, "healthy_ms", t->healthy_usec / 1000);
-                json_end(&e);
-                return;
-        }
-        printf("%s: %zu %s, %zu unchanged, %zu failed (%lld ms)\n", verb, changed,
-               streq(verb, "plan") ? "to change" : "changed", unchanged, failed, ms);
-        fflush(stdout);
-}
-
-/* status and verify: the same checks; verify fails the run when one fails. */
-int status_command(struct cmd_ctx *ctx, const char *verb, bool strict)
-{
-        struct model *m = NULL;
-        int r = cmd_load_model(ctx, &m);
+        /* getopt_long reorders what it parses: a copy, so ctx->tail stays where it is */
+        ctx->argv = calloc((size_t)n + 1, sizeof(char *));
+        ctx->values = calloc(n_options(cmd->options) + 1, sizeof(char *));
+        if (!ctx->argv || !ctx->values)
+                return log_error_errno(-ENOMEM, "%m"), EXIT_RUN_FAILED;
+        memcpy(ctx->argv, rest, (size_t)n * sizeof(char *));
+        r = parse_pass(n, ctx->argv, cmd, false, ctx, &help, &version);
         if (r != EXIT_OK)
                 return r;
-        struct status s;
-        r = status_collect(m, ctx->root, &s);
-        if (r < 0) {
-                status_done(&s);
-                model_free(m);
-                return log_error_errno(r, "Failed to collect the status: %m"), EXIT_RUN_FAILED;
+        if (help) {
+                help_verb(cmd);
+                return EXIT_OK;
         }
-        status_print(&s);
-        bool ok = s.all_ok;
-        if (arg_output == OUTPUT_JSON) {
-                struct json_event e;
-                json_begin(&e, "summary");
-                json_str(&e, "verb", verb);
-                json_bool(&e, "ok", ok);
-                json_int(&e, "failed", ok ? 0 : 1);
-                json_end(&e);
-        } else
-                printf("%s: %s\n", verb, ok ? "all checks pass" : "some checks FAIL");
-        status_done(&s);
-        model_free(m);
-        return strict && !ok ? EXIT_RUN_FAILED : EXIT_OK;
-}
-
-static void report_check(const struct check_result *c)
-{
-        if (arg_output == OUTPUT_JSON) {
-                struct json_event e;
-                json_begin(&e, "check");
-                json_str(&e, "name", c->name);
-                json_str(&e, "status", check_status_to_string(c->status));
-                json_bool(&e, "ignored", c->ignored);
-                json_str(&e, "message", c->message);
-                if (c->hint && c->status != CHECK_PASS)
-                        json_str(&e, "hint", c->hint);
-                json_end(&e);
-                return;
+        if (version) {
+                *ret_cmd = ctx->cmd = &cmd_version_entry;
+                return EXIT_OK;
         }
-        FILE *f = c->status == CHECK_PASS ? stdout : stderr;
-        fprintf(f, "preflight %-11s %-4s %s%s%s%s\n", c->name, check_status_to_string(c->status),
-                c->message ? c->message : "", c->ignored ? " (ignored)" : "",
-                c->hint && c->status != CHECK_PASS ? "; fix: " : "",
-                c->hint && c->status != CHECK_PASS ? c->hint : "");
-}
-
-int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose)
-{
-        struct preflight p;
-        int r = preflight_run(m, ctx->root == NULL, ctx->ignore, &p);
-        if (r < 0) {
-                preflight_done(&p);
-                return log_error_errno(r, "preflight: %m"), EXIT_RUN_FAILED;
-        }
-        for (size_t i = 0; i < p.n; i++)
-                if (verbose || p.results[i].status != CHECK_PASS)
-                        report_check(&p.results[i]);
-        size_t failed = p.failed;
-        preflight_done(&p);
-        if (failed) {
-                log_error("preflight: %zu check(s) failed; nothing was changed (--ignore NAME to "
-                          "go ahead anyway)",
-                          failed);
-                return EXIT_RUN_FAILED;
-        }
+        ctx->argc = n - optind;
+        ctx->argv += optind;
+        ctx->argv_start = optind;
+        if (ctx->argc < cmd->min_args)
+                return cmd_usage_error(ctx, "missing argument");
+        if (cmd->max_args >= 0 && ctx->argc > cmd->max_args)
+                return cmd_usage_error(ctx, "unexpected argument '%s'", ctx->argv[cmd->max_args]);
+        *ret_cmd = cmd;
         return EXIT_OK;
 }
 
-int preflight_command(struct cmd_ctx *ctx, bool verbose)
+void cmd_ctx_done(struct cmd_ctx *ctx)
 {
-        struct model *m = NULL;
-        int r = cmd_load_model(ctx, &m);
-        if (r != EXIT_OK)
-                return r;
-        r = preflight_check(ctx, m, verbose);
-        model_free(m);
-        if (arg_output == OUTPUT_JSON) {
-                struct json_event e;
-                json_begin(&e, "summary");
-                json_str(&e, "verb", "preflight");
-                json_int(&e, "failed", r == EXIT_OK ? 0 : 1);
-                json_end(&e);
-        } else if (r == EXIT_OK)
-                printf("preflight: all checks pass\n");
-        return r;
+        bundle_close(ctx->bundle); /* removes the unpacked files */
+        strv_free(ctx->ignore);
+        if (ctx->argv)
+                free(ctx->argv - ctx->argv_start);
+        free(ctx->values);
+        *ctx = (struct cmd_ctx){0};
 }

@@ -1,12 +1,11 @@
-/* The command table: one entry per verb, each defined in its own src/cmd-<verb>.c. */
+/* The command table: one entry per verb, each defined in its own src/cmd-<verb>.c with the
+ * options it takes; cmd.c parses a command line against it (global options and the verb's,
+ * anywhere on the line). */
 #pragma once
 
 #include <stdbool.h>
 
-#include "fileio.h"
-#include "model.h"
-#include "plan.h"
-#include "render.h"
+#include "util.h"
 
 enum {
         EXIT_OK = 0,
@@ -14,8 +13,18 @@ enum {
         EXIT_USAGE = 2,
 };
 
-#define CMD_NEEDS_CONFIG (1u << 0)
-#define CMD_LOCKS        (1u << 1) /* changes the target: one run at a time */
+#define CMD_LOCKS       (1u << 0) /* changes the target: one run at a time */
+#define CMD_PASSTHROUGH (1u << 1) /* what follows "--" is the verb's, untouched (ctx->tail) */
+
+/* One option of a verb (or a global one): --name, -short, and its argument's placeholder. */
+struct cmd_option {
+        const char *name;
+        char short_name; /* 0: none */
+        const char *arg; /* NULL: takes no argument */
+        const char *help;
+};
+
+struct command;
 
 struct cmd_ctx {
         const char *config_path;
@@ -29,16 +38,22 @@ struct cmd_ctx {
         const char *host;      /* --host NAME: this run is for [host NAME] of the inventory */
         struct bundle *bundle; /* opened from bundle_path by cmd_load_model() */
 
-        int argc; /* arguments after the verb */
+        const struct command *cmd;
+        const char **values; /* the verb's options as given, by their index in cmd->options;
+                              * "" for one without argument; NULL: not given */
+        int argc;            /* the verb's other arguments */
         char **argv;
+        int argv_start; /* where argv starts in what cmd_parse allocated */
+        char **tail;    /* CMD_PASSTHROUGH: after "--" (NULL: no "--") */
 };
 
 struct command {
         const char *name;
-        int min_args, max_args;
+        int min_args, max_args; /* arguments besides options (-1: any number) */
         unsigned flags;
         const char *usage;
         const char *summary;
+        const struct cmd_option *options; /* the verb's own, ended by {0} (NULL: none) */
         int (*exec)(struct cmd_ctx *ctx);
 };
 
@@ -56,41 +71,17 @@ extern const struct command cmd_cache_entry;
 extern const struct command cmd_version_entry;
 
 const struct command *cmd_find(const char *name);
-void cmd_print_list(void);
+/* Parses the command line into ctx. *ret_cmd is the verb to run, or NULL when there is
+ * nothing to run (--help printed, or a usage error reported): exit with the code returned. */
+int cmd_parse(int argc, char *argv[], struct cmd_ctx *ctx, const struct command **ret_cmd);
+void cmd_ctx_done(struct cmd_ctx *ctx);
 
-/* Shared by plan and apply: config -> model -> render -> plan -> compare. Prints errors and
- * returns an exit code (EXIT_OK when the plan is ready). */
-struct job {
-        struct model *model;
-        struct render_result *rendered;
-        struct plan *plan;
-        struct state *state;
-        const struct bundle *bundle; /* the run's (ctx->bundle), not owned */
-        struct target target;
-        bool target_open;
-};
-int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff);
-/* Takes the target's lock, or says which process holds it; returns an exit code. */
-int cmd_lock(struct target *t);
-/* Loads the configuration (-c's, or the --bundle's, which is opened once per run into
- * ctx->bundle) and applies --host; prints errors; returns an exit code. */
-int cmd_load_model(struct cmd_ctx *ctx, struct model **ret);
-/* Loads the state of target t; a failure is logged naming the state file. */
-int cmd_load_state(struct target *t, const struct model *m, struct state **ret);
+/* The value of the verb's option NAME (its long name): NULL when not given, "" when given
+ * and it takes no argument. */
+const char *cmd_opt(const struct cmd_ctx *ctx, const char *name);
+/* Reports a usage error of the verb (one line with its usage, and where help is); returns
+ * EXIT_USAGE. */
+int cmd_usage_error(const struct cmd_ctx *ctx, const char *fmt, ...) _printf_(2, 3);
 
-void job_done(struct job *job);
-
-/* Reporting of plan items and run summaries, human or JSON. */
-void report_item(const struct target *t, const struct item *it, const char *event, bool show_diff);
-void report_warnings(const struct plan *p);
-int status_command(struct cmd_ctx *ctx, const char *verb, bool strict);
-/* Runs the preflight checks and prints what is not fine (everything when verbose). */
-int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose);
-int preflight_command(struct cmd_ctx *ctx, bool verbose);
-/* Phase times of a run, for the summary (0: phase not run). */
-struct run_times {
-        long long start_usec; /* when the run began */
-        long long plan_usec, install_usec, start_usec_phase, healthy_usec;
-};
-void report_summary(const char *verb, const struct plan *p, size_t changed, size_t failed,
-                    const struct run_times *t);
+/* status and verify: the same checks; verify fails the run when one fails. */
+int status_verb(struct cmd_ctx *ctx, const char *verb, bool strict);

@@ -1,6 +1,6 @@
 /* Running one kubestrap verb on many controllers over OpenSSH: the configuration, PKI and
  * templates travel as a bundle on the session's stdin; bounded parallelism or a rolling
- * (serial) order gated on each host's success; output prefixed with the host. */
+ * (serial) order gated on each host's success; each line a host writes goes to the caller. */
 #include "fanout.h"
 
 #include <errno.h>
@@ -8,7 +8,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <dirent.h>
-#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 #include <unistd.h>
 
 #include "jsonread.h"
-#include "log.h"
 #include "util.h"
 
 extern char **environ;
@@ -54,105 +52,38 @@ static int shell_quote(struct buf *b, const char *s)
         return r >= 0 ? buf_puts(b, "'") : r;
 }
 
-/* One line for the terminal, "HOST: TEXT", with what the host sent shown escaped: a hostile
- * or broken host must not be able to put terminal controls on the operator's screen. */
-static void say(const char *host, const char *fmt, ...) _printf_(2, 3);
-static void say(const char *host, const char *fmt, ...)
-{
-        _cleanup_free_ char *text = NULL;
-        _cleanup_buf_ struct buf b = {0};
-        va_list ap;
-        va_start(ap, fmt);
-        int r = vasprintf(&text, fmt, ap);
-        va_end(ap);
-        if (r < 0 || log_escape_append(&b, host) < 0 || buf_puts(&b, ": ") < 0 ||
-            log_escape_append(&b, text) < 0)
-                return;
-        printf("%s\n", b.data);
-}
-
-static void on_stdout_line(struct child *c, const char *line)
+static void on_stdout_line(const struct fanout_options *o, struct child *c, const char *line)
 {
         struct fanout_host *fh = c->fh;
-        const char *name = fh->host->name;
         _cleanup_jevent_ struct jevent *e = NULL;
         const char *event = jevent_parse(line, &e) >= 0 ? jevent_str(e, "event") : NULL;
-        if (!event) {
-                /* not one of our events: show it as the host said it */
-                if (arg_output == OUTPUT_JSON) {
-                        struct json_event o;
-                        json_begin(&o, "output");
-                        json_str(&o, "host", name);
-                        json_str(&o, "line", line);
-                        json_end(&o);
-                } else
-                        say(name, "%s", line);
-                fflush(stdout);
-                return;
-        }
-        if (streq(event, "summary")) {
+        if (event && streq(event, "summary")) {
                 fh->changed = jevent_int(e, "changed", -1);
                 fh->plan_ms = jevent_int(e, "plan_ms", -1);
                 fh->install_ms = jevent_int(e, "install_ms", -1);
                 fh->start_ms = jevent_int(e, "start_ms", -1);
                 fh->healthy_ms = jevent_int(e, "healthy_ms", -1);
-        } else if (streq(event, "error")) {
+        } else if (event && streq(event, "error")) {
                 free(fh->error);
                 const char *msg = jevent_str(e, "message");
                 fh->error = msg ? strdup(msg) : NULL;
         }
-        if (arg_output == OUTPUT_JSON) {
-                /* the remote event, with the host it came from, written anew */
-                _cleanup_free_ char *out = NULL;
-                if (jevent_with_host(e, name, &out) >= 0)
-                        printf("%s\n", out);
-                fflush(stdout);
-                return;
-        }
-        if (streq(event, "progress"))
-                return; /* a live line per host would only garble the others' */
-        const char *msg = jevent_str(e, "message"), *comp = jevent_str(e, "component");
-        if (streq(event, "change")) {
-                const char *a = jevent_str(e, "action"), *p = jevent_str(e, "path");
-                const char *verb = !a                   ? "?"
-                                   : streq(a, "create") ? "created"
-                                   : streq(a, "update") ? "updated"
-                                                        : "fixed mode of";
-                say(name, "%s %s", verb, p ? p : "?");
-        } else if (streq(event, "unit")) {
-                const char *u = jevent_str(e, "unit"), *a = jevent_str(e, "action");
-                say(name, "%s %s (pid %lld), healthy after %lld ms", u ? u : "?", a ? a : "?",
-                    jevent_int(e, "main_pid", -1), jevent_int(e, "healthy_ms", -1));
-        } else if (streq(event, "summary")) {
-                const char *v = jevent_str(e, "verb");
-                say(name, "%s: %lld changed, %lld unchanged, %lld failed (%lld ms)", v ? v : "?",
-                    jevent_int(e, "changed", -1), jevent_int(e, "unchanged", -1),
-                    jevent_int(e, "failed", -1), jevent_int(e, "duration_ms", -1));
-        } else if (msg)
-                say(name, "%s: %s", event, msg);
-        else if (comp) {
-                const char *det = jevent_str(e, "detail");
-                say(name, "%s %s", comp, det ? det : "");
-        } else
-                say(name, "%s", line);
-        fflush(stdout);
+        if (o->on_line)
+                o->on_line(fh, event ? e : NULL, line, false, o->userdata);
 }
 
-static void on_stderr_line(struct child *c, const char *line)
+static void on_stderr_line(const struct fanout_options *o, struct child *c, const char *line)
 {
         struct fanout_host *fh = c->fh;
         /* ssh's own complaints (and the remote's stderr) explain an unreachable host */
         free(fh->error);
         fh->error = strdup(line);
-        if (arg_output == OUTPUT_JSON)
-                return; /* the remote's errors also arrive as error events */
-        _cleanup_buf_ struct buf b = {0};
-        if (log_escape_append(&b, fh->host->name) >= 0 && buf_puts(&b, ": ") >= 0 &&
-            log_escape_append(&b, line) >= 0)
-                fprintf(stderr, "%s\n", b.data);
+        if (o->on_line)
+                o->on_line(fh, NULL, line, true, o->userdata);
 }
 
-static void drain(struct child *c, int *fd, struct buf *b, bool is_err)
+static void drain(const struct fanout_options *o, struct child *c, int *fd, struct buf *b,
+                  bool is_err)
 {
         char chunk[8192];
         ssize_t n = read(*fd, chunk, sizeof(chunk));
@@ -168,7 +99,7 @@ static void drain(struct child *c, int *fd, struct buf *b, bool is_err)
                 size_t l = nl ? (size_t)(nl - b->data) : b->len;
                 _cleanup_free_ char *line = strndup(b->data, l);
                 if (line)
-                        (is_err ? on_stderr_line : on_stdout_line)(c, line);
+                        (is_err ? on_stderr_line : on_stdout_line)(o, c, line);
                 size_t consumed = nl ? l + 1 : l;
                 memmove(b->data, b->data + consumed, b->len - consumed);
                 b->len -= consumed;
@@ -352,7 +283,7 @@ int fanout_run(const struct model *m, const struct host *const *hosts, size_t n,
                 }
                 for (size_t x = 0; x < k; x++)
                         if (pfd[x].revents)
-                                drain(who[x], is_err[x] ? &who[x]->err : &who[x]->out,
+                                drain(o, who[x], is_err[x] ? &who[x]->err : &who[x]->out,
                                       is_err[x] ? &who[x]->err_buf : &who[x]->out_buf, is_err[x]);
                 for (size_t i = 0; i < n; i++) {
                         if (!c[i].running || c[i].out >= 0 || c[i].err >= 0)

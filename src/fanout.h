@@ -1,12 +1,15 @@
 /* Running one kubestrap verb on many controllers over OpenSSH: the configuration, PKI and
  * templates travel as a bundle on the session's stdin; bounded parallelism or a rolling
- * (serial) order gated on each host's success; output prefixed with the host. */
+ * (serial) order gated on each host's success; each line a host writes goes to the caller. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "model.h"
+
+struct fanout_host;
+struct jevent;
 
 struct fanout_options {
         unsigned jobs;    /* at most this many hosts at once (0: all) */
@@ -15,6 +18,11 @@ struct fanout_options {
         char **verb_argv; /* the remote verb and its arguments */
         const char *bundle_path; /* the bundle every host reads on stdin */
         const char *private_dir; /* from fanout_private_dir(): ssh's control sockets */
+        /* Each line a host writes, as it comes: e is the line parsed, NULL when it is not one
+         * of our events or came on stderr. */
+        void (*on_line)(const struct fanout_host *fh, const struct jevent *e, const char *line,
+                        bool is_stderr, void *userdata);
+        void *userdata;
 };
 
 enum fanout_result {
@@ -33,7 +41,7 @@ struct fanout_host {
         char *error; /* last error event or ssh's complaint */
 };
 
-/* Runs; prints prefixed lines (human) or events with a "host" field (JSON) as they come. */
+/* Runs; hands each line to o->on_line as it comes; *ret: one result per host. */
 int fanout_run(const struct model *m, const struct host *const *hosts, size_t n,
                const struct fanout_options *o, struct fanout_host **ret);
 const char *fanout_result_to_string(enum fanout_result r);

@@ -1,12 +1,17 @@
-/* Logging for commands and the JSON-lines event writer used by --output json. */
+/* Logging for commands, and the escaping that human and JSON output share. */
 #include "log.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
-enum output_mode arg_output = OUTPUT_HUMAN;
 int log_verbose = 0;
+static void (*error_mirror)(const char *message);
+
+void log_set_error_mirror(void (*mirror)(const char *message))
+{
+        error_mirror = mirror;
+}
 
 /* Bytes of S that must not reach a terminal as they are: C0 and C1 controls and DEL (an
  * escape sequence can rewrite what was printed before or retitle the window), and bytes that
@@ -62,9 +67,7 @@ int log_full_errno(int error, const char *fmt, ...)
         log_line("kubestrap: ", fmt, ap);
         va_end(ap);
         errno = saved;
-        if (arg_output == OUTPUT_JSON) {
-                /* Machines read stdout: mirror the error as an event there too. */
-                struct json_event e;
+        if (error_mirror) {
                 char *msg = NULL;
                 errno = error < 0 ? -error : error;
                 va_start(ap, fmt);
@@ -72,9 +75,7 @@ int log_full_errno(int error, const char *fmt, ...)
                         msg = NULL;
                 va_end(ap);
                 errno = saved;
-                json_begin(&e, "error");
-                json_str(&e, "message", msg ? msg : "(out of memory)");
-                json_end(&e);
+                error_mirror(msg ? msg : "(out of memory)");
                 free(msg);
         }
         return error < 0 ? error : -error;
@@ -127,50 +128,4 @@ int json_append_string(struct buf *b, const char *s)
         if (r >= 0)
                 r = buf_puts(b, "\"");
         return r;
-}
-
-void json_begin(struct json_event *e, const char *event)
-{
-        *e = (struct json_event){.first = true};
-        buf_puts(&e->b, "{");
-        json_str(e, "event", event);
-}
-
-static void json_key(struct json_event *e, const char *key)
-{
-        if (!e->first)
-                buf_puts(&e->b, ",");
-        e->first = false;
-        json_append_string(&e->b, key);
-        buf_puts(&e->b, ":");
-}
-
-void json_str(struct json_event *e, const char *key, const char *value)
-{
-        json_key(e, key);
-        if (value)
-                json_append_string(&e->b, value);
-        else
-                buf_puts(&e->b, "null");
-}
-
-void json_int(struct json_event *e, const char *key, long long value)
-{
-        json_key(e, key);
-        buf_printf(&e->b, "%lld", value);
-}
-
-void json_bool(struct json_event *e, const char *key, bool value)
-{
-        json_key(e, key);
-        buf_puts(&e->b, value ? "true" : "false");
-}
-
-void json_end(struct json_event *e)
-{
-        buf_puts(&e->b, "}\n");
-        if (e->b.data)
-                fputs(e->b.data, stdout);
-        fflush(stdout);
-        buf_done(&e->b);
 }

@@ -1,4 +1,5 @@
-/* Logging for commands (helpers never print) and the JSON-lines event writer. */
+/* Logging for commands (helpers never print), and the escaping that human and JSON output
+ * share. */
 #pragma once
 
 #include <stdbool.h>
@@ -6,13 +7,11 @@
 
 #include "util.h"
 
-enum output_mode {
-        OUTPUT_HUMAN,
-        OUTPUT_JSON,
-};
-
-extern enum output_mode arg_output;
 extern int log_verbose;
+
+/* Called with each error message as well (report.c sets it for --output json: machines read
+ * stdout, so errors are mirrored there as events). NULL: stderr only. */
+void log_set_error_mirror(void (*mirror)(const char *message));
 
 /* Prints "kubestrap: <message>" to stderr; %m expands to strerror(-error). Returns error. */
 int log_full_errno(int error, const char *fmt, ...) _printf_(2, 3);
@@ -26,14 +25,3 @@ int log_escape_append(struct buf *b, const char *s);
 
 /* JSON: append a quoted, escaped string to a buffer; the result is always valid UTF-8. */
 int json_append_string(struct buf *b, const char *s);
-
-/* One event = one line of JSON on stdout. Build with json_begin/json_str/json_int/json_end. */
-struct json_event {
-        struct buf b;
-        bool first;
-};
-void json_begin(struct json_event *e, const char *event);
-void json_str(struct json_event *e, const char *key, const char *value);
-void json_int(struct json_event *e, const char *key, long long value);
-void json_bool(struct json_event *e, const char *key, bool value);
-void json_end(struct json_event *e);

@@ -28,7 +28,8 @@ struct preflight {
 };
 
 /* live: checks of the running machine too (root, ports, swap, systemd, nginx); without it
- * (--root) only the configuration and the PKI. ignore: names whose failure is a warning. */
+ * (--root) only the configuration and the PKI. ignore: names whose failure is a warning
+ * ("all": every check's). */
 int preflight_run(const struct model *m, bool live, char *const *ignore, struct preflight *ret);
 void preflight_done(struct preflight *p);
 const char *check_status_to_string(enum check_status s);

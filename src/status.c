@@ -125,35 +125,3 @@ void status_done(struct status *s)
         free(s->rows);
         *s = (struct status){0};
 }
-
-void status_print(const struct status *s)
-{
-        if (arg_output == OUTPUT_JSON) {
-                for (size_t i = 0; i < s->n; i++) {
-                        const struct status_row *r = &s->rows[i];
-                        struct json_event e;
-                        json_begin(&e, "status");
-                        json_str(&e, "component", r->component);
-                        json_str(&e, "unit", r->unit);
-                        json_str(&e, "state", r->state ? r->state : "-");
-                        json_int(&e, "main_pid", r->pid);
-                        json_int(&e, "restarts", r->restarts);
-                        json_str(&e, "target", r->target);
-                        json_bool(&e, "ok", r->ok);
-                        json_str(&e, "detail", r->detail);
-                        json_end(&e);
-                }
-                return;
-        }
-        printf("%-24s %-32s %-17s %7s %s\n", "COMPONENT", "UNIT", "STATE", "PID", "CHECK");
-        for (size_t i = 0; i < s->n; i++) {
-                const struct status_row *r = &s->rows[i];
-                char pid[16] = "-";
-                if (r->pid)
-                        snprintf(pid, sizeof(pid), "%u", r->pid);
-                printf("%-24s %-32s %-17s %7s %s %s (%s)\n", r->component, r->unit,
-                       r->state ? r->state : "-", pid, r->ok ? "ok  " : "FAIL", r->detail,
-                       r->target ? r->target : "-");
-        }
-        fflush(stdout);
-}

@@ -27,5 +27,3 @@ struct status {
  * CA) are read inside root (NULL: "/"). */
 int status_collect(const struct model *m, const char *root, struct status *ret);
 void status_done(struct status *s);
-/* Prints it as a table or as JSON events ("status" per row, then "summary"). */
-void status_print(const struct status *s);

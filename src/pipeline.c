@@ -1,0 +1,175 @@
+/* The steps that several verbs share: load the configuration, lock, render, read the state,
+ * build and compare the plan; and the preflight gate before apply. */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "log.h"
+#include "preflight.h"
+#include "report.h"
+#include "util.h"
+
+int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
+{
+        char **errors = NULL;
+        _cleanup_free_ char *err = NULL;
+        const char *config = ctx->config_path;
+        int r;
+        if (ctx->bundle_path && !ctx->bundle) {
+                r = bundle_open(ctx->bundle_path, &ctx->bundle, &err);
+                if (r < 0) {
+                        log_error("%s", err ? err : strerror(-r));
+                        return r == -ENOMEM || r == -EIO ? EXIT_RUN_FAILED : EXIT_USAGE;
+                }
+                render_set_shipped_dir(ctx->bundle->templates_dir);
+        }
+        /* the bundle's own config unless one was named */
+        if (ctx->bundle && !ctx->config_explicit)
+                config = ctx->bundle->config_path;
+        r = model_load(config, ret, &errors);
+        if (r < 0) {
+                for (char **e = errors; e && *e; e++)
+                        log_error("%s", *e);
+                if (!errors)
+                        log_error_errno(r, "%s: %m", config);
+                strv_free(errors);
+                return EXIT_USAGE;
+        }
+        for (char **w = (*ret)->warnings; w && *w; w++)
+                log_warning("%s", *w);
+        if (ctx->host) {
+                r = model_select_host(*ret, ctx->host, &err);
+                if (r < 0) {
+                        log_error("%s", err ? err : strerror(-r));
+                        *ret = model_free(*ret);
+                        return EXIT_USAGE;
+                }
+        }
+        if (ctx->bundle) {
+                /* what the bundle carries replaces what the config names on the sender */
+                r = model_set(*ret, "pki.source-dir", ctx->bundle->pki_dir);
+                if (r >= 0 && ctx->bundle->ca_file)
+                        r = model_set(*ret, "download.ca-file", ctx->bundle->ca_file);
+                if (r < 0) {
+                        *ret = model_free(*ret);
+                        return log_error_errno(r, "bundle %s: %m", ctx->bundle_path),
+                               EXIT_RUN_FAILED;
+                }
+        }
+        return EXIT_OK;
+}
+
+int cmd_load_state(struct target *t, const struct model *m, struct state **ret)
+{
+        const char *dir = model_get(m, "paths.state-dir");
+        int r = state_load(t, dir, ret);
+        if (r < 0) {
+                _cleanup_free_ char *shown = target_display(t, dir);
+                _cleanup_free_ char *file = shown ? path_join(shown, STATE_FILE) : NULL;
+                log_error("Failed to read the state %s: %s", file ? file : dir, fileio_strerror(r));
+        }
+        return r;
+}
+
+int cmd_lock(struct target *t)
+{
+        pid_t holder = 0;
+        int r = target_lock(t, &holder);
+        if (r == -EBUSY && holder > 0)
+                log_error(
+                    "another kubestrap run (pid %d) is working on %s; try again when it is done",
+                    (int)holder, t->root);
+        else if (r == -EBUSY)
+                log_error("another kubestrap run is working on %s; try again when it is done",
+                          t->root);
+        else if (r < 0)
+                log_error_errno(r, "Failed to lock %s: %m", t->root);
+        return r < 0 ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
+int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
+{
+        _cleanup_free_ char *err = NULL;
+
+        *job = (struct job){0};
+        int r = cmd_load_model(ctx, &job->model);
+        if (r != EXIT_OK)
+                return r;
+        job->bundle = ctx->bundle;
+        r = target_open(ctx->root, &job->target);
+        if (r < 0) {
+                log_error_errno(r, "--root %s: %m", ctx->root);
+                return EXIT_USAGE;
+        }
+        job->target_open = true;
+        /* Before anything is read: what this run compares must not move under it. */
+        if (ctx->flags & CMD_LOCKS) {
+                r = cmd_lock(&job->target);
+                if (r != EXIT_OK)
+                        return r;
+        }
+        r = render_all(job->model, &job->target, &job->rendered, &err);
+        if (r < 0) {
+                if (err)
+                        log_error("%s", err);
+                else
+                        log_error_errno(r, "Failed to render templates: %m");
+                return EXIT_USAGE;
+        }
+        r = cmd_load_state(&job->target, job->model, &job->state);
+        if (r < 0)
+                return EXIT_RUN_FAILED;
+        struct plan_options po = {.bundle = job->bundle, .link_units = ctx->root != NULL};
+        r = plan_build(job->model, job->rendered, job->state, &po, &job->plan, &err);
+        if (r < 0) {
+                if (err)
+                        log_error("%s", err);
+                else
+                        log_error_errno(r, "Failed to build the plan: %m");
+                /* a bundle that does not fit the configuration is the operator's to fix */
+                return r == -EINVAL ? EXIT_USAGE : EXIT_RUN_FAILED;
+        }
+        r = plan_compare(job->plan, &job->target, job->state, ctx->verify, want_diff, &err);
+        if (r < 0) {
+                log_error("%s", err ? err : strerror(-r));
+                return EXIT_RUN_FAILED;
+        }
+        return EXIT_OK;
+}
+
+void job_done(struct job *job)
+{
+        plan_free(job->plan);
+        state_free(job->state);
+        render_result_free(job->rendered);
+        model_free(job->model);
+        if (job->target_open)
+                target_close(&job->target);
+
+        *job = (struct job){0};
+}
+
+int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose)
+{
+        struct preflight p;
+        int r = preflight_run(m, ctx->root == NULL, ctx->ignore, &p);
+        if (r < 0) {
+                preflight_done(&p);
+                return log_error_errno(r, "preflight: %m"), EXIT_RUN_FAILED;
+        }
+        for (size_t i = 0; i < p.n; i++)
+                if (verbose || p.results[i].status != CHECK_PASS)
+                        report_check(&p.results[i]);
+        size_t failed = p.failed;
+        preflight_done(&p);
+        if (failed) {
+                log_error("preflight: %zu check(s) failed; nothing was changed (--ignore NAME to "
+                          "go ahead anyway)",
+                          failed);
+                return EXIT_RUN_FAILED;
+        }
+        return EXIT_OK;
+}

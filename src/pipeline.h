@@ -1,0 +1,39 @@
+/* The steps that several verbs share: load the configuration (or the bundle's), lock the
+ * target, render, read the state, build and compare the plan; and the preflight gate. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "cmd.h"
+#include "fileio.h"
+#include "model.h"
+#include "plan.h"
+#include "render.h"
+#include "state.h"
+
+/* Shared by plan, apply and fetch: config -> model -> render -> plan -> compare. */
+struct job {
+        struct model *model;
+        struct render_result *rendered;
+        struct plan *plan;
+        struct state *state;
+        const struct bundle *bundle; /* the run's (ctx->bundle), not owned */
+        struct target target;
+        bool target_open;
+};
+/* Prints errors and returns an exit code (EXIT_OK when the plan is ready); job_done() in
+ * either case. */
+int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff);
+void job_done(struct job *job);
+
+/* Takes the target's lock, or says which process holds it; returns an exit code. */
+int cmd_lock(struct target *t);
+/* Loads the configuration (-c's, or the --bundle's, which is opened once per run into
+ * ctx->bundle) and applies --host; prints errors; returns an exit code. */
+int cmd_load_model(struct cmd_ctx *ctx, struct model **ret);
+/* Loads the state of target t; a failure is logged naming the state file. */
+int cmd_load_state(struct target *t, const struct model *m, struct state **ret);
+
+/* Runs the preflight checks and reports what is not fine (everything when verbose); returns
+ * an exit code. */
+int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose);

@@ -64,8 +64,8 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
         int r = archive_writer_new(out_fd, &w);
         if (r < 0)
                 return r;
-        r = buf_printf(&manifest, "format 1\nversion %s\narch %s\n",
-                       model_get(m, "cluster.version"), model_get(m, "download.arch"));
+        r = buf_printf(&manifest, "format 1\nversion %s\narch %s\n", m->cfg.cluster.version,
+                       m->cfg.download.arch);
         for (size_t i = 0; i < n_bins && r >= 0; i++)
                 r = buf_printf(&manifest, "binary %s %s %s\n", bins[i].name,
                                digest_alg_to_string(bins[i].alg), bins[i].hex);
@@ -89,7 +89,7 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
                 } else
                         r = add_file(w, ".", dir, "kubestrap.conf", 0600, false, ret_error);
         }
-        const char *pki = model_get(m, "pki.source-dir");
+        const char *pki = m->cfg.pki.source_dir;
         for (size_t i = 0; i < n_pki_files && r >= 0; i++) {
                 _cleanup_free_ char *as = strjoin3("pki/", pki_files[i].name, NULL);
                 /* admin's files are only needed for the cluster-level steps */
@@ -98,7 +98,7 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
                        : -ENOMEM;
         }
         /* the extra CA for the download server, so the node needs nothing copied first */
-        const char *ca = model_get(m, "download.ca-file");
+        const char *ca = m->cfg.download.ca_file;
         if (r >= 0 && ca && *ca) {
                 _cleanup_free_ char *dir = strdup(ca);
                 char *slash = dir ? strrchr(dir, '/') : NULL;
@@ -110,7 +110,7 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
                                      ret_error);
                 }
         }
-        const char *over = model_get(m, "paths.template-dir");
+        const char *over = m->cfg.paths.template_dir;
         /* every template of every component, so the bundle renders with no other files */
         FOREACH_COMPONENT (c)
                 for (size_t i = 0; i < c->n_templates && r >= 0; i++)

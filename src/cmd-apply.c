@@ -26,7 +26,7 @@ static int converge(struct job *job, struct run_times *times)
 {
         _cleanup_free_ char *err = NULL;
         struct service_options so = {
-            .health_timeout_usec = model_get_uint(job->model, "health.timeout", 120) * 1000000ULL,
+            .health_timeout_usec = job->model->cfg.health.timeout * 1000000ULL,
         };
         struct service_report rep;
         int r = service_converge(job->model, job->plan, &so, &rep, &err);
@@ -55,11 +55,11 @@ static int install(struct job *job, struct apply_progress *progress)
         struct apply_hooks hooks = {
             .done = on_done, .progress = progress_update, .userdata = progress};
         plan_sweep_staging(job->plan, &job->target);
-        target_sweep_staging(&job->target, model_get(job->model, "paths.state-dir"), "installed");
+        target_sweep_staging(&job->target, job->model->cfg.paths.state_dir, "installed");
         int r = plan_apply(job->plan, &job->target, job->state, &hooks, &err);
         progress_finish(&progress->bar);
         if (r >= 0) {
-                r = state_save(&job->target, model_get(job->model, "paths.state-dir"), job->state);
+                r = state_save(&job->target, job->model->cfg.paths.state_dir, job->state);
                 if (r < 0)
                         err = strdup("failed to record what was installed in the state file");
         }

@@ -53,7 +53,7 @@ static int cmd_cache(struct cmd_ctx *ctx)
         struct cache_entry *v = NULL;
         size_t n = 0;
         int ret = EXIT_RUN_FAILED;
-        const char *cache_dir = model_get(m, "paths.cache-dir");
+        const char *cache_dir = m->cfg.paths.cache_dir;
         r = target_open(ctx->root, &t);
         if (r < 0) {
                 log_error_errno(r, "--root %s: %m", ctx->root);

@@ -37,12 +37,12 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
         _cleanup_free_ char *ini = NULL;
         /* on the node, the files are where this user-data puts them */
         r = strv_extend(&over, "pki.source-dir=" NODE_DIR "/pki");
-        const char *ca = model_get(m, "download.ca-file");
+        const char *ca = m->cfg.download.ca_file;
         if (r >= 0 && ca && *ca)
                 r = strv_extend(&over, "download.ca-file=" NODE_DIR "/download-ca.pem");
         if (r >= 0 && ctx->host) {
                 _cleanup_free_ char *ip =
-                    strjoin3("node.internal-ip=", model_get(m, "node.internal-ip"), NULL);
+                    strjoin3("node.internal-ip=", m->cfg.node.internal_ip, NULL);
                 r = ip ? strv_extend(&over, ip) : -ENOMEM;
         }
         if (r >= 0)
@@ -69,7 +69,7 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
                ctx->host ? ctx->host : "this controller", ctx->config_path);
         printf("write_files:\n");
         r = write_file_entry(NODE_DIR "/kubestrap.conf", "0644", ini, strlen(ini));
-        const char *src = model_get(m, "pki.source-dir");
+        const char *src = m->cfg.pki.source_dir;
         for (size_t i = 0; r >= 0 && i < n_pki_files; i++) {
                 _cleanup_free_ char *path = path_join(src, pki_files[i].name);
                 _cleanup_free_ char *data = NULL, *dest = NULL;

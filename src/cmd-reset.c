@@ -33,7 +33,7 @@ static int cmd_reset(struct cmd_ctx *ctx)
                 r = -EBUSY;
                 goto out;
         }
-        const char *state_dir = model_get(m, "paths.state-dir");
+        const char *state_dir = m->cfg.paths.state_dir;
         r = cmd_load_state(&t, m, &st);
         if (r < 0)
                 goto out;

@@ -132,7 +132,7 @@ int fanout_ssh_argv(const struct model *m, const char *const *extra, const char 
         for (const char *const *x = extra; r >= 0 && x && *x; x++)
                 r = strv_extend(&argv, *x);
         if (r >= 0)
-                r = split_words(model_get(m, "fanout.ssh-options"), &argv);
+                r = split_words(m->cfg.fanout.ssh_options, &argv);
         /* "--": the destination can never be taken for an option, whatever it holds */
         if (r >= 0)
                 r = strv_extend(&argv, "--");
@@ -159,7 +159,7 @@ static int start_child(const struct model *m, const struct fanout_options *o, st
         const char *extra[] = {"-o", "BatchMode=yes", "-o", "ControlMaster=auto",
                                "-o", control,         NULL};
         int r = control ? fanout_ssh_argv(m, extra, h->address, &argv) : -ENOMEM;
-        r = r >= 0 ? buf_puts(&remote, model_get(m, "fanout.remote-command")) : r;
+        r = r >= 0 ? buf_puts(&remote, m->cfg.fanout.remote_command) : r;
         r = r >= 0 ? buf_puts(&remote, " --bundle - --output json --host ") : r;
         r = r >= 0 ? shell_quote(&remote, h->name) : r;
         for (char **a = o->verb_argv; r >= 0 && a && *a; a++) {

@@ -13,7 +13,7 @@
 int health_read_ca(const struct model *m, const char *root, char **ret, size_t *ret_len,
                    char **ret_path)
 {
-        _cleanup_free_ char *path = path_join(model_get(m, "paths.lib-dir"), "ca.pem");
+        _cleanup_free_ char *path = path_join(m->cfg.paths.lib_dir, "ca.pem");
         struct target t = {.root_fd = -1, .lock_fd = -1};
         if (!path)
                 return -ENOMEM;

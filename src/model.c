@@ -2,6 +2,7 @@
 #include "model.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <string.h>
 
@@ -59,58 +60,78 @@ enum vtype {
         T_DEADLINE,
 };
 
+/* Where a value lands in struct config, and as what. */
+enum cfg_kind {
+        CFG_NONE, /* kept as text only (digest pins: see struct pin) */
+        CFG_STR,
+        CFG_UINT,
+        CFG_RBAC,
+        CFG_SOURCE,
+};
+
 struct key_spec {
         const char *section;
         const char *key;
         enum vtype type;
         const char *def; /* NULL: required; "": optional, empty */
         bool repeat;     /* may be given on several lines, joined with blanks (inih caps lines) */
+        enum cfg_kind kind;
+        size_t offset; /* in struct config */
 };
+
+#define STR(f)  CFG_STR, offsetof(struct config, f)
+#define UINT(f) CFG_UINT, offsetof(struct config, f)
+#define NONE    CFG_NONE, 0
 
 /* Defaults are the seed's (Kubernetes The Hard Way, controller chapter). */
 static const struct key_spec schema[] = {
-    {"cluster", "name", T_NAME, "kubernetes", false},
-    {"cluster", "version", T_VERSION, NULL, false},
-    {"cluster", "public-address", T_HOST, NULL, false},
-    {"cluster", "service-cluster-ip-range", T_CIDR, "10.32.0.0/24", false},
-    {"cluster", "cluster-cidr", T_CIDR, "10.200.0.0/16", false},
-    {"cluster", "service-node-port-range", T_PORT_RANGE, "30000-32767", false},
-    {"cluster", "etcd-servers", T_HTTPS_URL_LIST, NULL, false},
-    {"cluster", "apiserver-count", T_COUNT, "3", false},
-    {"cluster", "apply-rbac", T_RBAC, "once", false},
-    {"node", "internal-ip", T_IP_OR_AUTO, "auto", false},
-    {"node", "etcd-data-dir", T_PATH, "", false},
-    {"download", "base-url", T_HTTPS_URL, "https://dl.k8s.io/release", false},
-    {"download", "arch", T_ARCH, "amd64", false},
-    {"download", "ca-file", T_PATH, "", false},
-    {"download", "checksum", T_CHECKSUM, "sha256", false},
-    {"download", "mirrors", T_HTTPS_URL_LIST, "", false},
-    {"download", "retries", T_SMALL, "3", false},
-    {"download", "retry-delay-ms", T_DELAY, "250", false},
-    {"download", "connect-timeout", T_SECONDS, "30", false},
-    {"download", "stall-timeout", T_SECONDS, "60", false},
+    {"cluster", "name", T_NAME, "kubernetes", false, STR(cluster.name)},
+    {"cluster", "version", T_VERSION, NULL, false, STR(cluster.version)},
+    {"cluster", "public-address", T_HOST, NULL, false, STR(cluster.public_address)},
+    {"cluster", "service-cluster-ip-range", T_CIDR, "10.32.0.0/24", false,
+     STR(cluster.service_cluster_ip_range)},
+    {"cluster", "cluster-cidr", T_CIDR, "10.200.0.0/16", false, STR(cluster.cluster_cidr)},
+    {"cluster", "service-node-port-range", T_PORT_RANGE, "30000-32767", false,
+     STR(cluster.service_node_port_range)},
+    {"cluster", "etcd-servers", T_HTTPS_URL_LIST, NULL, false, STR(cluster.etcd_servers)},
+    {"cluster", "apiserver-count", T_COUNT, "3", false, UINT(cluster.apiserver_count)},
+    {"cluster", "apply-rbac", T_RBAC, "once", false, CFG_RBAC,
+     offsetof(struct config, cluster.apply_rbac)},
+    {"node", "internal-ip", T_IP_OR_AUTO, "auto", false, STR(node.internal_ip)},
+    {"node", "etcd-data-dir", T_PATH, "", false, STR(node.etcd_data_dir)},
+    {"download", "base-url", T_HTTPS_URL, "https://dl.k8s.io/release", false,
+     STR(download.base_url)},
+    {"download", "arch", T_ARCH, "amd64", false, STR(download.arch)},
+    {"download", "ca-file", T_PATH, "", false, STR(download.ca_file)},
+    {"download", "checksum", T_CHECKSUM, "sha256", false, NONE},
+    {"download", "mirrors", T_HTTPS_URL_LIST, "", false, STR(download.mirrors)},
+    {"download", "retries", T_SMALL, "3", false, UINT(download.retries)},
+    {"download", "retry-delay-ms", T_DELAY, "250", false, UINT(download.retry_delay_ms)},
+    {"download", "connect-timeout", T_SECONDS, "30", false, UINT(download.connect_timeout)},
+    {"download", "stall-timeout", T_SECONDS, "60", false, UINT(download.stall_timeout)},
     /* A file (or the release tarball) larger than this is stopped as it arrives; a server
      * that drips faster than the stall limit is cut at the timeout. Real releases are far
      * below both: a few hundred MB for the tarball. */
-    {"download", "max-size", T_BYTES, "2147483648", false},
-    {"download", "timeout", T_DEADLINE, "1800", false},
-    {"download", "source", T_SOURCE, "binaries", false},
-    {"download", "digest.kube-apiserver", T_PIN, "", false},
-    {"download", "digest.kube-controller-manager", T_PIN, "", false},
-    {"download", "digest.kube-scheduler", T_PIN, "", false},
-    {"download", "digest.kubectl", T_PIN, "", false},
-    {"health", "timeout", T_SECONDS, "120", false},
-    {"pki", "source-dir", T_PATH, NULL, false},
-    {"fanout", "ssh-options", T_TEXT, "", true},
-    {"fanout", "remote-command", T_TEXT, "kubestrap", false},
-    {"paths", "bin-dir", T_PATH, "/usr/local/bin", false},
-    {"paths", "lib-dir", T_PATH, "/var/lib/kubernetes", false},
-    {"paths", "config-dir", T_PATH, "/etc/kubernetes/config", false},
-    {"paths", "unit-dir", T_PATH, "/etc/systemd/system", false},
-    {"paths", "nginx-dir", T_PATH, "/etc/nginx", false},
-    {"paths", "template-dir", T_PATH, "/etc/kubestrap/templates", false},
-    {"paths", "state-dir", T_PATH, "/var/lib/kubestrap", false},
-    {"paths", "cache-dir", T_PATH, "/var/cache/kubestrap", false},
+    {"download", "max-size", T_BYTES, "2147483648", false, UINT(download.max_size)},
+    {"download", "timeout", T_DEADLINE, "1800", false, UINT(download.timeout)},
+    {"download", "source", T_SOURCE, "binaries", false, CFG_SOURCE,
+     offsetof(struct config, download.source)},
+    {"download", "digest.kube-apiserver", T_PIN, "", false, NONE},
+    {"download", "digest.kube-controller-manager", T_PIN, "", false, NONE},
+    {"download", "digest.kube-scheduler", T_PIN, "", false, NONE},
+    {"download", "digest.kubectl", T_PIN, "", false, NONE},
+    {"health", "timeout", T_SECONDS, "120", false, UINT(health.timeout)},
+    {"pki", "source-dir", T_PATH, NULL, false, STR(pki.source_dir)},
+    {"fanout", "ssh-options", T_TEXT, "", true, STR(fanout.ssh_options)},
+    {"fanout", "remote-command", T_TEXT, "kubestrap", false, STR(fanout.remote_command)},
+    {"paths", "bin-dir", T_PATH, "/usr/local/bin", false, STR(paths.bin_dir)},
+    {"paths", "lib-dir", T_PATH, "/var/lib/kubernetes", false, STR(paths.lib_dir)},
+    {"paths", "config-dir", T_PATH, "/etc/kubernetes/config", false, STR(paths.config_dir)},
+    {"paths", "unit-dir", T_PATH, "/etc/systemd/system", false, STR(paths.unit_dir)},
+    {"paths", "nginx-dir", T_PATH, "/etc/nginx", false, STR(paths.nginx_dir)},
+    {"paths", "template-dir", T_PATH, "/etc/kubestrap/templates", false, STR(paths.template_dir)},
+    {"paths", "state-dir", T_PATH, "/var/lib/kubestrap", false, STR(paths.state_dir)},
+    {"paths", "cache-dir", T_PATH, "/var/cache/kubestrap", false, STR(paths.cache_dir)},
 };
 
 static const char *const base_sections[] = {
@@ -141,6 +162,18 @@ static const struct key_spec *schema_find(const char *section, const char *key)
 {
         for (size_t i = 0; i < ELEMENTSOF(schema); i++)
                 if (streq(schema[i].section, section) && streq(schema[i].key, key))
+                        return &schema[i];
+        return NULL;
+}
+
+/* "section.key" (the key may hold dots itself: digest.kube-apiserver) */
+static const struct key_spec *schema_find_name(const char *name)
+{
+        const char *dot = strchr(name, '.');
+        for (size_t i = 0; dot && i < ELEMENTSOF(schema); i++)
+                if (strlen(schema[i].section) == (size_t)(dot - name) &&
+                    strncmp(schema[i].section, name, (size_t)(dot - name)) == 0 &&
+                    streq(schema[i].key, dot + 1))
                         return &schema[i];
         return NULL;
 }
@@ -245,6 +278,39 @@ const char *model_get(const struct model *m, const char *name)
         return v ? v->value : NULL;
 }
 
+static const struct key_spec *schema_find_name(const char *name);
+
+/* Keeps struct config in step with the value just set (v->value owns the text). */
+static void config_store(struct model *m, const char *name, const char *value)
+{
+        const struct key_spec *k = schema_find_name(name);
+        if (!k || k->kind == CFG_NONE)
+                return;
+        char *field = (char *)&m->cfg + k->offset;
+        unsigned u = 0;
+        switch (k->kind) {
+        case CFG_STR:
+                *(const char **)field = value;
+                break;
+        case CFG_UINT:
+                /* validated when loaded; "" (an optional number left empty) reads as 0 */
+                (void)safe_atou(value, &u);
+                *(unsigned *)field = u;
+                break;
+        case CFG_RBAC:
+                *(enum rbac_mode *)field = streq(value, "always")  ? RBAC_ALWAYS
+                                           : streq(value, "never") ? RBAC_NEVER
+                                                                   : RBAC_ONCE;
+                break;
+        case CFG_SOURCE:
+                *(enum download_source *)field =
+                    streq(value, "tarball") ? SOURCE_TARBALL : SOURCE_BINARIES;
+                break;
+        case CFG_NONE:
+                break;
+        }
+}
+
 static int var_set(struct model *m, const char *name, const char *value, unsigned line)
 {
         struct var *v = var_find(m, name);
@@ -264,14 +330,8 @@ static int var_set(struct model *m, const char *name, const char *value, unsigne
         free(v->value);
         v->value = c;
         v->line = line;
+        config_store(m, name, c);
         return 0;
-}
-
-unsigned model_get_uint(const struct model *m, const char *name, unsigned def)
-{
-        unsigned v;
-        const char *s = model_get(m, name);
-        return s && safe_atou(s, &v) >= 0 ? v : def;
 }
 
 int model_set(struct model *m, const char *name, const char *value)

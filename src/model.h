@@ -58,7 +58,52 @@ struct host {
         unsigned line;
 };
 
+enum rbac_mode {
+        RBAC_ONCE,   /* create the objects when missing (the default) */
+        RBAC_ALWAYS, /* apply them on every run */
+        RBAC_NEVER,
+};
+
+enum download_source {
+        SOURCE_BINARIES, /* one download per binary */
+        SOURCE_TARBALL,  /* the members of kubernetes-server-linux-<arch>.tar.gz */
+};
+
+/* The configuration, typed: filled from the schema in model.c (where every default is written,
+ * once) as each value is loaded or set. Strings are never NULL; "" is an optional value left
+ * empty. Read it instead of looking keys up by name. */
+struct config {
+        struct {
+                const char *name, *version, *public_address, *service_cluster_ip_range,
+                    *cluster_cidr, *service_node_port_range, *etcd_servers;
+                unsigned apiserver_count;
+                enum rbac_mode apply_rbac;
+        } cluster;
+        struct {
+                const char *internal_ip, *etcd_data_dir;
+        } node;
+        struct {
+                const char *base_url, *arch, *ca_file, *mirrors;
+                unsigned retries, retry_delay_ms, connect_timeout, stall_timeout, max_size, timeout;
+                enum download_source source;
+        } download;
+        struct {
+                unsigned timeout;
+        } health;
+        struct {
+                const char *source_dir;
+        } pki;
+        struct {
+                const char *ssh_options, *remote_command;
+        } fanout;
+        struct {
+                const char *bin_dir, *lib_dir, *config_dir, *unit_dir, *nginx_dir, *template_dir,
+                    *state_dir, *cache_dir;
+        } paths;
+};
+
 struct model {
+        struct config cfg;
         char *config_path;
         struct var *vars;
         size_t n_vars;
@@ -85,8 +130,6 @@ const struct host *model_host(const struct model *m, const char *name);
 int model_write_ini(const struct model *m, char *const *overrides, char **ret);
 /* Applies the [host NAME] overrides (internal-ip) for a run on that host. */
 int model_select_host(struct model *m, const char *name, char **ret_error);
-/* A numeric value (validated when loaded), or def when unset. */
-unsigned model_get_uint(const struct model *m, const char *name, unsigned def);
 /* Replaces a value after loading (e.g. the PKI directory of an unpacked bundle). */
 int model_set(struct model *m, const char *name, const char *value);
 

@@ -64,7 +64,7 @@ int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
 
 int cmd_load_state(struct target *t, const struct model *m, struct state **ret)
 {
-        const char *dir = model_get(m, "paths.state-dir");
+        const char *dir = m->cfg.paths.state_dir;
         int r = state_load(t, dir, ret);
         if (r < 0) {
                 _cleanup_free_ char *shown = target_display(t, dir);

@@ -73,7 +73,7 @@ size_t plan_count(const struct plan *p, enum item_action a)
 
 static int split_mirrors(const struct model *m, char ***ret)
 {
-        const char *v = model_get(m, "download.mirrors");
+        const char *v = m->cfg.download.mirrors;
         if (!v || !*v)
                 return 0;
         _cleanup_free_ char *copy = strdup(v);
@@ -160,7 +160,7 @@ static char *tarball_url(const char *base, const struct model *m)
         while (l > 0 && base[l - 1] == '/')
                 l--;
         if (asprintf(&u, "%.*s/%s/kubernetes-server-linux-%s.tar.gz", (int)l, base,
-                     model_get(m, "cluster.version"), model_get(m, "download.arch")) < 0)
+                     m->cfg.cluster.version, m->cfg.download.arch) < 0)
                 return NULL;
         return u;
 }
@@ -170,10 +170,10 @@ static char *tarball_url(const char *base, const struct model *m)
 static int add_tarball_binaries(const struct model *m, const struct state *st, struct plan *p,
                                 char **mirrors, char **ret_error)
 {
-        const char *bin = model_get(m, "paths.bin-dir");
+        const char *bin = m->cfg.paths.bin_dir;
         p->tarball = true;
         p->tarball_alg = m->checksum;
-        char *u = tarball_url(model_get(m, "download.base-url"), m);
+        char *u = tarball_url(m->cfg.download.base_url, m);
         if (!u || strv_push(&p->tarball_urls, u) < 0)
                 return -ENOMEM;
         for (char **mi = mirrors; mi && *mi; mi++) {
@@ -226,12 +226,11 @@ static int add_tarball_binaries(const struct model *m, const struct state *st, s
 static int add_bundle_binaries(const struct model *m, struct plan *p, char **ret_error)
 {
         const struct bundle *bu = p->bundle;
-        const char *bin = model_get(m, "paths.bin-dir");
-        if (!streq(bu->version, model_get(m, "cluster.version")) ||
-            !streq(bu->arch, model_get(m, "download.arch"))) {
+        const char *bin = m->cfg.paths.bin_dir;
+        if (!streq(bu->version, m->cfg.cluster.version) || !streq(bu->arch, m->cfg.download.arch)) {
                 asprintf_safe(ret_error, "the bundle holds %s/%s but %s asks for %s/%s",
-                              bu->version, bu->arch, m->config_path,
-                              model_get(m, "cluster.version"), model_get(m, "download.arch"));
+                              bu->version, bu->arch, m->config_path, m->cfg.cluster.version,
+                              m->cfg.download.arch);
                 return -EINVAL;
         }
         for (int b = 0; b < _BINARY_MAX; b++) {
@@ -265,7 +264,7 @@ static int add_bundle_binaries(const struct model *m, struct plan *p, char **ret
 static int add_binaries(const struct model *m, const struct state *st, struct plan *p,
                         char **ret_error)
 {
-        const char *bin = model_get(m, "paths.bin-dir");
+        const char *bin = m->cfg.paths.bin_dir;
         _cleanup_strv_free_ char **mirrors = NULL;
         size_t need[_BINARY_MAX]; /* indices: p->items moves while it grows */
         struct sidecar_req req[_BINARY_MAX];
@@ -276,7 +275,7 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         /* a bundle without binaries (fanout's) carries config, PKI and templates only */
         if (p->bundle && p->bundle->n_bins > 0)
                 return add_bundle_binaries(m, p, ret_error);
-        if (streq(model_get(m, "download.source"), "tarball"))
+        if (m->cfg.download.source == SOURCE_TARBALL)
                 return add_tarball_binaries(m, st, p, mirrors, ret_error);
         for (int b = 0; b < _BINARY_MAX; b++) {
 
@@ -284,14 +283,13 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
                 struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, ROLE_BINARY) : NULL;
                 if (!it)
                         return -ENOMEM;
-                it->url = fetch_binary_url(model_get(m, "download.base-url"),
-                                           model_get(m, "cluster.version"),
-                                           model_get(m, "download.arch"), binary_names[b]);
+                it->url = fetch_binary_url(m->cfg.download.base_url, m->cfg.cluster.version,
+                                           m->cfg.download.arch, binary_names[b]);
                 if (!it->url || strv_extend(&it->urls, it->url) < 0)
                         return -ENOMEM;
                 for (char **mi = mirrors; mi && *mi; mi++) {
-                        char *u = fetch_binary_url(*mi, model_get(m, "cluster.version"),
-                                                   model_get(m, "download.arch"), binary_names[b]);
+                        char *u = fetch_binary_url(*mi, m->cfg.cluster.version,
+                                                   m->cfg.download.arch, binary_names[b]);
                         if (!u || strv_push(&it->urls, u) < 0)
                                 return -ENOMEM;
                 }
@@ -329,8 +327,8 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
 
 static int add_pki(const struct model *m, struct plan *p, char **ret_error)
 {
-        const char *src = model_get(m, "pki.source-dir");
-        const char *lib = model_get(m, "paths.lib-dir");
+        const char *src = m->cfg.pki.source_dir;
+        const char *lib = m->cfg.paths.lib_dir;
         for (size_t i = 0; i < n_pki_files; i++) {
                 if (pki_files[i].admin)
                         continue;
@@ -370,22 +368,22 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
                 return -ENOMEM;
         p->bundle = o->bundle;
 
-        const char *ca = model_get(m, "download.ca-file");
+        const char *ca = m->cfg.download.ca_file;
         p->http = (struct http_options){
             .ca_file = ca && *ca ? ca : NULL,
-            .max_size = model_get_uint(m, "download.max-size", 2U << 30),
-            .connect_timeout = (long)model_get_uint(m, "download.connect-timeout", 30),
-            .stall_timeout = (long)model_get_uint(m, "download.stall-timeout", 60),
+            .max_size = m->cfg.download.max_size,
+            .connect_timeout = (long)m->cfg.download.connect_timeout,
+            .stall_timeout = (long)m->cfg.download.stall_timeout,
         };
         p->policy = FETCH_POLICY_DEFAULT;
-        p->policy.attempts = model_get_uint(m, "download.retries", 3) + 1;
-        p->policy.backoff_ms = model_get_uint(m, "download.retry-delay-ms", 250);
-        p->policy.timeout_s = model_get_uint(m, "download.timeout", 1800);
-        p->cache_dir = strdup(model_get(m, "paths.cache-dir"));
+        p->policy.attempts = m->cfg.download.retries + 1;
+        p->policy.backoff_ms = m->cfg.download.retry_delay_ms;
+        p->policy.timeout_s = m->cfg.download.timeout;
+        p->cache_dir = strdup(m->cfg.paths.cache_dir);
         int r = p->cache_dir ? 0 : -ENOMEM;
-        const char *dirs[] = {"paths.config-dir", "paths.lib-dir"};
+        const char *dirs[] = {m->cfg.paths.config_dir, m->cfg.paths.lib_dir};
         for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0; i++)
-                if (!plan_add(p, ITEM_DIR, model_get(m, dirs[i]), 0755, ROLE_DIRECTORY))
+                if (!plan_add(p, ITEM_DIR, dirs[i], 0755, ROLE_DIRECTORY))
                         r = -ENOMEM;
         if (r >= 0)
                 r = add_binaries(m, st, p, ret_error);
@@ -417,7 +415,7 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
                         it->component = f->component;
         }
         /* Enabling like systemctl enable: <unit-dir>/<target>.wants/<unit> -> <unit-dir>/<unit>. */
-        const char *ud = model_get(m, "paths.unit-dir");
+        const char *ud = m->cfg.paths.unit_dir;
         /* With systemd running, EnableUnitFiles does this (and knows more than we do). */
         for (size_t i = 0; r >= 0 && o->link_units && i < rr->n_files; i++) {
                 const struct rendered_file *f = &rr->files[i];

@@ -226,7 +226,7 @@ static bool have_program(const char *name)
 
 static char *src(const struct model *m, const char *name)
 {
-        return path_join(model_get(m, "pki.source-dir"), name);
+        return path_join(m->cfg.pki.source_dir, name);
 }
 
 static void check_pki(struct preflight *p, const struct model *m)
@@ -249,7 +249,7 @@ static void check_pki(struct preflight *p, const struct model *m)
                     "missing or unreadable: %s", missing.data);
         else
                 add(p, "pki-files", CHECK_PASS, NULL, "all PKI files present in %s",
-                    model_get(m, "pki.source-dir"));
+                    m->cfg.pki.source_dir);
         if (loose.len)
                 add(p, "key-modes", CHECK_FAIL, "chmod 600 them", "secrets readable by others: %s",
                     loose.data);
@@ -309,7 +309,7 @@ static void check_pki(struct preflight *p, const struct model *m)
 
         /* The names and addresses the seed puts into the API server's certificate. */
         char svc_ip[INET_ADDRSTRLEN] = "";
-        const char *cidr = model_get(m, "cluster.service-cluster-ip-range");
+        const char *cidr = m->cfg.cluster.service_cluster_ip_range;
         char net[64];
         struct in_addr a;
         if (sscanf(cidr, "%63[^/]", net) == 1 && inet_pton(AF_INET, net, &a) == 1) {
@@ -320,8 +320,8 @@ static void check_pki(struct preflight *p, const struct model *m)
          * clients (127.0.0.1) and the pods (the service address). The in-cluster DNS names
          * only matter to clients that use them, and the tutorial's own certificate lacks
          * kubernetes.default.svc.cluster.local: a missing name is a warning that names it. */
-        const char *must[] = {model_get(m, "node.internal-ip"),
-                              model_get(m, "cluster.public-address"), "127.0.0.1", svc_ip};
+        const char *must[] = {m->cfg.node.internal_ip, m->cfg.cluster.public_address, "127.0.0.1",
+                              svc_ip};
         const char *should[] = {"kubernetes", "kubernetes.default", "kubernetes.default.svc",
                                 "kubernetes.default.svc.cluster.local"};
         struct buf lack = {0}, lack_names = {0};
@@ -360,8 +360,8 @@ static void check_pki(struct preflight *p, const struct model *m)
 static void check_dns(struct preflight *p, const struct model *m)
 {
         _cleanup_strv_free_ char **hosts = NULL;
-        (void)strv_extend(&hosts, model_get(m, "cluster.public-address"));
-        _cleanup_free_ char *etcd = strdup(model_get(m, "cluster.etcd-servers"));
+        (void)strv_extend(&hosts, m->cfg.cluster.public_address);
+        _cleanup_free_ char *etcd = strdup(m->cfg.cluster.etcd_servers);
         char *save = NULL;
         for (char *tok = etcd ? strtok_r(etcd, ",", &save) : NULL; tok;
              tok = strtok_r(NULL, ",", &save)) {
@@ -397,7 +397,7 @@ static int cmp_long(const void *a, const void *b)
 /* etcd wants fsync in single milliseconds; this is what a 2 KiB write + fdatasync costs here. */
 static void check_etcd_disk(struct preflight *p, const struct model *m)
 {
-        const char *dir = model_get(m, "node.etcd-data-dir");
+        const char *dir = m->cfg.node.etcd_data_dir;
         if (!dir || !*dir)
                 return;
         char path[512];

@@ -134,14 +134,13 @@ static int find_creds(const char *pki, struct creds *c)
 
 int rbac_ensure(const struct model *m, bool *ret_applied, char **ret_error)
 {
-        const char *mode = model_get(m, "cluster.apply-rbac");
         *ret_applied = false;
-        if (mode && streq(mode, "never"))
+        if (m->cfg.cluster.apply_rbac == RBAC_NEVER)
                 return 0;
-        bool always = mode && streq(mode, "always");
+        bool always = m->cfg.cluster.apply_rbac == RBAC_ALWAYS;
         struct creds c = {0};
-        _cleanup_free_ char *ca = path_join(model_get(m, "paths.lib-dir"), "ca.pem");
-        int r = ca ? find_creds(model_get(m, "pki.source-dir"), &c) : -ENOMEM;
+        _cleanup_free_ char *ca = path_join(m->cfg.paths.lib_dir, "ca.pem");
+        int r = ca ? find_creds(m->cfg.pki.source_dir, &c) : -ENOMEM;
         if (r == -ENOKEY && !always) {
                 creds_done(&c);
                 return 0; /* another node (or the operator) holds admin's key */
@@ -150,7 +149,7 @@ int rbac_ensure(const struct model *m, bool *ret_applied, char **ret_error)
                 asprintf_safe(ret_error,
                               "RBAC: no admin credentials (admin.pem and admin-key.pem, "
                               "or admin.kubeconfig) in %s: %s",
-                              model_get(m, "pki.source-dir"), strerror(-r == ENOKEY ? ENOENT : -r));
+                              m->cfg.pki.source_dir, strerror(-r == ENOKEY ? ENOENT : -r));
                 creds_done(&c);
                 return r;
         }

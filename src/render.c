@@ -108,7 +108,7 @@ static int read_template(int dfd, const char *shown_dir, const char *name, char 
 static int load_template(const struct model *m, struct target *t, const char *name, char **ret,
                          char **ret_source, char **ret_error)
 {
-        const char *dir = model_get(m, "paths.template-dir");
+        const char *dir = m->cfg.paths.template_dir;
         _cleanup_close_ int dfd = -1;
         int r = dir ? open_template_dir(t, dir, true, &dfd, ret_error) : -ENOENT;
         if (r >= 0) {
@@ -396,7 +396,7 @@ static int render_unit(const struct model *m, struct target *t, const struct com
         if (r < 0)
                 return r;
         struct rendered_file *f = NULL;
-        r = add_file(res, model_get(m, "paths.unit-dir"), ut->dest ? ut->dest : c->unit, unit, 0644,
+        r = add_file(res, m->cfg.paths.unit_dir, ut->dest ? ut->dest : c->unit, unit, 0644,
                      unit_src, c, TEMPLATE_UNIT, &f);
         if (r < 0)
                 return r;
@@ -460,7 +460,7 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
                         r = render_one(m, t, ct->name, &ctx, TEMPLATE_ESCAPE_NONE, &text, &src,
                                        ret_error);
                         if (r >= 0)
-                                r = add_file(res, model_get(m, "paths.config-dir"),
+                                r = add_file(res, m->cfg.paths.config_dir,
                                              ct->dest ? ct->dest : ct->name, text, 0644, src, c,
                                              TEMPLATE_CONFIG, NULL);
                 }

@@ -79,7 +79,7 @@ static int add_event(struct reset_result *res, enum reset_outcome o, const char 
  * installed stops even if a later version no longer knows its component. */
 static int recorded_units(const struct model *m, const struct state *st, char ***ret)
 {
-        const char *unit_dir = model_get(m, "paths.unit-dir");
+        const char *unit_dir = m->cfg.paths.unit_dir;
         size_t l = strlen(unit_dir);
         for (size_t i = 0; i < st->n; i++) {
                 const char *p = st->entries[i].path;
@@ -122,7 +122,7 @@ int reset_run(const struct model *m, struct target *t, struct state *st, bool us
         *res = (struct reset_result){0};
         _cleanup_strv_free_ char **units = NULL, **reload = NULL;
         _cleanup_free_ bool *stays = NULL;
-        const char *state_dir = model_get(m, "paths.state-dir");
+        const char *state_dir = m->cfg.paths.state_dir;
         int r = recorded_units(m, st, &units);
         if (r < 0)
                 return r;

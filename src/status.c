@@ -57,7 +57,7 @@ static void version_row(struct status *s, const struct model *m, const struct pr
                               .timeout_ms = 3000};
         int q = r->target ? http_call_run(&c) : -ENOMEM;
         _cleanup_free_ char *v = q >= 0 && c.status == 200 ? git_version(c.response) : NULL;
-        const char *want = model_get(m, "cluster.version");
+        const char *want = m->cfg.cluster.version;
         r->ok = v && streq(v, want);
         if (r->ok)
                 r->detail = strdup(v);
@@ -105,7 +105,7 @@ int status_collect(const struct model *m, const char *root, struct status *s)
                         api = &probes[i];
         if (api) {
                 version_row(s, m, api, "version (local)", "127.0.0.1");
-                version_row(s, m, api, "version (public)", model_get(m, "cluster.public-address"));
+                version_row(s, m, api, "version (public)", m->cfg.cluster.public_address);
         }
         health_probes_free(probes, n);
         for (size_t i = 0; i < s->n; i++)

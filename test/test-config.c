@@ -215,7 +215,39 @@ static void test_model_valid(void)
                 any_edit |= m->n_edits[i] != 0;
         ok(!any_pin, "model: no pins without digest keys");
         ok(!any_edit, "model: no flag edits without component sections");
+
+        /* The typed view: every value once, defaults from the schema, numbers and modes typed. */
+        is_str(m->cfg.cluster.version, "v1.21.0", "cfg: cluster.version from the file");
+        is_str(m->cfg.node.internal_ip, "10.240.0.10", "cfg: node.internal_ip from the file");
+        is_str(m->cfg.paths.bin_dir, "/usr/local/bin", "cfg: default paths.bin_dir");
+        is_str(m->cfg.paths.cache_dir, "/var/cache/kubestrap", "cfg: default paths.cache_dir");
+        is_str(m->cfg.download.ca_file, "", "cfg: an optional string left empty is \"\"");
+        is_str(m->cfg.fanout.remote_command, "kubestrap", "cfg: default remote_command");
+        is_int(m->cfg.cluster.apiserver_count, 3, "cfg: apiserver_count is a number");
+        is_int(m->cfg.health.timeout, 120, "cfg: default health timeout");
+        is_int(m->cfg.download.retries, 3, "cfg: default retries");
+        is_int(m->cfg.download.retry_delay_ms, 250, "cfg: default retry delay");
+        is_int(m->cfg.download.max_size, 2147483648U, "cfg: default max-size, 2 GiB");
+        is_int(m->cfg.download.timeout, 1800, "cfg: default download timeout");
+        is_int(m->cfg.cluster.apply_rbac, RBAC_ONCE, "cfg: apply-rbac defaults to once");
+        is_int(m->cfg.download.source, SOURCE_BINARIES, "cfg: source defaults to binaries");
+        is_int(model_set(m, "pki.source-dir", "/bundle/pki"), 0, "model_set succeeds");
+        is_str(m->cfg.pki.source_dir, "/bundle/pki", "cfg: model_set updates the typed view");
+        is_str(model_get(m, "pki.source-dir"), "/bundle/pki", "cfg: and the value by name");
         model_free(m);
+
+        _cleanup_free_ char *typed = conf(NULL, NULL,
+                                          "[download]\nsource = tarball\nretries = 7\n"
+                                          "[cluster]\napply-rbac = never\n");
+        _cleanup_strv_free_ char **typed_errs = NULL;
+        r = load(typed, &m, &typed_errs);
+        is_int(r, 0, "cfg: a config with typed values loads");
+        if (m) {
+                is_int(m->cfg.download.source, SOURCE_TARBALL, "cfg: source = tarball");
+                is_int(m->cfg.download.retries, 7, "cfg: retries = 7");
+                is_int(m->cfg.cluster.apply_rbac, RBAC_NEVER, "cfg: apply-rbac = never");
+        }
+        m = model_free(m);
 
         /* A pin prefix is lower-case only. */
         _cleanup_free_ char *bad_pin = conf(NULL, NULL, "[download]\ndigest.kubectl = SHA256:x\n");

@@ -20,7 +20,7 @@ static const char *keep_reason(const struct cache_entry *e, const struct state *
         *ret_path = NULL;
         for (size_t i = 0; st && i < st->n; i++) {
                 const struct state_entry *s = &st->entries[i];
-                if (streq(s->kind, "download") && s->alg == e->alg && streq(s->hex, e->hex)) {
+                if (s->kind == STATE_KIND_DOWNLOAD && s->alg == e->alg && streq(s->hex, e->hex)) {
                         *ret_path = s->path;
                         return "installed";
                 }

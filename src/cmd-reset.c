@@ -34,7 +34,7 @@ static const char *still_ours(int dfd, const char *name, const struct state_entr
         struct stat st;
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? "gone already" : strerror(errno);
-        if (streq(e->kind, "link")) {
+        if (e->kind == STATE_KIND_LINK) {
                 char buf[4096];
                 ssize_t n = S_ISLNK(st.st_mode) ? readlinkat(dfd, name, buf, sizeof(buf) - 1) : -1;
                 if (n < 0)
@@ -44,7 +44,7 @@ static const char *still_ours(int dfd, const char *name, const struct state_entr
         }
         if (!S_ISREG(st.st_mode))
                 return "no longer a regular file";
-        if (streq(e->kind, "download") && state_stat_matches(e, &st))
+        if (e->kind == STATE_KIND_DOWNLOAD && state_stat_matches(e, &st))
                 return NULL;
         _cleanup_close_ int fd = open_regular_at(dfd, name);
         char hex[DIGEST_HEX_MAX];
@@ -110,7 +110,7 @@ static int cmd_reset(struct cmd_ctx *ctx)
         const char *unit_dir = model_get(m, "paths.unit-dir");
         for (size_t i = 0; i < st->n; i++) {
                 const char *p = st->entries[i].path;
-                if (streq(st->entries[i].kind, "file") && startswith(p, unit_dir) &&
+                if (st->entries[i].kind == STATE_KIND_FILE && startswith(p, unit_dir) &&
                     endswith(p, ".service") && p[strlen(unit_dir)] == '/')
                         (void)strv_extend(&units, p + strlen(unit_dir) + 1);
         }
@@ -163,8 +163,8 @@ static int cmd_reset(struct cmd_ctx *ctx)
                         remove_state(&t, state_dir);
                 for (size_t k = st->n; k > 0; k--) {
                         const struct state_entry *e = &st->entries[k - 1];
-                        bool is_dir = streq(e->kind, "dir");
-                        if (streq(e->kind, "digest") || is_dir != (pass == 1))
+                        bool is_dir = e->kind == STATE_KIND_DIR;
+                        if (e->kind == STATE_KIND_DIGEST || is_dir != (pass == 1))
                                 continue;
                         _cleanup_close_ int dfd = -1;
                         const char *name;

@@ -165,7 +165,7 @@ static int add_tarball_binaries(const struct model *m, const struct state *st, s
         _cleanup_free_ char *key = strjoin3("tarball:", p->tarball_urls[0], NULL);
         if (!key)
                 return -ENOMEM;
-        const struct state_entry *te = state_find((struct state *)st, key);
+        const struct state_entry *te = state_find(st, key);
         if (te && te->alg == p->tarball_alg && te->hex[0]) {
                 memcpy(p->tarball_hex, te->hex, sizeof(p->tarball_hex));
                 p->tarball_digest_from = strdup(te->digest_url);
@@ -192,8 +192,8 @@ static int add_tarball_binaries(const struct model *m, const struct state *st, s
                 if (!it->url || !it->digest_from)
                         return -ENOMEM;
                 it->alg = m->checksum;
-                const struct state_entry *e = state_find((struct state *)st, path);
-                if (e && streq(e->kind, "download") && streq(e->url, it->url) &&
+                const struct state_entry *e = state_find(st, path);
+                if (e && e->kind == STATE_KIND_DOWNLOAD && streq(e->url, it->url) &&
                     streq(e->digest_url, it->digest_from) && e->alg == it->alg && e->hex[0])
                         memcpy(it->hex, e->hex, sizeof(it->hex));
                 else
@@ -276,13 +276,13 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
                         if (!u || strv_push(&it->urls, u) < 0)
                                 return -ENOMEM;
                 }
-                const struct state_entry *e = state_find((struct state *)st, path);
+                const struct state_entry *e = state_find(st, path);
                 if (m->pins[b].set) {
                         /* A pinned digest is the operator's own statement: no sidecar asked. */
                         it->alg = m->pins[b].alg;
                         memcpy(it->hex, m->pins[b].hex, sizeof(it->hex));
                         it->digest_from = strdup("pinned");
-                } else if (e && streq(e->kind, "download") && streq(e->url, it->url) &&
+                } else if (e && e->kind == STATE_KIND_DOWNLOAD && streq(e->url, it->url) &&
                            e->alg == m->checksum && !streq(e->digest_url, "pinned") && e->hex[0]) {
                         /* A release's checksum never changes: the one verified when this very
                          * URL was installed is as good as asking again, and costs no request. */
@@ -480,7 +480,7 @@ static int compare_item(struct plan *p, struct item *it, struct target *t, const
                 return 0;
         }
         if (it->kind == ITEM_DOWNLOAD) {
-                const struct state_entry *e = state_find((struct state *)sst, it->path);
+                const struct state_entry *e = state_find(sst, it->path);
                 if (!verify && e && e->alg == it->alg && streq(e->hex, it->hex) &&
                     state_stat_matches(e, &st))
                         same = true; /* the very file we installed and hashed, untouched */
@@ -903,17 +903,17 @@ static int publish_item(struct staged *s)
         return r;
 }
 
-static const char *item_kind_to_state(const struct item *it)
+static enum state_kind item_kind_to_state(const struct item *it)
 {
         switch (it->kind) {
         case ITEM_DOWNLOAD:
-                return "download";
+                return STATE_KIND_DOWNLOAD;
         case ITEM_SYMLINK:
-                return "link";
+                return STATE_KIND_LINK;
         case ITEM_DIR:
-                return "dir";
+                return STATE_KIND_DIR;
         default:
-                return "file";
+                return STATE_KIND_FILE;
         }
 }
 
@@ -923,7 +923,7 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
         for (size_t i = 0; i < p->n_items; i++) {
                 struct item *it = &p->items[i];
                 struct state_entry e = {
-                    .kind = (char *)item_kind_to_state(it), .path = it->path, .alg = it->alg};
+                    .kind = item_kind_to_state(it), .path = it->path, .alg = it->alg};
                 if (it->kind == ITEM_DOWNLOAD) {
                         _cleanup_close_ int dfd = -1;
                         const char *name;
@@ -956,7 +956,7 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
         for (char **d = t->created_dirs; d && *d; d++) {
                 if (state_find(st, *d))
                         continue;
-                struct state_entry e = {.kind = (char *)"dir", .path = *d};
+                struct state_entry e = {.kind = STATE_KIND_DIR, .path = *d};
                 int r = state_put(st, &e);
                 if (r < 0)
                         return r;
@@ -964,7 +964,7 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
         if (p->tarball) {
                 /* The tarball's digest, so the next run needs no sidecar request either. */
                 _cleanup_free_ char *key = strjoin3("tarball:", p->tarball_urls[0], NULL);
-                struct state_entry e = {.kind = (char *)"digest",
+                struct state_entry e = {.kind = STATE_KIND_DIGEST,
                                         .path = key,
                                         .url = p->tarball_urls[0],
                                         .digest_url = p->tarball_digest_from,

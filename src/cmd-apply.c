@@ -1,5 +1,6 @@
 /* kubestrap apply: make the node match the plan, verified and atomically, file by file. */
 #include "cmd.h"
+#include "install.h"
 #include "log.h"
 #include "progress.h"
 #include "service.h"
@@ -73,12 +74,12 @@ static int cmd_apply(struct cmd_ctx *ctx)
         }
         struct apply_progress progress = {.t = &job.target};
         progress_init(&progress.bar);
-        struct apply_hooks hooks = {
+        struct install_hooks hooks = {
             .done = on_done, .progress = progress_update, .userdata = &progress};
         long long t0 = now_usec();
-        plan_sweep_staging(job.plan, &job.target);
+        install_sweep_staging(job.plan, &job.target);
         target_sweep_staging(&job.target, model_get(job.model, "paths.state-dir"), "installed");
-        r = plan_apply(job.plan, &job.target, job.state, &hooks, &err);
+        r = install_apply(job.plan, &job.target, job.state, &hooks, &err);
         progress_finish(&progress.bar);
         if (r >= 0) {
                 r = state_save(&job.target, model_get(job.model, "paths.state-dir"), job.state);

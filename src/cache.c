@@ -6,12 +6,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "state.h"
 #include "util.h"
 
 static int alg_dir(struct target *t, const char *cache_dir, enum digest_alg alg, int *ret_fd,
@@ -76,6 +78,35 @@ static int open_alg_dir(struct target *t, const char *cache_dir, enum digest_alg
 {
         _cleanup_free_ char *d = path_join(cache_dir, digest_alg_to_string(alg));
         return d ? target_open_dir(t, d, create, ret_fd) : -ENOMEM;
+}
+
+char *cache_entry_path(const char *cache_dir, const struct cache_entry *e)
+{
+        char *p = NULL; /* cache_dir as configured, trailing slash and all */
+        if (asprintf(&p, "%s/%s/%s", cache_dir, digest_alg_to_string(e->alg), e->hex) < 0)
+                return NULL;
+        return p;
+}
+
+const char *cache_keep_reason(const struct cache_entry *e, const struct state *st,
+                              const struct pin pins[_BINARY_MAX], const char **ret_path)
+{
+        *ret_path = NULL;
+        for (size_t i = 0; st && i < st->n; i++) {
+                const struct state_entry *s = &st->entries[i];
+                if (s->kind == STATE_KIND_DOWNLOAD && s->alg == e->alg && streq(s->hex, e->hex)) {
+                        *ret_path = s->path;
+                        return "installed";
+                }
+        }
+        if (e->nlink > 1)
+                return "linked"; /* the installed binaries are hard links of their entries */
+        for (int b = 0; b < _BINARY_MAX; b++)
+                if (pins[b].set && pins[b].alg == e->alg && streq(pins[b].hex, e->hex)) {
+                        *ret_path = binary_names[b];
+                        return "pinned";
+                }
+        return NULL;
 }
 
 int cache_remove(struct target *t, const char *cache_dir, const struct cache_entry *e)

@@ -7,6 +7,8 @@
 
 #include "digest.h"
 #include "fileio.h"
+#include "model.h"
+#include "state.h"
 
 /* fetch's scratch directory at the top of the cache: the prefix and 6 of these */
 #define CACHE_SCRATCH_PREFIX ".fetch-"
@@ -21,6 +23,13 @@ struct cache_entry {
 
 /* Every entry, in directory order; a missing cache is an empty one. */
 int cache_list(struct target *t, const char *cache_dir, struct cache_entry **ret, size_t *ret_n);
+/* <cache-dir>/<alg>/<hex>, for messages. */
+char *cache_entry_path(const char *cache_dir, const struct cache_entry *e);
+/* Why an entry stays: "installed" at a path the state names, "linked" (hard-linked elsewhere:
+ * an installed copy the state no longer knows of), or "pinned" by the configuration, with
+ * *ret_path the path or binary it is for. NULL: nothing needs it, prune removes it. */
+const char *cache_keep_reason(const struct cache_entry *e, const struct state *st,
+                              const struct pin pins[_BINARY_MAX], const char **ret_path);
 int cache_remove(struct target *t, const char *cache_dir, const struct cache_entry *e);
 /* Staging names of interrupted runs, and fetch scratch directories (emptied of ours, then
  * removed unless something else is in them). */

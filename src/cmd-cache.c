@@ -11,30 +11,6 @@
 #include "model.h"
 #include "state.h"
 
-/* Why an entry stays: installed at a path the state file names, hard-linked elsewhere (an
- * installed copy the state file no longer knows of), or pinned by the configuration. NULL:
- * nothing needs it. */
-static const char *keep_reason(const struct cache_entry *e, const struct state *st,
-                               const struct model *m, const char **ret_path)
-{
-        *ret_path = NULL;
-        for (size_t i = 0; st && i < st->n; i++) {
-                const struct state_entry *s = &st->entries[i];
-                if (s->kind == STATE_KIND_DOWNLOAD && s->alg == e->alg && streq(s->hex, e->hex)) {
-                        *ret_path = s->path;
-                        return "installed";
-                }
-        }
-        if (e->nlink > 1)
-                return "linked"; /* the installed binaries are hard links of their entries */
-        for (int b = 0; b < _BINARY_MAX; b++)
-                if (m->pins[b].set && m->pins[b].alg == e->alg && streq(m->pins[b].hex, e->hex)) {
-                        *ret_path = binary_names[b];
-                        return "pinned";
-                }
-        return NULL;
-}
-
 static void report_entry(const char *cache_dir, const struct cache_entry *e, const char *status,
                          const char *path, int err)
 {
@@ -52,10 +28,10 @@ static void report_entry(const char *cache_dir, const struct cache_entry *e, con
                 if (err < 0)
                         json_str(&j, "error", strerror(-err));
                 json_end(&j);
-        } else if (err < 0) /* the whole path: it is what the operator has to look at */
-                printf("%s/%s/%s: could not remove: %s\n", cache_dir, digest_alg_to_string(e->alg),
-                       e->hex, strerror(-err));
-        else
+        } else if (err < 0) { /* the whole path: it is what the operator has to look at */
+                _cleanup_free_ char *shown = cache_entry_path(cache_dir, e);
+                printf("%s: could not remove: %s\n", shown ? shown : e->hex, strerror(-err));
+        } else
                 printf("%s:%.16s… %10s  %s%s%s\n", digest_alg_to_string(e->alg), e->hex, size,
                        status, path ? " " : "", path ? path : "");
 }
@@ -100,7 +76,7 @@ static int cmd_cache(struct cmd_ctx *ctx)
         size_t kept = 0, unused = 0, removed = 0, failed = 0;
         for (size_t i = 0; i < n; i++) {
                 const char *path;
-                const char *why = keep_reason(&v[i], st, m, &path);
+                const char *why = cache_keep_reason(&v[i], st, m->pins, &path);
                 if (why) {
                         kept++;
                         kept_bytes += v[i].size;

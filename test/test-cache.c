@@ -12,35 +12,17 @@
 #include "cache.h"
 #include "fileio.h"
 #include "tap.h"
+#include "tree.h"
 #include "util.h"
 
 static char root[] = "/tmp/ks-test-cache-XXXXXX";
 static char hex[DIGEST_HEX_MAX]; /* of "hello\n" */
-
-static const char *in_root(const char *rel)
-{
-        static char p[4][512];
-        static int i;
-        i = (i + 1) % 4;
-        snprintf(p[i], sizeof(p[i]), "%s%s", root, rel);
-        return p[i];
-}
 
 static const char *entry(const char *h)
 {
         static char p[512];
         snprintf(p, sizeof(p), "%s/cache/sha256/%s", root, h);
         return p;
-}
-
-static int write_text(const char *path, const char *text)
-{
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        int r = write_all(fd, text, strlen(text));
-        close(fd);
-        return r;
 }
 
 static char *fd_text(int fd)
@@ -63,12 +45,6 @@ static nlink_t links_of(const char *path)
         return lstat(path, &st) < 0 ? 0 : st.st_nlink;
 }
 
-static bool exists(const char *path)
-{
-        struct stat st;
-        return lstat(path, &st) == 0;
-}
-
 static size_t list_n(struct target *t)
 {
         struct cache_entry *v = NULL;
@@ -84,7 +60,7 @@ static int staged(const char *dir, int *ret_dirfd)
 {
         char f[512];
         snprintf(f, sizeof(f), "%s/src", dir);
-        if (write_text(f, "hello\n") < 0)
+        if (write_file(f, "hello\n", 0644) < 0)
                 return -1;
         *ret_dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         return open(f, O_RDWR | O_CLOEXEC);
@@ -126,12 +102,11 @@ static void test_put_take(struct target *t)
         for (char *c = upper; c && *c; c++)
                 if (*c >= 'a' && *c <= 'f')
                         *c = (char)(*c - 'a' + 'A');
-        ok(write_text(entry("not-a-digest"), "x") == 0 && write_text(entry(upper), "x") == 0 &&
+        ok(write_file(entry("not-a-digest"), "x", 0644) == 0 &&
+               write_file(entry(upper), "x", 0644) == 0 &&
                mkdir(entry("0000000000000000000000000000000000000000000000000000000000000000"),
                      0755) == 0 &&
-               write_text(in_root("/cache/sha512/"
-                                  "ab"),
-                          "x") == -ENOENT,
+               write_file(in_root("/cache/sha512/ab"), "x", 0644) == -ENOENT,
            "junk next to the entry");
         is_int(list_n(t), 1, "junk, upper-case names and directories are not listed");
 
@@ -150,7 +125,7 @@ static void test_put_take(struct target *t)
 
         /* Damaged (the installed binary edited in place damages its linked entry too). */
         ok(ftruncate(out, 0) == 0 && lseek(out, 0, SEEK_SET) == 0, "output emptied");
-        is_int(write_text(entry(hex), "evil\n"), 0, "entry damaged in place");
+        is_int(write_file(entry(hex), "evil\n", 0644), 0, "entry damaged in place");
         is_int(cache_take(t, "/cache", DIGEST_SHA256, hex, out), -EBADMSG,
                "a damaged entry: -EBADMSG");
         struct stat st;
@@ -160,7 +135,7 @@ static void test_put_take(struct target *t)
         /* Put again over a stale entry. */
         ok(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0 && write_all(fd, "hello\n", 6) == 0,
            "staged file restored");
-        is_int(write_text(entry(hex), "stale\n"), 0, "a stale entry");
+        is_int(write_file(entry(hex), "stale\n", 0644), 0, "a stale entry");
         is_int(cache_put(t, "/cache", DIGEST_SHA256, hex, dfd, "src", fd), 0,
                "put over a stale entry");
         is_int(links_of(entry(hex)), 2, "the stale entry is replaced by the link");
@@ -271,7 +246,8 @@ static void test_scratch_sweep(struct target *t)
         /* and a directory that only looks like one, with a file of someone else's in it */
         char other[512];
         snprintf(other, sizeof(other), "%s/cache/" CACHE_SCRATCH_PREFIX "zzzzzz", root);
-        ok(mkdir(other, 0700) == 0 && write_text(in_root("/cache/.fetch-zzzzzz/keep"), "x") == 0,
+        ok(mkdir(other, 0700) == 0 &&
+               write_file(in_root("/cache/.fetch-zzzzzz/keep"), "x", 0644) == 0,
            "a scratch-named dir with a foreign file");
         ok(mkdir(in_root("/cache/.fetch-toolong"), 0700) == 0, "a dir with a longer name");
 
@@ -287,14 +263,10 @@ static void test_scratch_sweep(struct target *t)
 
 int main(void)
 {
-        umask(022);
-        if (!mkdtemp(root)) {
-                printf("Bail out! mkdtemp: %s\n", strerror(errno));
-                return 1;
-        }
         struct target t;
-        if (target_open(root, &t) < 0 || digest_buffer(DIGEST_SHA256, "hello\n", 6, hex) < 0) {
-                printf("Bail out! setup in %s\n", root);
+        tree_setup(root, &t);
+        if (digest_buffer(DIGEST_SHA256, "hello\n", 6, hex) < 0) {
+                printf("Bail out! digest_buffer\n");
                 return 1;
         }
         test_layout();

@@ -10,6 +10,7 @@
 #include "fileio.h"
 #include "state.h"
 #include "tap.h"
+#include "tree.h"
 #include "util.h"
 
 static char root[] = "/tmp/ks-test-state-XXXXXX";
@@ -31,22 +32,6 @@ static const char state_text[] =
     "https://dl.example/v1.31.0/kubernetes-server-linux-amd64.tar.gz\t"
     "https://dl.example/v1.31.0/kubernetes-server-linux-amd64.tar.gz.sha256\tsha256\t" HEX_A
     "\t0\t0\t0\t0\t0\n";
-
-static int write_text(const char *path, const char *text)
-{
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        int r = write_all(fd, text, strlen(text));
-        close(fd);
-        return r;
-}
-
-static char *slurp(const char *path)
-{
-        char *s = NULL;
-        return read_file_at(AT_FDCWD, path, 1 << 20, &s, NULL) < 0 ? NULL : s;
-}
 
 static ino_t inode_of(const char *path)
 {
@@ -76,7 +61,7 @@ static void test_round_trip(struct target *t)
         snprintf(a_path, sizeof(a_path), "%s/a/" STATE_FILE, root);
         snprintf(b_path, sizeof(b_path), "%s/b/" STATE_FILE, root);
         ok(mkdir(a_dir, 0700) == 0, "state dir made");
-        is_int(write_text(a_path, state_text), 0, "state file written");
+        is_int(write_file(a_path, state_text, 0600), 0, "state file written");
 
         struct state *s = NULL;
         is_int(state_load(t, "/a", &s), 0, "state loads");
@@ -166,7 +151,7 @@ static void test_stat(void)
 {
         char f[512];
         snprintf(f, sizeof(f), "%s/fp", root);
-        is_int(write_text(f, "x"), 0, "a file to fingerprint");
+        is_int(write_file(f, "x", 0600), 0, "a file to fingerprint");
         struct stat st;
         ok(stat(f, &st) == 0, "stat it");
         struct state_entry e = {0};
@@ -205,7 +190,7 @@ static void test_damaged(struct target *t)
         ok(mkdir(d, 0700) == 0, "dir for damaged states");
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 struct state *s = NULL;
-                is_int(write_text(f, bad[i]), 0, "damaged state %zu written", i);
+                is_int(write_file(f, bad[i], 0600), 0, "damaged state %zu written", i);
                 is_int(state_load(t, "/c", &s), 0, "damaged state %zu loads", i);
                 ok(s && s->n == 0, "damaged state %zu is dropped as a whole", i);
                 state_free(s);
@@ -223,16 +208,8 @@ static void test_damaged(struct target *t)
 
 int main(void)
 {
-        umask(022);
-        if (!mkdtemp(root)) {
-                printf("Bail out! mkdtemp: %s\n", strerror(errno));
-                return 1;
-        }
         struct target t;
-        if (target_open(root, &t) < 0) {
-                printf("Bail out! target_open %s\n", root);
-                return 1;
-        }
+        tree_setup(root, &t);
         test_kinds();
         test_round_trip(&t);
         test_put_retain();
@@ -240,7 +217,6 @@ int main(void)
         test_damaged(&t);
         target_close(&t);
         rm_rf(root);
-        struct stat st;
-        ok(stat(root, &st) < 0, "temp dir removed");
+        ok(!exists(root), "temp dir removed");
         return done_testing();
 }

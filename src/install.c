@@ -277,7 +277,7 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
         }
         if (p->tarball) {
                 /* The tarball's digest, so the next run needs no sidecar request either. */
-                _cleanup_free_ char *key = strjoin3("tarball:", p->tarball_urls[0], NULL);
+                _cleanup_free_ char *key = state_tarball_key(p->tarball_urls[0]);
                 struct state_entry e = {.kind = STATE_KIND_DIGEST,
                                         .path = key,
                                         .url = p->tarball_urls[0],

@@ -150,7 +150,7 @@ static int add_tarball_binaries(const struct model *m, const struct state *st, s
                 if (!u || strv_push(&p->tarball_urls, u) < 0)
                         return -ENOMEM;
         }
-        _cleanup_free_ char *key = strjoin3("tarball:", p->tarball_urls[0], NULL);
+        _cleanup_free_ char *key = state_tarball_key(p->tarball_urls[0]);
         if (!key)
                 return -ENOMEM;
         const struct state_entry *te = state_find(st, key);

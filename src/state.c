@@ -31,6 +31,11 @@ int state_kind_from_string(const char *s)
         return -EINVAL;
 }
 
+char *state_tarball_key(const char *tarball_url)
+{
+        return strjoin3("tarball:", tarball_url, NULL);
+}
+
 static void entry_done(struct state_entry *e)
 {
         free(e->path);

@@ -41,6 +41,9 @@ struct state {
         char *loaded_text; /* what was on disk, to skip rewriting an unchanged state */
 };
 
+/* The path-less key under which the release tarball's digest is remembered (STATE_KIND_DIGEST). */
+char *state_tarball_key(const char *tarball_url);
+
 /* Loads <state-dir>/installed from the target; a missing file is an empty state. A
  * malformed one is ignored as a whole (it only ever saves work). */
 int state_load(struct target *t, const char *state_dir, struct state **ret);

@@ -88,6 +88,11 @@ static void test_round_trip(struct target *t)
         }
         e = state_find(s, "/etc/kubernetes");
         ok(e && e->url && streq(e->url, "-") && !e->hex[0], "'-' fields: no URL, no digest");
+        _cleanup_free_ char *key =
+            state_tarball_key("https://dl.example/v1.31.0/kubernetes-server-linux-amd64.tar.gz");
+        e = state_find(s, key);
+        ok(e && e->kind == STATE_KIND_DIGEST && streq(e->hex, HEX_A),
+           "the tarball's digest is found under state_tarball_key");
         ok(state_find(s, "/nope") == NULL, "state_find of an unknown path is NULL");
         ok(state_find(NULL, "/nope") == NULL, "state_find on no state is NULL");
 

@@ -1,5 +1,6 @@
 /* kubestrap apply: make the node match the plan, verified and atomically, file by file. */
 #include "cmd.h"
+#include "install.h"
 #include "log.h"
 #include "pipeline.h"
 #include "progress.h"
@@ -52,11 +53,11 @@ static int converge(struct job *job, struct run_times *times)
 static int install(struct job *job, struct apply_progress *progress)
 {
         _cleanup_free_ char *err = NULL;
-        struct apply_hooks hooks = {
+        struct install_hooks hooks = {
             .done = on_done, .progress = progress_update, .userdata = progress};
-        plan_sweep_staging(job->plan, &job->target);
+        install_sweep_staging(job->plan, &job->target);
         target_sweep_staging(&job->target, job->model->cfg.paths.state_dir, "installed");
-        int r = plan_apply(job->plan, &job->target, job->state, &hooks, &err);
+        int r = install_apply(job->plan, &job->target, job->state, &hooks, &err);
         progress_finish(&progress->bar);
         if (r >= 0) {
                 r = state_save(&job->target, job->model->cfg.paths.state_dir, job->state);

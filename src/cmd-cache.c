@@ -13,30 +13,6 @@
 #include "report.h"
 #include "state.h"
 
-/* Why an entry stays: installed at a path the state file names, hard-linked elsewhere (an
- * installed copy the state file no longer knows of), or pinned by the configuration. NULL:
- * nothing needs it. */
-static const char *keep_reason(const struct cache_entry *e, const struct state *st,
-                               const struct model *m, const char **ret_path)
-{
-        *ret_path = NULL;
-        for (size_t i = 0; st && i < st->n; i++) {
-                const struct state_entry *s = &st->entries[i];
-                if (streq(s->kind, "download") && s->alg == e->alg && streq(s->hex, e->hex)) {
-                        *ret_path = s->path;
-                        return "installed";
-                }
-        }
-        if (e->nlink > 1)
-                return "linked"; /* the installed binaries are hard links of their entries */
-        for (int b = 0; b < _BINARY_MAX; b++)
-                if (m->pins[b].set && m->pins[b].alg == e->alg && streq(m->pins[b].hex, e->hex)) {
-                        *ret_path = binary_names[b];
-                        return "pinned";
-                }
-        return NULL;
-}
-
 static int cmd_cache(struct cmd_ctx *ctx)
 {
         bool prune = ctx->argc > 0;
@@ -76,7 +52,7 @@ static int cmd_cache(struct cmd_ctx *ctx)
         struct cache_totals c = {.prune = prune};
         for (size_t i = 0; i < n; i++) {
                 const char *path;
-                const char *why = keep_reason(&v[i], st, m, &path);
+                const char *why = cache_keep_reason(&v[i], st, m->pins, &path);
                 if (why) {
                         c.kept++;
                         c.kept_bytes += v[i].size;

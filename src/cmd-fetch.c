@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "cache.h"
 #include "cmd.h"
 #include "fileio.h"
+#include "install.h"
 #include "log.h"
 #include "pipeline.h"
 #include "progress.h"
@@ -27,7 +29,8 @@ static int write_bundle(struct job *job, const char *out, const char *config_pat
                         continue;
                 src[n] = (struct bundle_source){
                     .name = strrchr(it->path, '/') + 1, .alg = it->alg, .hex = it->hex, .fd = -1};
-                r = plan_cache_open(job->plan, &job->target, it, &src[n].fd);
+                r = cache_open_entry(&job->target, job->plan->cache_dir, it->alg, it->hex,
+                                     &src[n].fd);
                 if (r < 0)
                         log_error_errno(r, "%s is not in the cache: %m", it->path);
                 n++;
@@ -104,9 +107,9 @@ static int cmd_fetch(struct cmd_ctx *ctx)
         }
         struct progress bar;
         progress_init(&bar);
-        struct apply_hooks hooks = {.progress = progress_update, .userdata = &bar};
-        plan_sweep_staging(job.plan, &job.target);
-        r = plan_fetch(job.plan, &job.target, &hooks, &err);
+        struct install_hooks hooks = {.progress = progress_update, .userdata = &bar};
+        install_sweep_staging(job.plan, &job.target);
+        r = install_fetch(job.plan, &job.target, &hooks, &err);
         progress_finish(&bar);
         if (r < 0 && interrupted_by) {
                 log_error("fetch interrupted by %s: nothing was added to the cache",

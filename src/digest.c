@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "util.h"
 
 struct digest {
@@ -79,7 +80,8 @@ struct digest *digest_free(struct digest *d)
         return NULL;
 }
 
-int digest_fd(int fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX])
+/* Hashes fd from its position to the end, writing every chunk to out_fd too when >= 0. */
+static int hash_copy(int fd, int out_fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX])
 {
         _cleanup_(digest_freep) struct digest *d = NULL;
         int r = digest_new(alg, &d);
@@ -96,10 +98,31 @@ int digest_fd(int fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX])
                 if (n == 0)
                         break;
                 r = digest_update(d, chunk, (size_t)n);
+                if (r >= 0 && out_fd >= 0)
+                        r = write_all(out_fd, chunk, (size_t)n);
                 if (r < 0)
                         return r;
         }
         return digest_final_hex(d, ret);
+}
+
+int digest_fd(int fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX])
+{
+        return hash_copy(fd, -1, alg, ret);
+}
+
+int digest_copy_verified(int in_fd, int out_fd, enum digest_alg alg, const char *expect_hex)
+{
+        char hex[DIGEST_HEX_MAX];
+        int r = hash_copy(in_fd, out_fd, alg, hex);
+        if (r < 0)
+                return r;
+        if (streq(hex, expect_hex))
+                return 0;
+        /* nothing of a wrong file stays where it could be taken for the right one */
+        if (ftruncate(out_fd, 0) < 0 || lseek(out_fd, 0, SEEK_SET) < 0)
+                return -errno;
+        return -EBADMSG;
 }
 
 int digest_normalize_hex(enum digest_alg alg, const char *hex, char ret[DIGEST_HEX_MAX])

@@ -29,6 +29,9 @@ static inline void digest_freep(struct digest **d)
 int digest_buffer(enum digest_alg alg, const void *data, size_t len, char ret[DIGEST_HEX_MAX]);
 /* Hashes an open file from its current position to the end. */
 int digest_fd(int fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX]);
+/* Copies in_fd (from its position) to out_fd, hashing on the way; -EBADMSG, with out_fd
+ * emptied again, when the bytes are not expect_hex. */
+int digest_copy_verified(int in_fd, int out_fd, enum digest_alg alg, const char *expect_hex);
 
 /* Checks that hex is exactly a lowercase/uppercase hex string of the length alg needs and
  * stores it lowercased. */

@@ -13,18 +13,6 @@
 #include "fileio.h"
 #include "util.h"
 
-char *fetch_binary_url(const char *base_url, const char *version, const char *arch,
-                       const char *name)
-{
-        char *u = NULL;
-        size_t l = strlen(base_url);
-        while (l > 0 && base_url[l - 1] == '/')
-                l--;
-        if (asprintf(&u, "%.*s/%s/bin/linux/%s/%s", (int)l, base_url, version, arch, name) < 0)
-                return NULL;
-        return u;
-}
-
 /* The writer: a second thread that hashes and writes what the receiving thread hands it, so
  * that TLS on one side and SHA-2 plus the page cache on the other run on two cores. Bytes
  * still pass once: copied from curl's buffer into a slot, hashed and written from there.

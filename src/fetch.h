@@ -61,7 +61,3 @@ typedef void (*fetch_progress_t)(const struct fetch_job *jobs, size_t n, void *u
 int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
               const struct fetch_policy *p, fetch_progress_t progress, void *userdata);
 void fetch_job_done(struct fetch_job *j);
-
-/* URL of a release binary in the dl.k8s.io layout. */
-char *fetch_binary_url(const char *base_url, const char *version, const char *arch,
-                       const char *name);

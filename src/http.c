@@ -453,36 +453,3 @@ void http_call_done(struct http_call *c)
         free(c->error);
         c->response = c->error = NULL;
 }
-
-static int mem_write(const void *data, size_t len, void *userdata)
-{
-        struct mem_sink *m = userdata;
-        if (m->b.len + len > m->max)
-                return -EFBIG;
-        return buf_append(&m->b, data, len);
-}
-
-int http_get_small(const char *url, const struct http_options *o, size_t max, char **ret_body,
-                   size_t *ret_len, char **ret_error)
-{
-        struct mem_sink m = {.max = max};
-        struct http_transfer t = {.url = url, .sink = mem_write, .userdata = &m};
-        int r = http_run(&t, 1, o, NULL, NULL);
-        if (r >= 0)
-                r = t.result;
-        if (r < 0) {
-                if (ret_error) {
-                        if (r == -EFBIG)
-                                asprintf_safe(ret_error, "response larger than %zu bytes", max);
-                        else
-                                *ret_error = TAKE_PTR(t.error);
-                }
-                free(t.error);
-                buf_done(&m.b);
-                return r;
-        }
-        free(t.error);
-        *ret_len = m.b.len;
-        *ret_body = buf_steal(&m.b);
-        return *ret_body ? 0 : -ENOMEM;
-}

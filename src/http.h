@@ -49,9 +49,6 @@ int http_run(struct http_transfer *t, size_t n, const struct http_options *o,
              http_progress_t progress, void *userdata);
 void http_transfer_reset(struct http_transfer *t);
 
-/* GETs a small body (at most max bytes) into memory. */
-int http_get_small(const char *url, const struct http_options *o, size_t max, char **ret_body,
-                   size_t *ret_len, char **ret_error);
 /* One request to a control-plane endpoint (health probes, /version, the RBAC objects). */
 struct http_call {
         const char *method; /* NULL: GET */

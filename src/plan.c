@@ -1,18 +1,16 @@
-/* The plan: every item the node should have, compared with what it has, and how to apply it. */
+/* The plan: every item the node should have (binaries with their digests resolved, PKI,
+ * rendered files, links) and how each compares with what the node has. */
 #include "plan.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "archive.h"
-#include "cache.h"
 #include "diff.h"
 #include "fetch.h"
+#include "release.h"
 #include "util.h"
 
 const char *item_role_to_string(enum item_role r)
@@ -107,7 +105,7 @@ static int fetch_sidecars(struct plan *p, struct sidecar_req *req, size_t n, cha
         for (size_t i = 0; i < n && r >= 0; i++) {
                 jobs[i] = (struct fetch_job){.fd = -1, .alg = req[i].alg, .max_mem = 4096};
                 for (char **u = req[i].urls; *u && r >= 0; u++) {
-                        char *su = strjoin3(*u, ".", digest_alg_to_string(req[i].alg));
+                        char *su = release_sidecar_url(*u, req[i].alg);
                         r = su ? strv_push(&jobs[i].urls, su) : -ENOMEM;
                 }
         }
@@ -153,18 +151,6 @@ static int fetch_sidecars(struct plan *p, struct sidecar_req *req, size_t n, cha
         return r;
 }
 
-static char *tarball_url(const char *base, const struct model *m)
-{
-        char *u = NULL;
-        size_t l = strlen(base);
-        while (l > 0 && base[l - 1] == '/')
-                l--;
-        if (asprintf(&u, "%.*s/%s/kubernetes-server-linux-%s.tar.gz", (int)l, base,
-                     m->cfg.cluster.version, m->cfg.download.arch) < 0)
-                return NULL;
-        return u;
-}
-
 /* download.source = tarball: the binaries are members of the release tarball. Their digests
  * are only known once it has been read, or remembered from the last time it was. */
 static int add_tarball_binaries(const struct model *m, const struct state *st, struct plan *p,
@@ -173,18 +159,19 @@ static int add_tarball_binaries(const struct model *m, const struct state *st, s
         const char *bin = m->cfg.paths.bin_dir;
         p->tarball = true;
         p->tarball_alg = m->checksum;
-        char *u = tarball_url(m->cfg.download.base_url, m);
+        const char *version = m->cfg.cluster.version, *arch = m->cfg.download.arch;
+        char *u = release_tarball_url(m->cfg.download.base_url, version, arch);
         if (!u || strv_push(&p->tarball_urls, u) < 0)
                 return -ENOMEM;
         for (char **mi = mirrors; mi && *mi; mi++) {
-                u = tarball_url(*mi, m);
+                u = release_tarball_url(*mi, version, arch);
                 if (!u || strv_push(&p->tarball_urls, u) < 0)
                         return -ENOMEM;
         }
-        _cleanup_free_ char *key = strjoin3("tarball:", p->tarball_urls[0], NULL);
+        _cleanup_free_ char *key = state_tarball_key(p->tarball_urls[0]);
         if (!key)
                 return -ENOMEM;
-        const struct state_entry *te = state_find((struct state *)st, key);
+        const struct state_entry *te = state_find(st, key);
         if (te && te->alg == p->tarball_alg && te->hex[0]) {
                 memcpy(p->tarball_hex, te->hex, sizeof(p->tarball_hex));
                 p->tarball_digest_from = strdup(te->digest_url);
@@ -205,14 +192,14 @@ static int add_tarball_binaries(const struct model *m, const struct state *st, s
                 struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, ROLE_BINARY) : NULL;
                 if (!it)
                         return -ENOMEM;
-                it->member = strjoin3("kubernetes/server/bin/", binary_names[b], NULL);
+                it->member = release_tarball_member(binary_names[b]);
                 it->url = it->member ? strjoin3(p->tarball_urls[0], "#", it->member) : NULL;
                 it->digest_from = strjoin3("tarball:", p->tarball_hex, NULL);
                 if (!it->url || !it->digest_from)
                         return -ENOMEM;
                 it->alg = m->checksum;
-                const struct state_entry *e = state_find((struct state *)st, path);
-                if (e && streq(e->kind, "download") && streq(e->url, it->url) &&
+                const struct state_entry *e = state_find(st, path);
+                if (e && e->kind == STATE_KIND_DOWNLOAD && streq(e->url, it->url) &&
                     streq(e->digest_url, it->digest_from) && e->alg == it->alg && e->hex[0])
                         memcpy(it->hex, e->hex, sizeof(it->hex));
                 else
@@ -283,23 +270,23 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
                 struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, ROLE_BINARY) : NULL;
                 if (!it)
                         return -ENOMEM;
-                it->url = fetch_binary_url(m->cfg.download.base_url, m->cfg.cluster.version,
-                                           m->cfg.download.arch, binary_names[b]);
+                it->url = release_binary_url(m->cfg.download.base_url, m->cfg.cluster.version,
+                                             m->cfg.download.arch, binary_names[b]);
                 if (!it->url || strv_extend(&it->urls, it->url) < 0)
                         return -ENOMEM;
                 for (char **mi = mirrors; mi && *mi; mi++) {
-                        char *u = fetch_binary_url(*mi, m->cfg.cluster.version,
-                                                   m->cfg.download.arch, binary_names[b]);
+                        char *u = release_binary_url(*mi, m->cfg.cluster.version,
+                                                     m->cfg.download.arch, binary_names[b]);
                         if (!u || strv_push(&it->urls, u) < 0)
                                 return -ENOMEM;
                 }
-                const struct state_entry *e = state_find((struct state *)st, path);
+                const struct state_entry *e = state_find(st, path);
                 if (m->pins[b].set) {
                         /* A pinned digest is the operator's own statement: no sidecar asked. */
                         it->alg = m->pins[b].alg;
                         memcpy(it->hex, m->pins[b].hex, sizeof(it->hex));
                         it->digest_from = strdup("pinned");
-                } else if (e && streq(e->kind, "download") && streq(e->url, it->url) &&
+                } else if (e && e->kind == STATE_KIND_DOWNLOAD && streq(e->url, it->url) &&
                            e->alg == m->checksum && !streq(e->digest_url, "pinned") && e->hex[0]) {
                         /* A release's checksum never changes: the one verified when this very
                          * URL was installed is as good as asking again, and costs no request. */
@@ -497,7 +484,7 @@ static int compare_item(struct plan *p, struct item *it, struct target *t, const
                 return 0;
         }
         if (it->kind == ITEM_DOWNLOAD) {
-                const struct state_entry *e = state_find((struct state *)sst, it->path);
+                const struct state_entry *e = state_find(sst, it->path);
                 if (!verify && e && e->alg == it->alg && streq(e->hex, it->hex) &&
                     state_stat_matches(e, &st))
                         same = true; /* the very file we installed and hashed, untouched */
@@ -547,592 +534,6 @@ int plan_compare(struct plan *p, struct target *t, const struct state *st, bool 
                         return r;
                 }
         }
-        return 0;
-}
-
-struct staged {
-        int dirfd;
-        char *tmp;
-        const char *name;
-        struct item *it;
-        int fd; /* downloads: open until verified */
-};
-
-static void staged_abort_all(struct staged *s, size_t n)
-{
-        for (size_t i = 0; i < n; i++) {
-                if (s[i].fd >= 0)
-                        close(s[i].fd);
-                if (s[i].tmp)
-                        stage_abort(s[i].dirfd, s[i].tmp);
-                free(s[i].tmp);
-                if (s[i].dirfd >= 0)
-                        close(s[i].dirfd);
-        }
-        free(s);
-}
-
-static int stage_item(struct target *t, struct item *it, struct staged *s)
-{
-        int r = target_open_parent(t, it->path, true, &s->dirfd, &s->name);
-        if (r < 0)
-                return r;
-        s->it = it;
-        if (it->kind == ITEM_SYMLINK || it->action == ACTION_CHMOD)
-                return 0; /* done in the publish step: nothing to stage */
-        int fd = stage_open(s->dirfd, s->name, &s->tmp);
-        if (fd < 0)
-                return fd;
-        if (it->kind == ITEM_DOWNLOAD) {
-                s->fd = fd; /* filled by the cache or the network, then finished */
-                return 0;
-        }
-        r = write_all(fd, it->content, it->len);
-        if (r >= 0)
-                r = stage_finish(fd, it->mode, true);
-        close(fd);
-        return r;
-}
-
-/* The cache holds verified binaries by digest: <cache-dir>/<alg>/<hex>. Entries are hashed
- * again while copied out, so a damaged or tampered entry is caught and replaced. */
-static int cache_open_dir(struct plan *p, struct target *t, enum digest_alg alg, bool create,
-                          int *ret_fd)
-{
-        _cleanup_free_ char *dir = path_join(p->cache_dir, digest_alg_to_string(alg));
-        if (!dir)
-                return -ENOMEM;
-        /* Cache directories may be removed again by a failed run's undo only while empty. */
-        int r = target_open_dir(t, dir, create, ret_fd);
-        return r;
-}
-
-/* Copies in_fd into the staged file, hashing on the way; -EBADMSG (and the staged file
- * emptied again) when the bytes are not the item's digest. */
-static int copy_verified(int in_fd, struct staged *s)
-{
-        struct item *it = s->it;
-        _cleanup_(digest_freep) struct digest *d = NULL;
-        int r = digest_new(it->alg, &d);
-        if (r < 0)
-                return r;
-        static char chunk[1 << 17];
-        for (;;) {
-                ssize_t n = read(in_fd, chunk, sizeof(chunk));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                r = digest_update(d, chunk, (size_t)n);
-                if (r >= 0)
-                        r = write_all(s->fd, chunk, (size_t)n);
-                if (r < 0)
-                        return r;
-        }
-        char hex[DIGEST_HEX_MAX];
-        r = digest_final_hex(d, hex);
-        if (r < 0)
-                return r;
-        if (!streq(hex, it->hex)) {
-                if (ftruncate(s->fd, 0) < 0 || lseek(s->fd, 0, SEEK_SET) < 0)
-                        return -errno;
-                return -EBADMSG;
-        }
-        return 0;
-}
-
-static int cache_take(struct plan *p, struct target *t, struct staged *s)
-{
-        _cleanup_close_ int cdir = -1;
-        if (cache_open_dir(p, t, s->it->alg, false, &cdir) < 0)
-                return -ENOENT;
-        _cleanup_close_ int in = open_regular_at(cdir, s->it->hex);
-        if (in < 0)
-                return in;
-        int r = copy_verified(in, s);
-        if (r == -EBADMSG)
-                (void)unlinkat(cdir, s->it->hex, 0); /* damaged: fetch it again */
-        return r;
-}
-
-/* A verified download joins the cache as a hard link to the staged file: free on one file
- * system, where a copy would write every byte a second time (the cold-run benchmark's largest
- * avoidable cost). The entry shares its inode with the installed binary, so an in-place edit
- * of that binary damages the entry too; entries are re-hashed whenever they are used, so that
- * costs a download, never a wrong byte. Across file systems it is a copy. */
-static int cache_put(struct plan *p, struct target *t, struct staged *s)
-{
-        struct item *it = s->it;
-        _cleanup_close_ int cdir = -1;
-        int r = cache_open_dir(p, t, it->alg, true, &cdir);
-        if (r < 0)
-                return r;
-        struct stat st;
-        if (fstatat(cdir, it->hex, &st, AT_SYMLINK_NOFOLLOW) == 0)
-                (void)unlinkat(cdir, it->hex, 0); /* a stale or damaged entry: replace it */
-        if (linkat(s->dirfd, s->tmp, cdir, it->hex, 0) == 0)
-                return 0;
-        if (errno != EXDEV)
-                return -errno;
-        _cleanup_free_ char *tmp = NULL;
-        _cleanup_close_ int out = stage_open(cdir, it->hex, &tmp);
-        if (out < 0)
-                return out;
-        r = fstat(s->fd, &st) < 0 ? -errno : 0;
-        if (r >= 0)
-                r = copy_fd(s->fd, out, (uint64_t)st.st_size);
-        if (r >= 0)
-                r = stage_finish(out, 0644, true);
-        if (r >= 0)
-                r = stage_commit(cdir, tmp, it->hex);
-        if (r < 0)
-                stage_abort(cdir, tmp);
-        return r;
-}
-
-struct tarball_stream {
-        struct fetch_job job;
-        struct plan *p;
-        const struct apply_hooks *h;
-        int r;
-};
-
-static void *tarball_thread(void *userdata)
-{
-        struct tarball_stream *ts = userdata;
-        ts->r = fetch_run(&ts->job, 1, &ts->p->http, &ts->p->policy, ts->h ? ts->h->progress : NULL,
-                          ts->h ? ts->h->userdata : NULL);
-        close(ts->job.fd); /* end of stream for the reader */
-        ts->job.fd = -1;
-        return NULL;
-}
-
-/* Streams the release tarball once from URLS: a thread downloads it into a pipe (hashing it on
- * the way), this thread extracts the wanted members from the pipe into their staging files.
- * On -ESPIPE, *ret_stopped is the index in URLS of the URL that would have to start over. */
-static int stream_tarball(struct plan *p, struct staged **s, size_t n, const struct apply_hooks *h,
-                          char **urls, size_t *ret_stopped, char **ret_error)
-{
-        struct archive_want want[_BINARY_MAX];
-        int pfd[2];
-        if (n > _BINARY_MAX)
-                return -E2BIG;
-        if (pipe2(pfd, O_CLOEXEC) < 0)
-                return -errno;
-        /* A deeper pipe lets the two sides run longer without waking each other up. */
-        (void)fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20);
-        for (size_t i = 0; i < n; i++)
-                want[i] = (struct archive_want){
-                    .path = s[i]->it->member, .fd = s[i]->fd, .alg = s[i]->it->alg};
-        struct tarball_stream ts = {
-            .job = {.urls = urls,
-                    .fd = pfd[1],
-                    .alg = p->tarball_alg,
-                    .expect_hex = p->tarball_hex},
-            .p = p,
-            .h = h,
-        };
-        pthread_t th;
-        int r = -pthread_create(&th, NULL, tarball_thread, &ts);
-        if (r < 0) {
-                close(pfd[0]);
-                close(pfd[1]);
-                return r;
-        }
-        _cleanup_free_ char *xerr = NULL;
-        int xr = archive_extract(pfd[0], want, n, &xerr);
-        close(pfd[0]); /* a writer still going gets EPIPE and stops */
-        pthread_join(th, NULL);
-        r = ts.r;
-        if (r >= 0 && ts.job.result < 0 && !(xr < 0 && ts.job.result == -EPIPE)) {
-
-                /* the tarball's own failure (or digest mismatch) explains more than the reader's */
-                r = ts.job.result;
-                asprintf_safe(ret_error, "%s", ts.job.error);
-                *ret_stopped = ts.job.url_index;
-        } else if (r >= 0 && xr < 0) {
-                r = xr;
-                asprintf_safe(ret_error, "%s: %s", ts.job.url_used ? ts.job.url_used : urls[0],
-                              xerr ? xerr : strerror(-xr));
-        }
-        if (r >= 0) {
-                p->bytes_downloaded += ts.job.bytes;
-                for (size_t i = 0; i < n; i++) {
-                        memcpy(s[i]->it->hex, want[i].hex, sizeof(want[i].hex));
-                        s[i]->it->url_used = ts.job.url_used;
-                }
-        }
-        fetch_job_done(&ts.job);
-        return r;
-}
-
-/* A stream handed to the extractor as it arrives cannot be rewound, so a transfer that has to
- * start from zero (a server that answers a Range request with the whole file, or the next
- * mirror after the primary failed half-way) fails the stream with -ESPIPE. Then the whole
- * tarball starts over from that URL, into emptied staging files; at most once per URL. */
-static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
-                             const struct apply_hooks *h, char **ret_error)
-{
-        char **urls = p->tarball_urls;
-        for (size_t round = 0;; round++) {
-                _cleanup_free_ char *err = NULL;
-                size_t stopped = 0;
-                int r = stream_tarball(p, s, n, h, urls, &stopped, &err);
-                if (r != -ESPIPE || round >= strv_length(p->tarball_urls) || !urls[stopped]) {
-                        *ret_error = TAKE_PTR(err);
-                        return r;
-                }
-                _cleanup_free_ char *w = NULL;
-                asprintf_safe(&w, "%s; starting the tarball over from %s", err ? err : "",
-                              urls[stopped]);
-                if (w)
-                        (void)strv_extend(&p->warnings, w);
-                for (size_t i = 0; i < n; i++)
-                        if (ftruncate(s[i]->fd, 0) < 0 || lseek(s[i]->fd, 0, SEEK_SET) < 0)
-                                return -errno;
-                urls += stopped;
-        }
-}
-
-/* A binary whose digest was only learnt from the tarball may turn out to be installed
- * already: then it is left alone. */
-static int settle_unknown(struct plan *p, struct target *t, struct staged *s)
-{
-        struct item *it = s->it;
-        _cleanup_close_ int fd = open_regular_at(s->dirfd, s->name);
-        if (fd < 0)
-                return fd == -ENOENT ? 0 : fd;
-        char hex[DIGEST_HEX_MAX];
-        int r = digest_fd(fd, it->alg, hex);
-        if (r < 0)
-                return r;
-        struct stat st;
-        if (fstat(fd, &st) == 0)
-                p->bytes_hashed += (uint64_t)st.st_size;
-        if (streq(hex, it->hex)) {
-                it->action = ACTION_NONE;
-                (void)t;
-        }
-        return 0;
-}
-
-/* Fills every staged download: from the cache when it has the digest, the rest in parallel
- * from the network. */
-static int fill_downloads(struct plan *p, struct target *t, struct staged *s, size_t n,
-                          const struct apply_hooks *h, char **ret_error)
-{
-        struct fetch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
-        struct staged **owner = calloc(n ? n : 1, sizeof(*owner));
-        size_t k = 0;
-        int r = 0;
-        if (!jobs || !owner) {
-                free(jobs);
-                free(owner);
-                return -ENOMEM;
-        }
-        struct staged *from_tar[_BINARY_MAX];
-        size_t n_tar = 0;
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                if (s[i].fd < 0)
-                        continue;
-                if (s[i].it->hex[0] && cache_take(p, t, &s[i]) == 0) {
-                        s[i].it->from_cache = true;
-                        p->from_cache++;
-                        continue;
-                }
-                if (s[i].it->local_path) {
-                        /* checked against the bundle's manifest when it was opened, and
-                         * again here, byte by byte, as it is copied into place */
-                        _cleanup_close_ int in = open_regular_at(AT_FDCWD, s[i].it->local_path);
-                        r = in < 0 ? in : copy_verified(in, &s[i]);
-                        if (r < 0)
-                                asprintf_safe(ret_error, "%s: %s", s[i].it->local_path,
-                                              r == -EBADMSG ? "does not match its digest"
-                                                            : fileio_strerror(r));
-                        continue;
-                }
-                if (s[i].it->member) {
-                        if (n_tar < _BINARY_MAX)
-                                from_tar[n_tar++] = &s[i];
-                        continue;
-                }
-                jobs[k] = (struct fetch_job){.urls = s[i].it->urls,
-
-                                             .fd = s[i].fd,
-                                             .alg = s[i].it->alg,
-                                             .expect_hex = s[i].it->hex};
-                owner[k++] = &s[i];
-        }
-        if (k > 0)
-                r = fetch_run(jobs, k, &p->http, &p->policy, h ? h->progress : NULL,
-                              h ? h->userdata : NULL);
-        for (size_t i = 0; i < k && r >= 0; i++) {
-                if (jobs[i].result < 0) {
-                        r = jobs[i].result;
-                        asprintf_safe(ret_error, "%s", jobs[i].error);
-                        break;
-                }
-                owner[i]->it->url_used = jobs[i].url_used;
-                if (jobs[i].error) /* earlier URLs failed before this one served the file */
-                        (void)strv_extend(&p->warnings, jobs[i].error);
-                p->bytes_downloaded += jobs[i].bytes;
-        }
-        if (r >= 0 && n_tar > 0)
-                r = fill_from_tarball(p, from_tar, n_tar, h, ret_error);
-        for (size_t i = 0; i < n_tar && r >= 0; i++)
-                if (from_tar[i]->it->verify_after)
-                        r = settle_unknown(p, t, from_tar[i]);
-        for (size_t i = 0; i < n && r >= 0; i++) {
-                if (s[i].fd < 0 || s[i].it->action == ACTION_NONE)
-                        continue;
-                r = stage_finish(s[i].fd, s[i].it->mode, true);
-                int q = r >= 0 && !s[i].it->from_cache ? cache_put(p, t, &s[i]) : 0;
-                if (q < 0) {
-                        /* the install goes on; only the next run pays, with a download */
-                        _cleanup_free_ char *w = NULL;
-                        asprintf_safe(&w, "%s: not kept in the cache %s: %s", s[i].it->path,
-                                      p->cache_dir, strerror(-q));
-                        if (w)
-                                (void)strv_extend(&p->warnings, w);
-                }
-        }
-        for (size_t i = 0; i < k; i++)
-                fetch_job_done(&jobs[i]);
-        free(jobs);
-        free(owner);
-        return r;
-}
-
-static int publish_item(struct staged *s)
-{
-        struct item *it = s->it;
-        if (it->kind == ITEM_SYMLINK)
-                return atomic_symlink_at(s->dirfd, s->name, it->link_target);
-        if (it->action == ACTION_CHMOD)
-                return chmod_regular_at(s->dirfd, s->name, it->mode, true);
-        int r = stage_commit(s->dirfd, s->tmp, s->name);
-        if (r >= 0) {
-                free(s->tmp);
-                s->tmp = NULL;
-        }
-        return r;
-}
-
-static const char *item_kind_to_state(const struct item *it)
-{
-        switch (it->kind) {
-        case ITEM_DOWNLOAD:
-                return "download";
-        case ITEM_SYMLINK:
-                return "link";
-        case ITEM_DIR:
-                return "dir";
-        default:
-                return "file";
-        }
-}
-
-/* Remembers every item we own; binaries with their digest and stat fingerprint. */
-static int record_items(struct plan *p, struct target *t, struct state *st)
-{
-        for (size_t i = 0; i < p->n_items; i++) {
-                struct item *it = &p->items[i];
-                struct state_entry e = {
-                    .kind = (char *)item_kind_to_state(it), .path = it->path, .alg = it->alg};
-                if (it->kind == ITEM_DOWNLOAD) {
-                        _cleanup_close_ int dfd = -1;
-                        const char *name;
-                        struct stat sb;
-                        if (target_open_parent(t, it->path, false, &dfd, &name) < 0 ||
-                            fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-                                continue;
-                        e.url = it->url;
-                        e.digest_url = it->digest_from;
-                        memcpy(e.hex, it->hex, sizeof(e.hex));
-                        state_set_stat(&e, &sb);
-                } else if (it->kind == ITEM_SYMLINK)
-                        e.url = it->link_target;
-                else if (it->kind == ITEM_FILE) {
-                        /* so reset can tell our file from one the operator has since edited */
-                        e.alg = DIGEST_SHA256;
-                        int q = digest_buffer(DIGEST_SHA256, it->content, it->len, e.hex);
-                        if (q < 0)
-                                return q;
-                }
-                const struct state_entry *old = state_find(st, it->path);
-                /* Directories are only ours if we made them; keep what an earlier run knew. */
-                if (it->kind == ITEM_DIR && !old && it->action != ACTION_CREATE)
-                        continue;
-                int r = state_put(st, &e);
-                if (r < 0)
-                        return r;
-        }
-        /* Every directory this run made (parents included) is ours to remove on reset. */
-        for (char **d = t->created_dirs; d && *d; d++) {
-                if (state_find(st, *d))
-                        continue;
-                struct state_entry e = {.kind = (char *)"dir", .path = *d};
-                int r = state_put(st, &e);
-                if (r < 0)
-                        return r;
-        }
-        if (p->tarball) {
-                /* The tarball's digest, so the next run needs no sidecar request either. */
-                _cleanup_free_ char *key = strjoin3("tarball:", p->tarball_urls[0], NULL);
-                struct state_entry e = {.kind = (char *)"digest",
-                                        .path = key,
-                                        .url = p->tarball_urls[0],
-                                        .digest_url = p->tarball_digest_from,
-                                        .alg = p->tarball_alg};
-                if (!key)
-                        return -ENOMEM;
-                memcpy(e.hex, p->tarball_hex, sizeof(e.hex));
-                return state_put(st, &e);
-        }
-        return 0;
-}
-
-void plan_sweep_staging(struct plan *p, struct target *t)
-{
-        for (size_t i = 0; i < p->n_items; i++) {
-                const struct item *it = &p->items[i];
-                if (it->kind == ITEM_DIR)
-                        continue;
-                const char *slash = strrchr(it->path, '/');
-                _cleanup_free_ char *dir =
-                    slash == it->path ? strdup("/") : strndup(it->path, (size_t)(slash - it->path));
-                if (dir)
-                        target_sweep_staging(t, dir, slash + 1);
-        }
-        cache_sweep(t, p->cache_dir);
-}
-
-int plan_apply(struct plan *p, struct target *t, struct state *st, const struct apply_hooks *h,
-               char **ret_error)
-{
-        struct staged *s = calloc(p->n_items + 1, sizeof(*s));
-        size_t n = 0;
-        const char *failed_path = NULL;
-        int r = 0;
-        if (!s)
-                return -ENOMEM;
-
-        /* Stage: nothing is visible at a final path yet. */
-        for (size_t i = 0; i < p->n_items && r >= 0; i++) {
-                struct item *it = &p->items[i];
-                if (it->action == ACTION_NONE)
-                        continue;
-                failed_path = it->path;
-                if (it->kind == ITEM_DIR) {
-                        int fd;
-                        r = target_open_dir(t, it->path, true, &fd);
-                        if (r >= 0)
-                                close(fd);
-                        continue;
-                }
-                s[n].dirfd = -1;
-                s[n].fd = -1;
-                r = stage_item(t, it, &s[n]);
-                n++;
-        }
-        if (r >= 0) {
-                failed_path = NULL;
-                r = fill_downloads(p, t, s, n, h, ret_error);
-        }
-        if (r < 0) {
-                if (!*ret_error) {
-                        _cleanup_free_ char *shown =
-                            target_display(t, failed_path ? failed_path : "/");
-                        asprintf_safe(ret_error, "%s: %s", shown, strerror(-r));
-                }
-                staged_abort_all(s, n);
-                target_undo_dirs(t);
-                return r;
-        }
-
-        /* Publish: one rename per file, each atomic. */
-        for (size_t i = 0; i < p->n_items; i++)
-                if (p->items[i].kind == ITEM_DIR && p->items[i].action != ACTION_NONE && h &&
-                    h->done)
-                        h->done(&p->items[i], h->userdata);
-        for (size_t i = 0; i < n; i++) {
-                if (s[i].it->action == ACTION_NONE)
-                        continue; /* learnt after extraction: already installed */
-                r = publish_item(&s[i]);
-
-                if (r < 0) {
-                        _cleanup_free_ char *shown = target_display(t, s[i].it->path);
-                        asprintf_safe(ret_error, "%s: %s", shown, strerror(-r));
-                        break;
-                }
-                if (h && h->done)
-                        h->done(s[i].it, h->userdata);
-        }
-        staged_abort_all(s, n);
-        if (r >= 0 && st)
-                r = record_items(p, t, st);
-        t->created_dirs = strv_free(t->created_dirs);
-        return r;
-}
-
-int plan_fetch(struct plan *p, struct target *t, const struct apply_hooks *h, char **ret_error)
-{
-        _cleanup_close_ int cdir = -1;
-        int r = target_open_dir(t, p->cache_dir, true, &cdir);
-        if (r < 0)
-                return r;
-        /* Downloads are staged in a scratch directory inside the cache and land in the cache
-         * (by digest) through the same path as apply's. */
-        char scratch[] = CACHE_SCRATCH_PREFIX "XXXXXX";
-        unsigned char rnd[6];
-        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-                return -errno;
-        for (size_t i = 0; i < 6; i++)
-                scratch[strlen(CACHE_SCRATCH_PREFIX) + i] =
-                    CACHE_SCRATCH_CHARS[rnd[i] % (sizeof(CACHE_SCRATCH_CHARS) - 1)];
-        if (mkdirat(cdir, scratch, 0700) < 0)
-                return -errno;
-        r = dir_chmod_at(cdir, scratch, 0700);
-        if (r < 0) {
-                (void)unlinkat(cdir, scratch, AT_REMOVEDIR);
-                return r;
-        }
-        _cleanup_close_ int sdir = openat(cdir, scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        struct staged *s = calloc(p->n_items + 1, sizeof(*s));
-        size_t n = 0;
-        r = sdir < 0 ? -errno : s ? 0 : -ENOMEM;
-        for (size_t i = 0; i < p->n_items && r >= 0; i++) {
-                struct item *it = &p->items[i];
-                if (it->kind != ITEM_DOWNLOAD)
-                        continue;
-                s[n] = (struct staged){
-                    .dirfd = dup(sdir), .it = it, .name = strrchr(it->path, '/') + 1};
-                s[n].fd = s[n].dirfd < 0 ? -errno : stage_open(s[n].dirfd, s[n].name, &s[n].tmp);
-                r = s[n].fd < 0 ? s[n].fd : 0;
-                if (s[n].fd < 0)
-                        s[n].fd = -1;
-                n++;
-        }
-        if (r >= 0)
-                r = fill_downloads(p, t, s, n, h, ret_error);
-        if (s)
-                staged_abort_all(s, n);
-        (void)unlinkat(cdir, scratch, AT_REMOVEDIR);
-        return r;
-}
-
-int plan_cache_open(struct plan *p, struct target *t, const struct item *it, int *ret_fd)
-{
-        _cleanup_close_ int cdir = -1;
-        int r = cache_open_dir(p, t, it->alg, false, &cdir);
-        if (r < 0)
-                return r;
-        int fd = open_regular_at(cdir, it->hex);
-        if (fd < 0)
-                return fd;
-        *ret_fd = fd;
         return 0;
 }
 

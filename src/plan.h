@@ -1,4 +1,5 @@
-/* The plan: every item the node should have, compared with what it has, and how to apply it. */
+/* The plan: every item the node should have, and how it compares with what the node has.
+ * install.h applies it. */
 #pragma once
 
 #include <stdbool.h>
@@ -100,24 +101,6 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
 int plan_compare(struct plan *p, struct target *t, const struct state *st, bool verify,
                  bool want_diff, char **ret_error);
 
-/* Called once per item that was changed, in order. */
-typedef void (*plan_progress_t)(const struct item *it, void *userdata);
-/* Stages every change (downloads verified, renders written) into temp files, then publishes
- * them all by rename. A failure before publishing leaves the target as it was. */
-struct apply_hooks {
-        plan_progress_t done;      /* once per item changed */
-        fetch_progress_t progress; /* download progress */
-        void *userdata;
-};
-/* Records what was installed into st (the caller saves it). */
-int plan_apply(struct plan *p, struct target *t, struct state *st, const struct apply_hooks *h,
-               char **ret_error);
-/* Removes staging files an interrupted run left next to the plan's files. */
-void plan_sweep_staging(struct plan *p, struct target *t);
-/* Downloads every binary into the cache only (for 'fetch'), verified like apply does. */
-int plan_fetch(struct plan *p, struct target *t, const struct apply_hooks *h, char **ret_error);
-/* Opens the cached, verified copy of a binary item. */
-int plan_cache_open(struct plan *p, struct target *t, const struct item *it, int *ret_fd);
 struct plan *plan_free(struct plan *p);
 
 const char *item_action_to_string(enum item_action a);

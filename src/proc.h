@@ -1,6 +1,16 @@
-/* Running a helper program (nginx -t) and collecting what it printed. */
+/* Running a helper program (nginx -t, diff) and collecting what it printed. */
 #pragma once
 
-/* Runs argv (searched in PATH), returns its exit status (>= 0) or -errno; *ret_output gets
- * stdout and stderr together. */
+#include <stdbool.h>
+#include <stddef.h>
+
+struct proc_options {
+        size_t max_output; /* bytes kept, the rest is read and dropped; 0: 64 KiB */
+        bool stdout_only;  /* stderr stays ours: stdout is the result (diff) */
+};
+
+/* Runs argv (searched in PATH) with stdin from /dev/null, returns its exit status (>= 0; 128 +
+ * the signal when killed) or -errno; *ret_output gets stdout and stderr together. */
 int proc_run(char *const argv[], char **ret_output);
+/* The same, collecting as o says (NULL: as proc_run). */
+int proc_run_with(char *const argv[], const struct proc_options *o, char **ret_output);

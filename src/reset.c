@@ -19,7 +19,7 @@ static const char *still_ours(int dfd, const char *name, const struct state_entr
         struct stat st;
         if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 return errno == ENOENT ? "gone already" : strerror(errno);
-        if (streq(e->kind, "link")) {
+        if (e->kind == STATE_KIND_LINK) {
                 char buf[4096];
                 ssize_t n = S_ISLNK(st.st_mode) ? readlinkat(dfd, name, buf, sizeof(buf) - 1) : -1;
                 if (n < 0)
@@ -29,7 +29,7 @@ static const char *still_ours(int dfd, const char *name, const struct state_entr
         }
         if (!S_ISREG(st.st_mode))
                 return "no longer a regular file";
-        if (streq(e->kind, "download") && state_stat_matches(e, &st))
+        if (e->kind == STATE_KIND_DOWNLOAD && state_stat_matches(e, &st))
                 return NULL;
         _cleanup_close_ int fd = open_regular_at(dfd, name);
         char hex[DIGEST_HEX_MAX];
@@ -83,7 +83,7 @@ static int recorded_units(const struct model *m, const struct state *st, char **
         size_t l = strlen(unit_dir);
         for (size_t i = 0; i < st->n; i++) {
                 const char *p = st->entries[i].path;
-                if (streq(st->entries[i].kind, "file") && startswith(p, unit_dir) &&
+                if (st->entries[i].kind == STATE_KIND_FILE && startswith(p, unit_dir) &&
                     endswith(p, ".service") && p[l] == '/') {
                         int r = strv_extend(ret, p + l + 1);
                         if (r < 0)
@@ -147,8 +147,8 @@ int reset_run(const struct model *m, struct target *t, struct state *st, bool us
                         remove_state(t, state_dir);
                 for (size_t k = st->n; k > 0; k--) {
                         const struct state_entry *e = &st->entries[k - 1];
-                        bool is_dir = streq(e->kind, "dir");
-                        if (streq(e->kind, "digest") || is_dir != (pass == 1))
+                        bool is_dir = e->kind == STATE_KIND_DIR;
+                        if (e->kind == STATE_KIND_DIGEST || is_dir != (pass == 1))
                                 continue;
                         _cleanup_close_ int dfd = -1;
                         const char *name;

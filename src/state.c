@@ -13,9 +13,31 @@
 #define STATE_HEADER                                                                               \
         "# kubestrap state v1: kind path url digest-url alg hex dev ino size mtime_ns ctime_ns\n"
 
+static const char *const state_kind_names[_STATE_KIND_MAX] = {
+    [STATE_KIND_DOWNLOAD] = "download", [STATE_KIND_FILE] = "file",     [STATE_KIND_LINK] = "link",
+    [STATE_KIND_DIR] = "dir",           [STATE_KIND_DIGEST] = "digest",
+};
+
+const char *state_kind_to_string(enum state_kind k)
+{
+        return k >= 0 && k < _STATE_KIND_MAX ? state_kind_names[k] : NULL;
+}
+
+int state_kind_from_string(const char *s)
+{
+        for (int k = 0; k < _STATE_KIND_MAX; k++)
+                if (streq(state_kind_names[k], s))
+                        return k;
+        return -EINVAL;
+}
+
+char *state_tarball_key(const char *tarball_url)
+{
+        return strjoin3("tarball:", tarball_url, NULL);
+}
+
 static void entry_done(struct state_entry *e)
 {
-        free(e->kind);
         free(e->path);
         free(e->url);
         free(e->digest_url);
@@ -33,12 +55,19 @@ struct state *state_free(struct state *s)
         return NULL;
 }
 
-struct state_entry *state_find(struct state *s, const char *path)
+/* The index of path's entry, or s->n; callers that own s get a writable slot from it. */
+static size_t find_index(const struct state *s, const char *path)
 {
-        for (size_t i = 0; s && i < s->n; i++)
-                if (streq(s->entries[i].path, path))
-                        return &s->entries[i];
-        return NULL;
+        size_t i = 0;
+        while (i < s->n && !streq(s->entries[i].path, path))
+                i++;
+        return i;
+}
+
+const struct state_entry *state_find(const struct state *s, const char *path)
+{
+        size_t i = s ? find_index(s, path) : 0;
+        return s && i < s->n ? &s->entries[i] : NULL;
 }
 
 static char *dup_field(const char *s)
@@ -48,7 +77,8 @@ static char *dup_field(const char *s)
 
 int state_put(struct state *s, const struct state_entry *e)
 {
-        struct state_entry *slot = state_find(s, e->path);
+        size_t i = find_index(s, e->path);
+        struct state_entry *slot = i < s->n ? &s->entries[i] : NULL;
         if (!slot) {
                 struct state_entry *n = realloc(s->entries, (s->n + 1) * sizeof(*n));
                 if (!n)
@@ -58,11 +88,10 @@ int state_put(struct state *s, const struct state_entry *e)
         } else
                 entry_done(slot);
         *slot = *e;
-        slot->kind = dup_field(e->kind);
         slot->path = dup_field(e->path);
         slot->url = dup_field(e->url);
         slot->digest_url = dup_field(e->digest_url);
-        if (!slot->kind || !slot->path || !slot->url || !slot->digest_url)
+        if (!slot->path || !slot->url || !slot->digest_url)
                 return -ENOMEM;
         return 0;
 }
@@ -108,10 +137,11 @@ static int parse_line(char *line, struct state_entry *e)
                 f[n++] = tok;
         if (n != 11)
                 return -EBADMSG;
+        int kind = state_kind_from_string(f[0]);
         int alg = digest_alg_from_string(f[4]);
-        if (alg < 0)
+        if (kind < 0 || alg < 0)
                 return -EBADMSG;
-        *e = (struct state_entry){.kind = f[0],
+        *e = (struct state_entry){.kind = (enum state_kind)kind,
                                   .path = f[1],
                                   .url = f[2],
                                   .digest_url = f[3],
@@ -183,7 +213,7 @@ int state_save(struct target *t, const char *state_dir, struct state *s)
                 r = buf_printf(&b,
                                "%s\t%s\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
                                "\t%" PRId64 "\t%" PRId64 "\n",
-                               e->kind, e->path, e->url, e->digest_url,
+                               state_kind_to_string(e->kind), e->path, e->url, e->digest_url,
                                digest_alg_to_string(e->alg), e->hex[0] ? e->hex : "-", e->dev,
                                e->ino, e->size, e->mtime_ns, e->ctime_ns);
         }

@@ -11,8 +11,21 @@
 
 #define STATE_FILE "installed" /* in <state-dir> */
 
+/* What an entry is; the file spells it as state_kind_to_string() says. */
+enum state_kind {
+        STATE_KIND_DOWNLOAD, /* a verified binary, with its stat fingerprint */
+        STATE_KIND_FILE,     /* a file we wrote (rendered, PKI), with the digest of its content */
+        STATE_KIND_LINK,     /* a symlink, its target in url */
+        STATE_KIND_DIR,      /* a directory we made */
+        STATE_KIND_DIGEST,   /* not a path: the release tarball's digest, keyed "tarball:<url>" */
+        _STATE_KIND_MAX,
+};
+
+const char *state_kind_to_string(enum state_kind k);
+int state_kind_from_string(const char *s); /* -EINVAL when unknown */
+
 struct state_entry {
-        char *kind; /* "download", "file", "link", "dir" */
+        enum state_kind kind;
         char *path;
         char *url;        /* download: where it came from */
         char *digest_url; /* download: the sidecar the digest came from ("pinned" if pinned) */
@@ -28,12 +41,15 @@ struct state {
         char *loaded_text; /* what was on disk, to skip rewriting an unchanged state */
 };
 
+/* The path-less key under which the release tarball's digest is remembered (STATE_KIND_DIGEST). */
+char *state_tarball_key(const char *tarball_url);
+
 /* Loads <state-dir>/installed from the target; a missing file is an empty state. A
  * malformed one is ignored as a whole (it only ever saves work). */
 int state_load(struct target *t, const char *state_dir, struct state **ret);
 int state_save(struct target *t, const char *state_dir, struct state *s);
 struct state *state_free(struct state *s);
-struct state_entry *state_find(struct state *s, const char *path);
+const struct state_entry *state_find(const struct state *s, const char *path);
 /* Adds or replaces the entry for path. */
 int state_put(struct state *s, const struct state_entry *e);
 /* Drops every entry whose keep[i] is false (keep has one flag per entry), keeping the order. */

@@ -1,4 +1,5 @@
-/* Unit tests for the file safety under plan/apply: fileio.h on a temp dir, and diff.h. */
+/* Unit tests for the file safety under plan/apply (fileio.h on a temp dir), diff.h, and the
+ * plan's comparison of each item with the target (create, update, chmod, unchanged). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,9 @@
 
 #include "diff.h"
 #include "fileio.h"
+#include "plan.h"
 #include "tap.h"
+#include "tree.h"
 #include "util.h"
 
 static char root[] = "/tmp/ks-test-plan-XXXXXX";
@@ -21,22 +24,6 @@ static void skip(const char *what, const char *why)
         ok(1, "%s # SKIP %s", what, why);
 }
 
-/* root + rel, in one of four rotating static buffers: copy it to keep it. */
-static const char *in_root(const char *rel)
-{
-        static char p[4][512];
-        static int i;
-        i = (i + 1) % 4;
-        snprintf(p[i], sizeof(p[i]), "%s%s", root, rel);
-        return p[i];
-}
-
-static bool exists(const char *path)
-{
-        struct stat st;
-        return lstat(path, &st) == 0;
-}
-
 static bool is_dir(const char *path, mode_t *ret_mode)
 {
         struct stat st;
@@ -45,34 +32,6 @@ static bool is_dir(const char *path, mode_t *ret_mode)
         if (ret_mode)
                 *ret_mode = st.st_mode & 07777;
         return true;
-}
-
-static char *slurp(const char *path)
-{
-        char *s = NULL;
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return NULL;
-        struct buf b = {0};
-        char chunk[512];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                buf_append(&b, chunk, n);
-        fclose(f);
-        s = buf_steal(&b);
-        return s;
-}
-
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        if (fd < 0)
-                return -errno;
-        int r = write_all(fd, text, strlen(text));
-        if (r >= 0 && fchmod(fd, mode) < 0)
-                r = -errno;
-        close(fd);
-        return r;
 }
 
 /* Counts staging leftovers (".NAME.ks-XXXXXXXXXXXX") in a directory. */
@@ -488,11 +447,176 @@ static void test_diff(void)
         is_int(diff_unified("x", 1, "x\n", 2, "/f", &d), 0, "diff of a missing final newline");
         like_str(d, "\\ No newline at end of file", "missing newline noted");
         free(d);
+        d = NULL;
+        /* diff's output is taken whole, however long (proc_run keeps only 64 KiB by default) */
+        struct buf big = {0};
+        for (int i = 0; i < 20000; i++)
+                buf_printf(&big, "line %d\n", i);
+        is_int(diff_unified("", 0, big.data, big.len, "/big", &d), 0, "diff of a long file");
+        ok(d && strlen(d) > big.len, "the whole diff, past 64 KiB (%zu bytes)", d ? strlen(d) : 0);
+        free(d);
+        buf_done(&big);
+}
+
+/* An item as plan_build makes them; the plan owns what it points to. */
+static struct item *add_item(struct plan *p, enum item_kind kind, const char *path, mode_t mode,
+                             const char *content)
+{
+        struct item *n = realloc(p->items, (p->n_items + 1) * sizeof(*n));
+        if (!n)
+                abort();
+        p->items = n;
+        struct item *it = &n[p->n_items++];
+        *it = (struct item){.kind = kind, .path = strdup(path), .mode = mode, .what = "test"};
+        if (content) {
+                it->content = strdup(content);
+                it->len = strlen(content);
+                it->text = true;
+        }
+        return it;
+}
+
+/* Compares without diffs; the bytes hashed to do it, or -1 on failure. */
+static long long compare_hashed(struct plan *p, struct target *t, const struct state *st,
+                                bool verify)
+{
+        _cleanup_free_ char *err = NULL;
+        p->bytes_hashed = 0;
+        return plan_compare(p, t, st, verify, false, &err) < 0 ? -1 : (long long)p->bytes_hashed;
+}
+
+static void test_compare(void)
+{
+        struct target t;
+        if (target_open(root, &t) < 0) {
+                ok(0, "target_open for compare");
+                return;
+        }
+        struct plan *p = calloc(1, sizeof(*p));
+        char *err = NULL;
+        ok(mkdir(in_root("/pc"), 0755) == 0 && mkdir(in_root("/pc/dir"), 0755) == 0,
+           "dirs for the compare tests");
+        ok(write_file(in_root("/pc/same"), "same\n", 0644) == 0 &&
+               write_file(in_root("/pc/mode"), "same\n", 0600) == 0 &&
+               write_file(in_root("/pc/changed"), "one\nold\n", 0644) == 0 &&
+               write_file(in_root("/pc/secret"), "key-old\n", 0600) == 0 &&
+               write_file(in_root("/pc/bin"), "binary\n", 0755) == 0 &&
+               write_file(in_root("/pc/badbin"), "binary\n", 0755) == 0 &&
+               symlink("/right", in_root("/pc/link")) == 0 &&
+               symlink("/wrong", in_root("/pc/badlink")) == 0 &&
+               write_file(in_root("/pc/filelink"), "x", 0644) == 0 &&
+               mkfifo(in_root("/pc/fifo"), 0644) == 0,
+           "files, links and a fifo on the target");
+
+        struct {
+                struct item *it;
+                enum item_action want;
+                const char *what;
+        } c[] = {
+            {add_item(p, ITEM_DIR, "/pc/dir", 0755, NULL), ACTION_NONE, "an existing dir"},
+            {add_item(p, ITEM_DIR, "/pc/newdir", 0755, NULL), ACTION_CREATE, "a missing dir"},
+            {add_item(p, ITEM_FILE, "/pc/new", 0644, "new\n"), ACTION_CREATE, "a missing file"},
+            {add_item(p, ITEM_FILE, "/pc/none/deeper/f", 0644, "x"), ACTION_CREATE,
+             "a file whose parent is missing"},
+            {add_item(p, ITEM_FILE, "/pc/same", 0644, "same\n"), ACTION_NONE,
+             "same content and mode"},
+            {add_item(p, ITEM_FILE, "/pc/mode", 0644, "same\n"), ACTION_CHMOD,
+             "same content, another mode"},
+            {add_item(p, ITEM_FILE, "/pc/changed", 0644, "one\nnew\n"), ACTION_UPDATE,
+             "other content"},
+            {add_item(p, ITEM_FILE, "/pc/secret", 0600, "key-new\n"), ACTION_UPDATE,
+             "other secret content"},
+            {add_item(p, ITEM_FILE, "/pc/fifo", 0644, "x"), ACTION_UPDATE, "not a regular file"},
+            {add_item(p, ITEM_SYMLINK, "/pc/link", 0777, NULL), ACTION_NONE,
+             "a link to the right target"},
+            {add_item(p, ITEM_SYMLINK, "/pc/badlink", 0777, NULL), ACTION_UPDATE,
+             "a link to another target"},
+            {add_item(p, ITEM_SYMLINK, "/pc/filelink", 0777, NULL), ACTION_UPDATE,
+             "a file where a link belongs"},
+            {add_item(p, ITEM_SYMLINK, "/pc/newlink", 0777, NULL), ACTION_CREATE, "a missing link"},
+            {add_item(p, ITEM_DOWNLOAD, "/pc/bin", 0755, NULL), ACTION_NONE,
+             "a binary with the right digest"},
+            {add_item(p, ITEM_DOWNLOAD, "/pc/badbin", 0755, NULL), ACTION_UPDATE,
+             "a binary with another digest"},
+            {add_item(p, ITEM_DOWNLOAD, "/pc/tarbin", 0755, NULL), ACTION_CREATE,
+             "a missing binary"},
+        };
+        /* items move while the plan grows: take them again by index */
+        for (size_t i = 0; i < ELEMENTSOF(c); i++)
+                c[i].it = &p->items[i];
+        for (size_t i = 0; i < p->n_items; i++) {
+                struct item *it = &p->items[i];
+                if (it->kind == ITEM_SYMLINK)
+                        it->link_target = strdup("/right");
+                if (it->kind == ITEM_DOWNLOAD) {
+                        it->alg = DIGEST_SHA256;
+                        digest_buffer(DIGEST_SHA256, "binary\n", 7, it->hex);
+                }
+                if (streq(it->path, "/pc/secret")) {
+                        it->secret = true;
+                        it->text = false;
+                }
+        }
+        p->items[14].hex[0] = p->items[14].hex[0] == '0' ? '1' : '0'; /* /pc/badbin */
+
+        is_int(plan_compare(p, &t, NULL, false, true, &err), 0, "plan_compare");
+        for (size_t i = 0; i < ELEMENTSOF(c); i++)
+                is_str(item_action_to_string(c[i].it->action), item_action_to_string(c[i].want),
+                       "%s: %s", c[i].what, item_action_to_string(c[i].want));
+        like_str(p->items[6].diff, "-old\n+new\n", "an update of a text file has its diff");
+        ok(!p->items[7].diff, "a secret's update has none");
+        is_int(p->bytes_hashed, 14, "both installed binaries hashed");
+        is_int(plan_count(p, ACTION_CREATE), 5, "plan_count: creates");
+        is_int(plan_count(p, ACTION_UPDATE), 6, "plan_count: updates");
+        is_int(plan_count(p, ACTION_CHMOD), 1, "plan_count: chmods");
+        is_int(plan_count(p, ACTION_NONE), 4, "plan_count: unchanged");
+
+        /* Without want_diff, no diff. */
+        free(p->items[6].diff);
+        p->items[6].diff = NULL;
+        is_int(plan_compare(p, &t, NULL, false, false, &err), 0, "plan_compare without diffs");
+        ok(!p->items[6].diff, "no diff when not asked");
+
+        /* A binary the state knows by its stat fingerprint is not hashed again... */
+        struct state *st = calloc(1, sizeof(*st));
+        struct stat sb;
+        struct state_entry e = {
+            .kind = STATE_KIND_DOWNLOAD, .path = (char *)"/pc/bin", .alg = DIGEST_SHA256};
+        memcpy(e.hex, p->items[13].hex, sizeof(e.hex));
+        ok(lstat(in_root("/pc/bin"), &sb) == 0, "stat the binary");
+        state_set_stat(&e, &sb);
+        is_int(state_put(st, &e), 0, "the state knows it");
+        is_int(compare_hashed(p, &t, st, false), 7, "with it, only the other binary is hashed");
+        is_int(p->items[13].action, ACTION_NONE, "and the known binary is unchanged");
+        /* ...unless verify asks for it, */
+        is_int(compare_hashed(p, &t, st, true), 14, "verify hashes it anyway");
+        /* or it was changed since (its ctime moved), even with the same size. */
+        ok(write_file(in_root("/pc/bin"), "BINARY\n", 0755) == 0, "binary edited in place");
+        is_int(compare_hashed(p, &t, st, false), 14, "an edited binary is hashed");
+        is_int(p->items[13].action, ACTION_UPDATE, "and updated");
+        /* A digest known only after the tarball is read: updated, decided again later. */
+        p->items[13].verify_after = true;
+        is_int(plan_compare(p, &t, NULL, false, false, &err), 0, "plan_compare, digest unknown");
+        is_int(p->items[13].action, ACTION_UPDATE, "an installed binary of unknown digest");
+        state_free(st);
+        plan_free(p);
+
+        /* A directory where a file belongs is refused, with the path in the message. */
+        p = calloc(1, sizeof(*p));
+        add_item(p, ITEM_FILE, "/pc/dir", 0644, "x");
+        is_int(plan_compare(p, &t, NULL, false, false, &err), -EISDIR,
+               "a directory in a file's place: -EISDIR");
+        like_str(err, "/pc/dir: is a directory, refusing to replace it", "naming it");
+        free(err);
+        plan_free(p);
+        target_close(&t);
+        rm_rf(in_root("/pc"));
 }
 
 int main(void)
 {
         umask(022);
+        tree_root = root;
         if (!mkdtemp(root) || !mkdtemp(outside)) {
                 printf("Bail out! mkdtemp: %s\n", strerror(errno));
                 return 1;
@@ -503,6 +627,7 @@ int main(void)
         test_atomic();
         test_trusted();
         test_diff();
+        test_compare();
         rm_rf(root);
         rm_rf(outside);
         ok(!exists(root) && !exists(outside), "temp dirs removed");

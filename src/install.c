@@ -1,0 +1,406 @@
+/* Installing a plan: every change staged into a temp file beside its target (downloads
+ * verified, from the cache, a bundle or the network), then all published by rename, then
+ * recorded in the state. Also fetch's variant that fills only the cache. */
+#include "install.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "cache.h"
+#include "tarball.h"
+#include "util.h"
+
+struct staged {
+        int dirfd;
+        char *tmp;
+        const char *name;
+        struct item *it;
+        int fd; /* downloads: open until verified */
+};
+
+static void staged_abort_all(struct staged *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (s[i].fd >= 0)
+                        close(s[i].fd);
+                if (s[i].tmp)
+                        stage_abort(s[i].dirfd, s[i].tmp);
+                free(s[i].tmp);
+                if (s[i].dirfd >= 0)
+                        close(s[i].dirfd);
+        }
+        free(s);
+}
+
+static int stage_item(struct target *t, struct item *it, struct staged *s)
+{
+        int r = target_open_parent(t, it->path, true, &s->dirfd, &s->name);
+        if (r < 0)
+                return r;
+        s->it = it;
+        if (it->kind == ITEM_SYMLINK || it->action == ACTION_CHMOD)
+                return 0; /* done in the publish step: nothing to stage */
+        int fd = stage_open(s->dirfd, s->name, &s->tmp);
+        if (fd < 0)
+                return fd;
+        if (it->kind == ITEM_DOWNLOAD) {
+                s->fd = fd; /* filled by the cache or the network, then finished */
+                return 0;
+        }
+        r = write_all(fd, it->content, it->len);
+        if (r >= 0)
+                r = stage_finish(fd, it->mode, true);
+        close(fd);
+        return r;
+}
+
+/* download.source = tarball: the members are extracted into their staging files as the
+ * tarball streams by; their digests are learnt on the way. */
+static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
+                             const struct install_hooks *h, char **ret_error)
+{
+        struct archive_want want[_BINARY_MAX];
+        if (n > _BINARY_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < n; i++)
+                want[i] = (struct archive_want){
+                    .path = s[i]->it->member, .fd = s[i]->fd, .alg = s[i]->it->alg};
+        const struct tarball_source src = {
+            .urls = p->tarball_urls,
+            .alg = p->tarball_alg,
+            .hex = p->tarball_hex,
+            .http = &p->http,
+            .policy = &p->policy,
+            .progress = h ? h->progress : NULL,
+            .userdata = h ? h->userdata : NULL,
+            .warnings = &p->warnings,
+        };
+        struct tarball_result res = {0};
+        int r = tarball_extract(&src, want, n, &res, ret_error);
+        if (r < 0)
+                return r;
+        p->bytes_downloaded += res.bytes;
+        for (size_t i = 0; i < n; i++) {
+                memcpy(s[i]->it->hex, want[i].hex, sizeof(want[i].hex));
+                s[i]->it->url_used = res.url_used;
+        }
+        return 0;
+}
+
+/* A binary whose digest was only learnt from the tarball may turn out to be installed
+ * already: then it is left alone. */
+static int settle_unknown(struct plan *p, struct staged *s)
+{
+        struct item *it = s->it;
+        _cleanup_close_ int fd = open_regular_at(s->dirfd, s->name);
+        if (fd < 0)
+                return fd == -ENOENT ? 0 : fd;
+        char hex[DIGEST_HEX_MAX];
+        int r = digest_fd(fd, it->alg, hex);
+        if (r < 0)
+                return r;
+        struct stat st;
+        if (fstat(fd, &st) == 0)
+                p->bytes_hashed += (uint64_t)st.st_size;
+        if (streq(hex, it->hex))
+                it->action = ACTION_NONE;
+        return 0;
+}
+
+/* Fills every staged download: from the cache when it has the digest, the rest in parallel
+ * from the network. */
+static int fill_downloads(struct plan *p, struct target *t, struct staged *s, size_t n,
+                          const struct install_hooks *h, char **ret_error)
+{
+        struct fetch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+        struct staged **owner = calloc(n ? n : 1, sizeof(*owner));
+        size_t k = 0;
+        int r = 0;
+        if (!jobs || !owner) {
+                free(jobs);
+                free(owner);
+                return -ENOMEM;
+        }
+        struct staged *from_tar[_BINARY_MAX];
+        size_t n_tar = 0;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                if (s[i].fd < 0)
+                        continue;
+                if (s[i].it->hex[0] &&
+                    cache_take(t, p->cache_dir, s[i].it->alg, s[i].it->hex, s[i].fd) == 0) {
+                        s[i].it->from_cache = true;
+                        p->from_cache++;
+                        continue;
+                }
+                if (s[i].it->local_path) {
+                        /* checked against the bundle's manifest when it was opened, and
+                         * again here, byte by byte, as it is copied into place */
+                        _cleanup_close_ int in = open_regular_at(AT_FDCWD, s[i].it->local_path);
+                        r = in < 0 ? in
+                                   : digest_copy_verified(in, s[i].fd, s[i].it->alg, s[i].it->hex);
+                        if (r < 0)
+                                asprintf_safe(ret_error, "%s: %s", s[i].it->local_path,
+                                              r == -EBADMSG ? "does not match its digest"
+                                                            : fileio_strerror(r));
+                        continue;
+                }
+                if (s[i].it->member) {
+                        if (n_tar < _BINARY_MAX)
+                                from_tar[n_tar++] = &s[i];
+                        continue;
+                }
+                jobs[k] = (struct fetch_job){.urls = s[i].it->urls,
+                                             .fd = s[i].fd,
+                                             .alg = s[i].it->alg,
+                                             .expect_hex = s[i].it->hex};
+                owner[k++] = &s[i];
+        }
+        if (k > 0)
+                r = fetch_run(jobs, k, &p->http, &p->policy, h ? h->progress : NULL,
+                              h ? h->userdata : NULL);
+        for (size_t i = 0; i < k && r >= 0; i++) {
+                if (jobs[i].result < 0) {
+                        r = jobs[i].result;
+                        asprintf_safe(ret_error, "%s", jobs[i].error);
+                        break;
+                }
+                owner[i]->it->url_used = jobs[i].url_used;
+                if (jobs[i].error) /* earlier URLs failed before this one served the file */
+                        (void)strv_extend(&p->warnings, jobs[i].error);
+                p->bytes_downloaded += jobs[i].bytes;
+        }
+        if (r >= 0 && n_tar > 0)
+                r = fill_from_tarball(p, from_tar, n_tar, h, ret_error);
+        for (size_t i = 0; i < n_tar && r >= 0; i++)
+                if (from_tar[i]->it->verify_after)
+                        r = settle_unknown(p, from_tar[i]);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                if (s[i].fd < 0 || s[i].it->action == ACTION_NONE)
+                        continue;
+                r = stage_finish(s[i].fd, s[i].it->mode, true);
+                int q = r >= 0 && !s[i].it->from_cache
+                            ? cache_put(t, p->cache_dir, s[i].it->alg, s[i].it->hex, s[i].dirfd,
+                                        s[i].tmp, s[i].fd)
+                            : 0;
+                if (q < 0) {
+                        /* the install goes on; only the next run pays, with a download */
+                        _cleanup_free_ char *w = NULL;
+                        asprintf_safe(&w, "%s: not kept in the cache %s: %s", s[i].it->path,
+                                      p->cache_dir, strerror(-q));
+                        if (w)
+                                (void)strv_extend(&p->warnings, w);
+                }
+        }
+        for (size_t i = 0; i < k; i++)
+                fetch_job_done(&jobs[i]);
+        free(jobs);
+        free(owner);
+        return r;
+}
+
+static int publish_item(struct staged *s)
+{
+        struct item *it = s->it;
+        if (it->kind == ITEM_SYMLINK)
+                return atomic_symlink_at(s->dirfd, s->name, it->link_target);
+        if (it->action == ACTION_CHMOD)
+                return chmod_regular_at(s->dirfd, s->name, it->mode, true);
+        int r = stage_commit(s->dirfd, s->tmp, s->name);
+        if (r >= 0) {
+                free(s->tmp);
+                s->tmp = NULL;
+        }
+        return r;
+}
+
+static enum state_kind item_kind_to_state(const struct item *it)
+{
+        switch (it->kind) {
+        case ITEM_DOWNLOAD:
+                return STATE_KIND_DOWNLOAD;
+        case ITEM_SYMLINK:
+                return STATE_KIND_LINK;
+        case ITEM_DIR:
+                return STATE_KIND_DIR;
+        default:
+                return STATE_KIND_FILE;
+        }
+}
+
+/* Remembers every item we own; binaries with their digest and stat fingerprint. */
+static int record_items(struct plan *p, struct target *t, struct state *st)
+{
+        for (size_t i = 0; i < p->n_items; i++) {
+                struct item *it = &p->items[i];
+                struct state_entry e = {
+                    .kind = item_kind_to_state(it), .path = it->path, .alg = it->alg};
+                if (it->kind == ITEM_DOWNLOAD) {
+                        _cleanup_close_ int dfd = -1;
+                        const char *name;
+                        struct stat sb;
+                        if (target_open_parent(t, it->path, false, &dfd, &name) < 0 ||
+                            fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+                                continue;
+                        e.url = it->url;
+                        e.digest_url = it->digest_from;
+                        memcpy(e.hex, it->hex, sizeof(e.hex));
+                        state_set_stat(&e, &sb);
+                } else if (it->kind == ITEM_SYMLINK)
+                        e.url = it->link_target;
+                else if (it->kind == ITEM_FILE) {
+                        /* so reset can tell our file from one the operator has since edited */
+                        e.alg = DIGEST_SHA256;
+                        int q = digest_buffer(DIGEST_SHA256, it->content, it->len, e.hex);
+                        if (q < 0)
+                                return q;
+                }
+                const struct state_entry *old = state_find(st, it->path);
+                /* Directories are only ours if we made them; keep what an earlier run knew. */
+                if (it->kind == ITEM_DIR && !old && it->action != ACTION_CREATE)
+                        continue;
+                int r = state_put(st, &e);
+                if (r < 0)
+                        return r;
+        }
+        /* Every directory this run made (parents included) is ours to remove on reset. */
+        for (char **d = t->created_dirs; d && *d; d++) {
+                if (state_find(st, *d))
+                        continue;
+                struct state_entry e = {.kind = STATE_KIND_DIR, .path = *d};
+                int r = state_put(st, &e);
+                if (r < 0)
+                        return r;
+        }
+        if (p->tarball) {
+                /* The tarball's digest, so the next run needs no sidecar request either. */
+                _cleanup_free_ char *key = state_tarball_key(p->tarball_urls[0]);
+                struct state_entry e = {.kind = STATE_KIND_DIGEST,
+                                        .path = key,
+                                        .url = p->tarball_urls[0],
+                                        .digest_url = p->tarball_digest_from,
+                                        .alg = p->tarball_alg};
+                if (!key)
+                        return -ENOMEM;
+                memcpy(e.hex, p->tarball_hex, sizeof(e.hex));
+                return state_put(st, &e);
+        }
+        return 0;
+}
+
+void install_sweep_staging(struct plan *p, struct target *t)
+{
+        for (size_t i = 0; i < p->n_items; i++) {
+                const struct item *it = &p->items[i];
+                if (it->kind == ITEM_DIR)
+                        continue;
+                const char *slash = strrchr(it->path, '/');
+                _cleanup_free_ char *dir =
+                    slash == it->path ? strdup("/") : strndup(it->path, (size_t)(slash - it->path));
+                if (dir)
+                        target_sweep_staging(t, dir, slash + 1);
+        }
+        cache_sweep(t, p->cache_dir);
+}
+
+int install_apply(struct plan *p, struct target *t, struct state *st, const struct install_hooks *h,
+                  char **ret_error)
+{
+        struct staged *s = calloc(p->n_items + 1, sizeof(*s));
+        size_t n = 0;
+        const char *failed_path = NULL;
+        int r = 0;
+        if (!s)
+                return -ENOMEM;
+
+        /* Stage: nothing is visible at a final path yet. */
+        for (size_t i = 0; i < p->n_items && r >= 0; i++) {
+                struct item *it = &p->items[i];
+                if (it->action == ACTION_NONE)
+                        continue;
+                failed_path = it->path;
+                if (it->kind == ITEM_DIR) {
+                        int fd;
+                        r = target_open_dir(t, it->path, true, &fd);
+                        if (r >= 0)
+                                close(fd);
+                        continue;
+                }
+                s[n].dirfd = -1;
+                s[n].fd = -1;
+                r = stage_item(t, it, &s[n]);
+                n++;
+        }
+        if (r >= 0) {
+                failed_path = NULL;
+                r = fill_downloads(p, t, s, n, h, ret_error);
+        }
+        if (r < 0) {
+                if (!*ret_error) {
+                        _cleanup_free_ char *shown =
+                            target_display(t, failed_path ? failed_path : "/");
+                        asprintf_safe(ret_error, "%s: %s", shown, strerror(-r));
+                }
+                staged_abort_all(s, n);
+                target_undo_dirs(t);
+                return r;
+        }
+
+        /* Publish: one rename per file, each atomic. */
+        for (size_t i = 0; i < p->n_items; i++)
+                if (p->items[i].kind == ITEM_DIR && p->items[i].action != ACTION_NONE && h &&
+                    h->done)
+                        h->done(&p->items[i], h->userdata);
+        for (size_t i = 0; i < n; i++) {
+                if (s[i].it->action == ACTION_NONE)
+                        continue; /* learnt after extraction: already installed */
+                r = publish_item(&s[i]);
+
+                if (r < 0) {
+                        _cleanup_free_ char *shown = target_display(t, s[i].it->path);
+                        asprintf_safe(ret_error, "%s: %s", shown, strerror(-r));
+                        break;
+                }
+                if (h && h->done)
+                        h->done(s[i].it, h->userdata);
+        }
+        staged_abort_all(s, n);
+        if (r >= 0 && st)
+                r = record_items(p, t, st);
+        t->created_dirs = strv_free(t->created_dirs);
+        return r;
+}
+
+int install_fetch(struct plan *p, struct target *t, const struct install_hooks *h, char **ret_error)
+{
+        /* Downloads are staged in a scratch directory inside the cache and land in the cache
+         * (by digest) through the same path as apply's. */
+        struct cache_scratch sc;
+        int r = cache_scratch_open(t, p->cache_dir, &sc);
+        if (r < 0)
+                return r;
+        struct staged *s = calloc(p->n_items + 1, sizeof(*s));
+        size_t n = 0;
+        r = s ? 0 : -ENOMEM;
+        for (size_t i = 0; i < p->n_items && r >= 0; i++) {
+                struct item *it = &p->items[i];
+                if (it->kind != ITEM_DOWNLOAD)
+                        continue;
+                s[n] = (struct staged){
+                    .dirfd = dup(sc.fd), .it = it, .name = strrchr(it->path, '/') + 1};
+                s[n].fd = s[n].dirfd < 0 ? -errno : stage_open(s[n].dirfd, s[n].name, &s[n].tmp);
+                r = s[n].fd < 0 ? s[n].fd : 0;
+                if (s[n].fd < 0)
+                        s[n].fd = -1;
+                n++;
+        }
+        if (r >= 0)
+                r = fill_downloads(p, t, s, n, h, ret_error);
+        if (s)
+                staged_abort_all(s, n);
+        cache_scratch_close(&sc);
+        return r;
+}

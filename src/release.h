@@ -1,0 +1,17 @@
+/* The Kubernetes release layout (dl.k8s.io; a mirror or an air-gap directory has the same):
+ * where a release's binaries, checksum sidecars and server tarball are, and the binaries' paths
+ * inside that tarball. Signature (.sig, .cert) and version-marker (stable.txt,
+ * stable-1.NN.txt) URLs belong here too when something needs them. */
+#pragma once
+
+#include "digest.h"
+
+/* <base>/<version>/bin/linux/<arch>/<name> */
+char *release_binary_url(const char *base_url, const char *version, const char *arch,
+                         const char *name);
+/* <base>/<version>/kubernetes-server-linux-<arch>.tar.gz */
+char *release_tarball_url(const char *base_url, const char *version, const char *arch);
+/* kubernetes/server/bin/<name>: a binary's member path in the server tarball */
+char *release_tarball_member(const char *name);
+/* <file-url>.<alg>: the checksum published next to any release file */
+char *release_sidecar_url(const char *file_url, enum digest_alg alg);

@@ -1,5 +1,5 @@
-/* Fuzz target: the configuration, from inih reading (src/config.c) to every validation
- * (src/model.c, src/validate.c), through model_load_string(). */
+/* Fuzz target: the configuration, from inih reading (src/sys/config.c) to every validation
+ * (src/core/model.c, src/base/validate.c), through model_load_string(). */
 #include <stdlib.h>
 #include <string.h>
 

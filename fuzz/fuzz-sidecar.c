@@ -1,4 +1,4 @@
-/* Fuzz target: checksum sidecars and pins (src/digest.c), both algorithms, with and without
+/* Fuzz target: checksum sidecars and pins (src/sys/digest.c), both algorithms, with and without
  * the expected file name. */
 #include <stdlib.h>
 #include <string.h>

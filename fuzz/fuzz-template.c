@@ -1,4 +1,4 @@
-/* Fuzz target: the "{{ name }}" template renderer (src/template.c), in both escape modes. */
+/* Fuzz target: the "{{ name }}" template renderer (src/core/template.c), in both escape modes. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>

@@ -8,9 +8,9 @@ set -eu
 . "$top_srcdir/test/lib/tap.sh"
 if ! command -v clang >/dev/null; then echo "1..0 # SKIP clang is not installed"; exit 0; fi
 flags=$(pkg-config --cflags libcurl libarchive libsystemd inih libcrypto)
-for f in "$top_srcdir"/src/*.c "$top_srcdir"/test/*.c "$top_srcdir"/fuzz/*.c; do
+for f in "$top_srcdir"/src/*/*.c "$top_srcdir"/test/*.c "$top_srcdir"/fuzz/*.c; do
         # shellcheck disable=SC2086
         tap_ok "clang: ${f#"$top_srcdir"/}" clang -fsyntax-only -std=gnu11 -Werror -Wall -Wno-unused-parameter \
-                -include "$top_builddir/ksconfig.h" -iquote "$top_srcdir/src" $flags "$f"
+                -include "$top_builddir/ksconfig.h" -iquote "$top_srcdir/src/base" -iquote "$top_srcdir/src/sys" -iquote "$top_srcdir/src/core" -iquote "$top_srcdir/src/cmd" $flags "$f"
 done
 tap_done

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Integration: fetch_run (src/fetch.c) driven directly by test/test-fetch against the real
+# Integration: fetch_run (src/core/fetch.c) driven directly by test/test-fetch against the real
 # nginx mirror: 20 files at once through the writer thread (more than its queue has slots),
 # bodies in memory alongside, and writes failing with ENOSPC during and after a transfer.
 set -eu

@@ -1,5 +1,5 @@
 #!/bin/bash
-# test/sys-bus.sh - TAP system test of src/bus.c and src/journal.c against the real systemd of
+# test/sys-bus.sh - TAP system test of src/sys/bus.c and src/sys/journal.c against the real systemd of
 # a booted test host (test/lib/hosts.sh), through the test/test-bus-hosts CLI: from the machine
 # over the host's bus socket and journal directory, and inside the host itself.
 #

@@ -47,7 +47,7 @@
 
 # The mirror is on this machine: a proxy from the caller's environment (a company proxy, say)
 # must not stand between it and its clients, nor between it and its own readiness probe. A test
-# about proxies sets the variables for each of its own runs (test/int-proxy.sh).
+# about proxies sets the variables for each of its own runs (test/int/int-proxy.sh).
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 
 _mirror_err() {

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Smoke test for the Kubernetes stand-in binary (test/standin.c); prints TAP.
-# Usage: test/standin-smoke.sh [path/to/standin]   (default: $STANDIN, else ./test/standin)
+# Usage: test/int/standin-smoke.sh [path/to/standin]   (default: $STANDIN, else ./test/standin)
 set -eu
 
 BIN=${1:-${STANDIN:-./test/standin}}

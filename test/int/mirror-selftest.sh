@@ -1,9 +1,9 @@
 #!/bin/bash
-# test/mirror-selftest.sh - TAP self-test of test/lib/mirror.sh (and tap.sh):
+# test/int/mirror-selftest.sh - TAP self-test of test/lib/mirror.sh (and tap.sh):
 # starts a real nginx mirror and checks it with curl.
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=test/lib/tap.sh
 . "$here/lib/tap.sh"
 # shellcheck source=test/lib/mirror.sh

@@ -2,7 +2,7 @@
 # Integration: the built kubestrap against a real nginx HTTPS mirror, installing into --root trees:
 # fresh apply, idempotence, one changed flag, and every download failure leaving the tree as it was.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
 
 # Everything kubestrap owns, with inode and mtime: equal listings mean nothing was rewritten.

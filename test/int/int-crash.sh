@@ -14,7 +14,7 @@
 # trial while their configuration flips between releases (downloads, or copies from the cache),
 # PKI and flags.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 # 8 MiB per binary at 8 MiB/s (per stream, the four in parallel): a cold apply takes about 1 s
 MIRROR_SLOW_RATE=8m
 export MIRROR_SLOW_RATE

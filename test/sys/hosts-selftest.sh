@@ -1,5 +1,5 @@
 #!/bin/bash
-# test/hosts-selftest.sh - TAP self-test of test/lib/hosts.sh: boots three
+# test/sys/hosts-selftest.sh - TAP self-test of test/lib/hosts.sh: boots three
 # Debian hosts (systemd-nspawn, real systemd, sshd, nginx) on the test bridge,
 # checks networking, ssh, file copy, the runtime libraries of kubestrap,
 # sd-bus from the machine, a reboot, and that hosts_down leaves nothing.
@@ -11,7 +11,7 @@
 # the work directory (logs) after the run.
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=test/lib/tap.sh
 . "$here/lib/tap.sh"
 # shellcheck source=test/lib/hosts.sh

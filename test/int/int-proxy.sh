@@ -5,7 +5,7 @@
 # and the health probes never go through a proxy.
 set -eu
 if ! command -v tinyproxy >/dev/null; then echo "1..0 # SKIP tinyproxy is not installed"; exit 0; fi
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 # mirror.sh (through common.sh) has unset every proxy variable of the caller: each run below
 # sets its own.
 ks_setup

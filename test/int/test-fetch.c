@@ -1,4 +1,4 @@
-/* fetch_run against a real HTTPS server (test/int-fetch.sh starts nginx and publishes the
+/* fetch_run against a real HTTPS server (test/int/int-fetch.sh starts nginx and publishes the
  * files): many files at once through the writer thread, more files than the writer has queue
  * slots, memory and file jobs together, and a write that fails (ENOSPC from /dev/full) both
  * during and after the transfer.

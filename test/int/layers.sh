@@ -4,8 +4,8 @@
 # external library) may use base/; base/ (strings, files, logging) uses none of them. Every
 # #include "x.h" in src/ is checked against the folder that holds x.h.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/tap.sh"
-src=${top_srcdir:-$(dirname "$0")/..}/src
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/tap.sh"
+src=${top_srcdir:-$(dirname "$0")/../..}/src
 rank() { case $1 in base) echo 0 ;; sys) echo 1 ;; core) echo 2 ;; cmd) echo 3 ;; *) echo 9 ;; esac; }
 declare -A home
 for d in base sys core cmd; do

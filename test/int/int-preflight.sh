@@ -1,9 +1,9 @@
 #!/bin/bash
 # Integration: preflight checks of the configuration and the PKI (the machine checks run on the
-# booted hosts, test/sys-apply.sh): each failure names the file and how to fix it, apply refuses
+# booted hosts, test/sys/sys-apply.sh): each failure names the file and how to fix it, apply refuses
 # to change anything, and --ignore NAME turns one failure into a warning.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
 empty() { find "$ROOT" -mindepth 1 | wc -l; }
 

@@ -3,7 +3,7 @@
 # the cache; "cache" says what each entry is kept for, "prune" removes exactly the unused ones
 # (not what is installed, not what the configuration pins), and a warm run still needs nothing.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
 CACHE=$ROOT/var/cache/kubestrap
 entries() { find "$CACHE/sha256" -type f -regextype posix-extended -regex '.*/[0-9a-f]{64}' | wc -l; }

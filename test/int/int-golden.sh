@@ -3,7 +3,7 @@
 # (test/golden/, extracted from the seed by test/golden/extract-from-seed.sh), and operator
 # templates in <root>/etc/kubestrap/templates override the shipped ones, with clear errors.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
 G=$top_srcdir/test/golden
 

@@ -5,7 +5,7 @@
 # flag restarting one unit, a crashing API server explained by its journal, a reboot coming
 # back by itself, and the RBAC objects applied once.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/system.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/system.sh"
 sys_begin 1 ks-sys
 IP=$HOST_IP_0
 prov_mirror_up "$wd" || tap_bail "mirror did not start"

@@ -2,7 +2,7 @@
 # Integration: configuration errors through the command line, each with its exact message
 # (file, line, section, key) and exit status 2, and nothing written to the --root tree.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
 
 # check NAME "sed expression" "expected exact stderr line"

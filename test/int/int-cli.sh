@@ -3,7 +3,7 @@
 # after the verb, --help for the whole and for each verb (stdout, exit 0), usage errors as one
 # line with the usage and where the help is (stderr, exit 2), --version, --ignore all.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
 no_ms() { printf '%s\n' "$1" | sed 's/([0-9]* ms)//; s/"duration_ms":[0-9]*//; s/"[a-z]*_ms":[0-9]*//g'; }
 

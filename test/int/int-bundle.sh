@@ -3,7 +3,7 @@
 # config, PKI); '--bundle FILE apply' (or from stdin) installs from it with the mirror stopped,
 # and a tampered or hostile bundle installs nothing.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
 B=$WORK/bundle.tar
 

@@ -4,7 +4,7 @@
 # PKI and templates travel on the SSH session's stdin. Parallel, rolling (--serial) with
 # gating, --max-fail, an unreachable host, and JSON events carrying the host.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/system.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/system.sh"
 sys_begin 3 ks-fan
 prov_mirror_up "$wd" || tap_bail "mirror did not start"
 "$top_srcdir/scripts/make-pki" "$wd/pki" "$HOST_IP_0,$HOST_IP_1,$HOST_IP_2" "$HOST_IP_0" >/dev/null

@@ -2,7 +2,7 @@
 # Integration: reset removes exactly what kubestrap installed (its state file says what),
 # keeps what the operator changed or added, and is safe to run twice.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
 
 # a tree that had nothing: after apply and reset it is empty again

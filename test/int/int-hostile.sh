@@ -3,7 +3,7 @@
 # left as it was: bad sidecars, a full disk, an unreadable PKI file, values that would inject
 # unit directives.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
 snapshot() { (cd "$1" && find . -mindepth 1 ! -type d -printf '%p %i %T@ %m %l\n' | sort); }
 ks -c "$CONF" --root "$ROOT" apply

@@ -7,7 +7,7 @@
 # The hosts boot from a base with cloud-init in it (HOSTS_EXTRA_PACKAGES, its own cached base;
 # test/HOSTS.md); without a mirror to build that base, the boot checks are skipped.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/system.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/system.sh"
 UNIT=$top_builddir/units/kubestrap-firstboot.service
 [ -f "$UNIT" ] || skip_all "$UNIT is not built"
 # python3-cffi-backend: python3-cryptography (for cloud-init) needs it through a virtual package,

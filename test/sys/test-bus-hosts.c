@@ -1,4 +1,4 @@
-/* A small CLI over bus.h and journal.h for test/sys-bus.sh, which runs it against the systemd
+/* A small CLI over bus.h and journal.h for test/sys/sys-bus.sh, which runs it against the systemd
  * of a booted test host; it prints key=value lines and "rc=0" or "rc=ENAME" last. */
 #include <errno.h>
 #include <inttypes.h>

@@ -1,10 +1,10 @@
 #!/bin/bash
-# Integration: fetch_run (src/core/fetch.c) driven directly by test/test-fetch against the real
+# Integration: fetch_run (src/core/fetch.c) driven directly by test/int/test-fetch against the real
 # nginx mirror: 20 files at once through the writer thread (more than its queue has slots),
 # bodies in memory alongside, and writes failing with ENOSPC during and after a transfer.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
-: "${TEST_FETCH:=$top_builddir/test/test-fetch}"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
+: "${TEST_FETCH:=$top_builddir/test/int/test-fetch}"
 [ -x "$TEST_FETCH" ] || { echo "1..0 # SKIP $TEST_FETCH is not built"; exit 0; }
 WORK=$(mktemp -d)
 trap ks_cleanup EXIT

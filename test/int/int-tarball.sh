@@ -4,7 +4,7 @@
 # with "../", absolute, symlink-escaping or hard-link-escaping entries, or a wrong digest
 # install nothing.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
 T=kubernetes-server-linux-amd64.tar.gz
 summary() { printf '%s\n' "$OUT" | tail -n 1; }

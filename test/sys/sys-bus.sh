@@ -1,15 +1,15 @@
 #!/bin/bash
-# test/sys-bus.sh - TAP system test of src/sys/bus.c and src/sys/journal.c against the real systemd of
-# a booted test host (test/lib/hosts.sh), through the test/test-bus-hosts CLI: from the machine
+# test/sys/sys-bus.sh - TAP system test of src/sys/bus.c and src/sys/journal.c against the real systemd of
+# a booted test host (test/lib/hosts.sh), through the test/sys/test-bus-hosts CLI: from the machine
 # over the host's bus socket and journal directory, and inside the host itself.
 #
 # Needs root and a machine that can boot the test hosts; exits 77 (skip) otherwise.
 # KS_TEST_KEEP=1 keeps the work directory (host logs) afterwards.
 set -eu
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
-TB=${TEST_BUS_HOSTS:-$top_builddir/test/test-bus-hosts}
+TB=${TEST_BUS_HOSTS:-$top_builddir/test/sys/test-bus-hosts}
 
 # shellcheck source=test/lib/tap.sh
 . "$top_srcdir/test/lib/tap.sh"

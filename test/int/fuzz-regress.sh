@@ -5,7 +5,7 @@
 # returns without crashing. Needs neither clang nor libFuzzer; under --enable-asan the replays
 # are sanitized like the fuzzers.
 set -eu
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 # shellcheck source=test/lib/tap.sh
 . "$top_srcdir/test/lib/tap.sh"

@@ -3,7 +3,7 @@
 # a transfer cut half-way that resumes by Range, retries and fall-over to a mirror, the cache,
 # and a warm run that makes no HTTP request and hashes nothing.
 set -eu
-. "${top_srcdir:-$(dirname "$0")/..}/test/lib/common.sh"
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 MIRROR_SLOW_RATE=1m
 export MIRROR_SLOW_RATE
 ks_setup

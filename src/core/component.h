@@ -6,6 +6,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The release binaries kubestrap downloads, as X(ID, name): each becomes BINARY_<ID> in
+ * model.h, a name in binary_names[] and a [download] digest.<name> pin key. Component rows name
+ * theirs in .binary; kubectl is a tool with no unit. A component that brings a binary of its
+ * own adds it here, next to its row. */
+#define RELEASE_BINARIES(X)                                                                        \
+        X(APISERVER, "kube-apiserver")                                                             \
+        X(CONTROLLER_MANAGER, "kube-controller-manager")                                           \
+        X(SCHEDULER, "kube-scheduler")                                                             \
+        X(KUBECTL, "kubectl")
+
 /* How a probe's TLS is checked. */
 enum probe_tls {
         PROBE_TLS_CLUSTER_CA, /* https, verified against <lib-dir>/ca.pem */

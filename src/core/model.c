@@ -12,10 +12,9 @@
 #include "validate.h"
 
 const char *const binary_names[_BINARY_MAX] = {
-    [BINARY_APISERVER] = "kube-apiserver",
-    [BINARY_CONTROLLER_MANAGER] = "kube-controller-manager",
-    [BINARY_SCHEDULER] = "kube-scheduler",
-    [BINARY_KUBECTL] = "kubectl",
+#define BINARY_NAME(id, name) [BINARY_##id] = name,
+    RELEASE_BINARIES(BINARY_NAME)
+#undef BINARY_NAME
 };
 
 /* clang-format off */
@@ -116,10 +115,12 @@ static const struct key_spec schema[] = {
     {"download", "timeout", T_DEADLINE, "1800", false, UINT(download.timeout)},
     {"download", "source", T_SOURCE, "binaries", false, CFG_SOURCE,
      offsetof(struct config, download.source)},
-    {"download", "digest.kube-apiserver", T_PIN, "", false, NONE},
-    {"download", "digest.kube-controller-manager", T_PIN, "", false, NONE},
-    {"download", "digest.kube-scheduler", T_PIN, "", false, NONE},
-    {"download", "digest.kubectl", T_PIN, "", false, NONE},
+/* download.digest.<binary>: one pin key per release binary */
+/* clang-format off */
+#define PIN_KEY(id, name) {"download", "digest." name, T_PIN, "", false, NONE},
+    RELEASE_BINARIES(PIN_KEY)
+#undef PIN_KEY
+    /* clang-format on */
     {"health", "timeout", T_SECONDS, "120", false, UINT(health.timeout)},
     {"pki", "source-dir", T_PATH, NULL, false, STR(pki.source_dir)},
     {"fanout", "ssh-options", T_TEXT, "", true, STR(fanout.ssh_options)},

@@ -7,16 +7,16 @@
 #include "component.h"
 #include "digest.h"
 
-/* The release's downloadable binaries. A separate table from the components: a binary is a
- * download (URL, digest pin, tarball member) and a component is a running unit; kubectl is a
- * binary with no unit, nginx a component with no binary. A component names its binary. */
+/* The release's downloadable binaries: RELEASE_BINARIES in component.h, next to the component
+ * rows that name them. */
+/* clang-format off */
 enum binary {
-        BINARY_APISERVER,
-        BINARY_CONTROLLER_MANAGER,
-        BINARY_SCHEDULER,
-        BINARY_KUBECTL,
+#define BINARY_ENUM(id, name) BINARY_##id,
+        RELEASE_BINARIES(BINARY_ENUM)
+#undef BINARY_ENUM
         _BINARY_MAX,
 };
+/* clang-format on */
 
 /* The seed's PKI files in [pki] source-dir, in the order it moves them. admin's are not
  * installed: only the cluster-level RBAC step uses them, and a node may not have them. */

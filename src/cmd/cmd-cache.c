@@ -17,8 +17,8 @@ static int cmd_cache(struct cmd_ctx *ctx)
 {
         bool prune = ctx->argc > 0;
         if (prune && !streq(ctx->argv[0], "prune")) {
-                log_error("cache: unknown action '%s' (the only one is 'prune')", ctx->argv[0]);
-                return EXIT_USAGE;
+                return cmd_usage_error(ctx, "unknown action '%s' (the only one is 'prune')",
+                                       ctx->argv[0]);
         }
         struct model *m = NULL;
         int r = cmd_load_model(ctx, &m);

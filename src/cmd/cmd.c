@@ -158,7 +158,7 @@ const char *cmd_opt(const struct cmd_ctx *ctx, const char *name)
 }
 
 /* The values of the global options, checked where they are parsed. */
-static int set_global(struct cmd_ctx *ctx, int which, const char *arg)
+static int set_global(struct cmd_ctx *ctx, const struct command *cmd, int which, const char *arg)
 {
         switch (which) {
         case G_CONFIG:
@@ -167,8 +167,7 @@ static int set_global(struct cmd_ctx *ctx, int which, const char *arg)
                 break;
         case G_ROOT:
                 if (arg[0] != '/') {
-                        log_error("--root needs an absolute path, got '%s'", arg);
-                        return EXIT_USAGE;
+                        return usage_error_of(cmd, "--root needs an absolute path, got '%s'", arg);
                 }
                 ctx->root = arg;
                 break;
@@ -178,8 +177,8 @@ static int set_global(struct cmd_ctx *ctx, int which, const char *arg)
                 else if (streq(arg, "human"))
                         report_set_output(OUTPUT_HUMAN);
                 else {
-                        log_error("--output must be 'human' or 'json', got '%s'", arg);
-                        return EXIT_USAGE;
+                        return usage_error_of(cmd, "--output must be 'human' or 'json', got '%s'",
+                                              arg);
                 }
                 break;
         case G_VERBOSE:
@@ -193,8 +192,8 @@ static int set_global(struct cmd_ctx *ctx, int which, const char *arg)
                 break;
         case G_IGNORE:
                 if (!streq(arg, "all") && !preflight_known(arg)) {
-                        log_error("--ignore: no preflight check is called '%s'", arg);
-                        return EXIT_USAGE;
+                        return usage_error_of(cmd, "--ignore: no preflight check is called '%s'",
+                                              arg);
                 }
                 if (strv_extend(&ctx->ignore, arg) < 0)
                         return log_error_errno(-ENOMEM, "%m"), EXIT_RUN_FAILED;
@@ -296,7 +295,7 @@ static int parse_pass(int argc, char *argv[], const struct command *cmd, bool st
                 else if (i == G_VERSION)
                         *version = true;
                 else if (i < _G_MAX)
-                        r = set_global(ctx, i, optarg);
+                        r = set_global(ctx, cmd, i, optarg);
                 else
                         ctx->values[i - _G_MAX] = optarg ? optarg : "";
         }

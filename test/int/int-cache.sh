@@ -139,6 +139,7 @@ tap_is "$(entries)" 0 "and prune after it empties the cache"
 
 ks -c "$CONF" --root "$ROOT" cache nonsense
 tap_is "$RC" 2 "an unknown action is a usage error"
-tap_is "$ERR" "kubestrap: cache: unknown action 'nonsense' (the only one is 'prune')" "naming it"
+tap_is "$ERR" "kubestrap: unknown action 'nonsense' (the only one is 'prune'); usage: kubestrap cache [prune]
+Try 'kubestrap cache --help'." "naming it, with the verb's usage"
 
 tap_done

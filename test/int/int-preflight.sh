@@ -86,7 +86,8 @@ tap_is "$RC" 0 "--ignore san lets apply go ahead"
 tap_like "$ERR" "preflight san +warn kubernetes.pem does not cover 10.240.0.99 \(ignored\)" "and the failure is still shown, as a warning"
 ks -c "$CONF" --root "$ROOT" --ignore sna apply
 tap_is "$RC" 2 "an unknown check name is a usage error"
-tap_is "$ERR" "kubestrap: --ignore: no preflight check is called 'sna'" "naming the bad name"
+tap_like "$(printf '%s\n' "$ERR" | head -n 1)" "^kubestrap: --ignore: no preflight check is called 'sna'; usage: kubestrap " "naming the bad name"
+tap_is "$(printf '%s\n' "$ERR" | sed -n 2p)" "Try 'kubestrap --help'." "and where to read more"
 
 ks_set node internal-ip 10.240.0.10
 ks_set cluster public-address kubernetes-api.invalid

@@ -1,9 +1,19 @@
 /* A stand-in for the Kubernetes binaries (kube-apiserver, kube-controller-manager,
- * kube-scheduler, kubectl), used in tests only. */
+ * kube-scheduler, kubectl), used in tests only.
+ *
+ * Its Kubernetes version is baked into each published copy: the test mirror appends a line
+ * "standin-version=v1.34.2" after the ELF image (test/lib/mirror.sh, mirror_publish_standin).
+ * One build thus serves every version, a copy per version costs a cat, and each version's
+ * file has its own digest, as real releases do. A copy without that line is STANDIN_VERSION.
+ * Per its minor version the stand-in refuses the flags that version no longer accepts and the
+ * scheduler config apiVersions it does not serve, with the real programs' wording, and serves
+ * only the health paths that version has (the tables below, from the notes on Kubernetes
+ * versions). A version with a "-crash" suffix exits at start: a bad release for rollback tests. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <ctype.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -56,6 +66,9 @@ static SSL_CTX *ctx;
 static bool have_client_ca;
 static int audit_fd = -1;
 static char version_json[512];
+/* The baked-in version: STANDIN_VERSION, or the published copy's trailer. */
+static char k8s_version[64] = STANDIN_VERSION;
+static int minor;
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -128,6 +141,163 @@ static void require_readable_flags(const char *const *names)
         for (; *names; names++)
                 if (flag(*names))
                         require_readable(flag(*names));
+}
+
+/* ---- versions ---------------------------------------------------------- */
+
+#define TRAILER_KEY "standin-version="
+
+/* Where the ELF image ends: the section header table, or the furthest segment. What
+ * follows was appended after the build. 0 if the file is not a 64-bit ELF. */
+static off_t elf_end(int fd)
+{
+        Elf64_Ehdr eh;
+        if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
+            memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64)
+                return 0;
+        uint64_t end = eh.e_shoff + (uint64_t)eh.e_shnum * eh.e_shentsize;
+        for (unsigned i = 0; i < eh.e_phnum; i++) {
+                Elf64_Phdr ph;
+                if (pread(fd, &ph, sizeof ph, (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize)) !=
+                    (ssize_t)sizeof ph)
+                        return 0;
+                if (ph.p_offset + ph.p_filesz > end)
+                        end = ph.p_offset + ph.p_filesz;
+        }
+        return (off_t)end;
+}
+
+/* Reads "standin-version=..." from the bytes appended to our own executable, if any. Only
+ * the appended bytes count: the key also sits, as a literal, in our .rodata. */
+static void read_baked_version(void)
+{
+        char tail[4096];
+        struct stat st;
+        int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        off_t end = elf_end(fd);
+        if (end > 0 && fstat(fd, &st) == 0 && st.st_size > end) {
+                size_t want = (size_t)(st.st_size - end) < sizeof tail - 1
+                                  ? (size_t)(st.st_size - end)
+                                  : sizeof tail - 1;
+                ssize_t n = pread(fd, tail, want, end);
+                if (n > 0) {
+                        tail[n] = '\0';
+                        for (char *line = tail; line;
+                             line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+                                if (!strncmp(line, TRAILER_KEY, strlen(TRAILER_KEY))) {
+                                        const char *v = line + strlen(TRAILER_KEY);
+                                        size_t len = strcspn(v, "\r\n");
+                                        if (len > 0 && len < sizeof k8s_version) {
+                                                memcpy(k8s_version, v, len);
+                                                k8s_version[len] = '\0';
+                                        }
+                                }
+                }
+        }
+        close(fd);
+}
+
+#define ROLE(r)     (1u << (r))
+#define CONTROLLERS (ROLE(APISERVER) | ROLE(CONTROLLER_MANAGER) | ROLE(SCHEDULER))
+
+/* The seed's era flags that later minors deprecate or remove (the notes' flag table). A
+ * deprecated flag still works and pflag warns; a removed one is an unknown flag. */
+static const struct flag_rule {
+        const char *name;
+        unsigned roles;
+        int deprecated_from;     /* minor; 0: never */
+        int removed_from;        /* minor; 0: never */
+        const char *deprecation; /* the text given to pflag's MarkDeprecated */
+} flag_rules[] = {
+    /* Still accepted through 1.35; the notes name no removal in 1.36 either. */
+    {"apiserver-count", ROLE(APISERVER), 24, 0,
+     "apiserver-count is deprecated and will be removed in a future version."},
+    {"kubelet-https", ROLE(APISERVER), 0, 22, NULL},
+    /* The notes: --insecure-port and --port, all three components, removed in 1.24. */
+    {"insecure-port", CONTROLLERS, 0, 24, NULL},
+    {"port", CONTROLLERS, 0, 24, NULL},
+};
+
+/* Whether the command line names flag NAME ("--name" or "--name=..."). */
+static bool has_flag(const char *name)
+{
+        size_t n = strlen(name);
+        for (int i = 1; i < nargs; i++)
+                if (!strncmp(args[i], "--", 2) && !strncmp(args[i] + 2, name, n) &&
+                    (args[i][n + 2] == '\0' || args[i][n + 2] == '='))
+                        return true;
+        return false;
+}
+
+/* As the real components do through pflag and component-base's cli.Run: a flag that is
+ * gone fails the parse ("Error: unknown flag: --x", exit 1); a deprecated one warns. */
+static void check_flags(void)
+{
+        for (size_t i = 0; i < sizeof flag_rules / sizeof flag_rules[0]; i++) {
+                const struct flag_rule *f = &flag_rules[i];
+                if (!(f->roles & ROLE(role)) || !has_flag(f->name))
+                        continue;
+                if (f->removed_from && minor >= f->removed_from)
+                        die("unknown flag: --%s", f->name);
+                if (f->deprecated_from && minor >= f->deprecated_from)
+                        fprintf(stderr, "Flag --%s has been deprecated, %s\n", f->name,
+                                f->deprecation);
+        }
+}
+
+#define SCHEDULER_GROUP "kubescheduler.config.k8s.io/"
+
+/* KubeSchedulerConfiguration versions: served from minor, up to and including last_minor
+ * (the notes' table; v1beta1 removed in 1.23, v1beta2 in 1.28, v1beta3 in 1.29). */
+static const struct {
+        const char *version;
+        int first_minor, last_minor;
+} scheduler_apis[] = {
+    {"v1beta1", 19, 22},
+    {"v1beta2", 22, 27},
+    {"v1beta3", 23, 28},
+    {"v1", 25, 1000},
+};
+
+static bool scheduler_serves(const char *api_version)
+{
+        if (strncmp(api_version, SCHEDULER_GROUP, strlen(SCHEDULER_GROUP)))
+                return false;
+        for (size_t i = 0; i < sizeof scheduler_apis / sizeof scheduler_apis[0]; i++)
+                if (!strcmp(api_version + strlen(SCHEDULER_GROUP), scheduler_apis[i].version))
+                        return minor >= scheduler_apis[i].first_minor &&
+                               minor <= scheduler_apis[i].last_minor;
+        return false; /* e.g. v1alpha1: none of our versions serves it */
+}
+
+/* As the real scheduler fails once its logging is set up: klog's error line from
+ * component-base's cli.Run, with the decoder's "no kind ... is registered" error. */
+__attribute__((noreturn)) static void die_not_registered(const char *kind, const char *api_version)
+{
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        fprintf(stderr,
+                "E%02d%02d %02d:%02d:%02d.%06ld %7d run.go:74] \"command failed\" err=\"no kind "
+                "\\\"%s\\\" is registered for version \\\"%s\\\" in scheme "
+                "\\\"k8s.io/kubernetes/pkg/scheduler/apis/config/scheme/scheme.go:30\\\"\"\n",
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000,
+                (int)getpid(), kind, api_version);
+        exit(1);
+}
+
+/* Which health paths this role serves at this version (the notes: the scheduler has
+ * /livez and /readyz only since 1.31). */
+static bool serves_health(const char *path)
+{
+        if (!strcmp(path, "/healthz"))
+                return true;
+        if (strcmp(path, "/livez") && strcmp(path, "/readyz"))
+                return false;
+        return role != SCHEDULER || minor >= 31;
 }
 
 /* ---- TLS --------------------------------------------------------------- */
@@ -481,7 +651,7 @@ static void route(struct conn *c, const struct req *r, const char *body)
         bool get = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD");
         char name[254];
 
-        if (!strcmp(p, "/healthz") || !strcmp(p, "/livez") || !strcmp(p, "/readyz")) {
+        if (serves_health(p)) {
                 if (get)
                         respond(c, r, 200, "text/plain; charset=utf-8", "ok", 2);
                 else
@@ -642,16 +812,34 @@ static void *accept_loop(void *arg)
 
 /* ---- roles ------------------------------------------------------------- */
 
-/* Only what our provisioner writes: clientConnection.kubeconfig, possibly quoted. */
+/* A scalar after "key:", unquoted, without a trailing comment. */
+static char *yaml_value(char *v)
+{
+        v = trim(v);
+        size_t n = strlen(v);
+        if (n >= 2 && (*v == '"' || *v == '\'') && v[n - 1] == *v) {
+                v[n - 1] = '\0';
+                v++;
+        } else if (strstr(v, " #")) {
+                *strstr(v, " #") = '\0';
+                v = trim(v);
+        }
+        return v;
+}
+
+/* Only what our provisioner writes: the top-level apiVersion and kind, and
+ * clientConnection.kubeconfig, possibly quoted. Like the real scheduler, the file is decoded
+ * (its apiVersion checked) before the kubeconfig it names is read. */
 static char *scheduler_kubeconfig(const char *config)
 {
-        char line[4096], *found = NULL;
+        char line[4096], *found = NULL, api_version[256] = "",
+                         kind[256] = "KubeSchedulerConfiguration";
         int section = -1;
         require_readable(config);
         FILE *f = fopen(config, "r");
         if (!f)
                 die("open %s: %s", config, go_strerror(errno));
-        while (!found && fgets(line, sizeof line, f)) {
+        while (fgets(line, sizeof line, f)) {
                 line[strcspn(line, "\r\n")] = '\0';
                 int indent = (int)strspn(line, " ");
                 char *key = line + indent;
@@ -662,22 +850,20 @@ static char *scheduler_kubeconfig(const char *config)
                 if (section < 0) {
                         if (!strncmp(key, "clientConnection:", 17))
                                 section = indent;
+                        else if (!indent && !strncmp(key, "apiVersion:", 11))
+                                snprintf(api_version, sizeof api_version, "%s",
+                                         yaml_value(key + 11));
+                        else if (!indent && !strncmp(key, "kind:", 5))
+                                snprintf(kind, sizeof kind, "%s", yaml_value(key + 5));
                         continue;
                 }
-                if (strncmp(key, "kubeconfig:", 11))
-                        continue;
-                char *v = trim(key + 11);
-                size_t n = strlen(v);
-                if (n >= 2 && (*v == '"' || *v == '\'') && v[n - 1] == *v) {
-                        v[n - 1] = '\0';
-                        v++;
-                } else if (strstr(v, " #")) {
-                        *strstr(v, " #") = '\0';
-                        v = trim(v);
-                }
-                found = strdup(v);
+                if (!found && !strncmp(key, "kubeconfig:", 11))
+                        found = strdup(yaml_value(key + 11));
         }
         fclose(f);
+        /* A file without apiVersion is not checked: the stand-in only judges what it is told. */
+        if (*api_version && !scheduler_serves(api_version))
+                die_not_registered(kind, api_version);
         if (!found || !*found)
                 die("no clientConnection.kubeconfig in %s", config);
         return found;
@@ -685,31 +871,31 @@ static char *scheduler_kubeconfig(const char *config)
 
 static int kubectl(int argc, char **argv)
 {
-        bool version = false, client = false;
+        bool version_verb = false, client = false;
         for (int i = 1; i < argc; i++) {
                 if (!strcmp(argv[i], "version"))
-                        version = true;
+                        version_verb = true;
                 else if (!strcmp(argv[i], "--client") || !strcmp(argv[i], "--client=true"))
                         client = true;
         }
-        if (!version || !client) {
+        if (!version_verb || !client) {
                 fputs("kubectl stand-in: not supported\n", stderr);
                 return 1;
         }
-        printf("Client Version: %s\n", STANDIN_VERSION);
+        printf("Client Version: %s\n", k8s_version);
         return 0;
 }
 
 static void build_version_json(void)
 {
-        int major = 0, minor = 0;
-        sscanf(STANDIN_VERSION, "v%d.%d", &major, &minor);
+        int major = 0;
+        sscanf(k8s_version, "v%d", &major);
         snprintf(
             version_json, sizeof version_json,
             "{\"major\":\"%d\",\"minor\":\"%d\",\"gitVersion\":\"%s\",\"gitCommit\":\"standin\","
             "\"gitTreeState\":\"clean\",\"buildDate\":\"%s\",\"goVersion\":\"standin\","
             "\"compiler\":\"gc\",\"platform\":\"%s\"}",
-            major, minor, STANDIN_VERSION, STANDIN_BUILD_DATE, PLATFORM);
+            major, minor, k8s_version, STANDIN_BUILD_DATE, PLATFORM);
 }
 
 static void open_audit_log(const char *path)
@@ -745,6 +931,8 @@ int main(int argc, char **argv)
                         name);
                 return 1;
         }
+        read_baked_version();
+        sscanf(k8s_version, "v%*d.%d", &minor);
         const char *fail = getenv("STANDIN_FAIL");
         if (fail && *fail) {
                 fprintf(stderr, "%s\n", fail);
@@ -752,14 +940,22 @@ int main(int argc, char **argv)
         }
         for (int i = 1; i < argc; i++)
                 if (!strcmp(argv[i], "--version") || !strncmp(argv[i], "--version=", 10)) {
-                        printf("Kubernetes %s\n", STANDIN_VERSION);
+                        printf("Kubernetes %s\n", k8s_version);
                         return 0;
                 }
         if (role == KUBECTL)
                 return kubectl(argc, argv);
 
+        /* A bad release: the controllers exit at start, so that systemd's Restart=on-failure
+         * makes the crash loop a health gate must catch. */
+        if (strstr(k8s_version, "-crash")) {
+                fprintf(stderr, "%s stand-in %s: built to crash at start (a bad release)\n",
+                        role_names[role], k8s_version);
+                return 1;
+        }
         nargs = argc;
         args = argv;
+        check_flags();
         const char *bind = flag("bind-address") ? flag("bind-address") : "0.0.0.0";
         const char *port = flag("secure-port");
         ctx = new_ctx();

@@ -7,6 +7,8 @@
 #   dir=$(mktemp -d); trap 'mirror_stop; rm -rf "$dir"' EXIT
 #   mirror_start "$dir" || exit 1
 #   mirror_publish v1.21.0 amd64 kube-apiserver ./some-file
+#   mirror_publish_standin amd64 "$STANDIN" v1.34.2     # the four stand-ins of a version
+#   mirror_publish_standins amd64 "$STANDIN"            # $MIRROR_STANDIN_VERSIONS and markers
 #   curl --cacert "$MIRROR_CA" "$MIRROR_URL/v1.21.0/bin/linux/amd64/kube-apiserver"
 #
 # mirror_start exports:
@@ -475,6 +477,79 @@ mirror_publish() {
     printf '%s\n' "$sum256" >"$dst.sha256" || return 1
     printf '%s  %s\n' "$sum512" "$name" >"$dst.sha512" || return 1
     chmod 0644 "$dst.sha256" "$dst.sha512"
+}
+
+# The versions the test mirror publishes with mirror_publish_standins: one per minor the tests
+# move between (two patches of 1.34, so that stable-1.34 has a choice to make), and bad
+# releases ("-crash": the controllers exit at start) for rollback tests. Markers skip those.
+MIRROR_STANDIN_VERSIONS="v1.21.0 v1.30.14 v1.31.2 v1.32.3 v1.33.4 v1.34.1 v1.34.2 v1.35.0 v1.36.0"
+MIRROR_STANDIN_CRASH_VERSIONS="v1.34.3-crash v1.36.1-crash"
+MIRROR_STANDIN_ROLES="kube-apiserver kube-controller-manager kube-scheduler kubectl"
+
+# mirror_publish_standin ARCH STANDIN VERSION...: the four binaries of each VERSION, each a
+# copy of the stand-in build STANDIN with the version baked in (test/standin.c reads the line
+# "standin-version=VERSION" appended after its ELF image) and its role's name, so that every
+# file has its own digest; with their .sha256/.sha512 sidecars, as mirror_publish writes them.
+# No rebuild, a copy per file, and one sha256sum and one sha512sum over all of them: the mirror
+# publishes eleven versions and must still start in well under a second.
+mirror_publish_standin() {
+    if [ $# -lt 3 ]; then
+        _mirror_err "usage: mirror_publish_standin ARCH STANDIN VERSION..."
+        return 1
+    fi
+    local arch=$1 standin=$2 ver b dir files=() sum path
+    shift 2
+    [ -n "${MIRROR_WWW:-}" ] || { _mirror_err "mirror_publish_standin: mirror not started"; return 1; }
+    [ -r "$standin" ] || { _mirror_err "mirror_publish_standin: cannot read '$standin'"; return 1; }
+    for ver in "$@"; do
+        dir="$MIRROR_WWW/$ver/bin/linux/$arch"
+        mkdir -p "$dir" || return 1
+        # world-traversable path for the nginx worker, whatever the umask
+        chmod 0755 "$MIRROR_WWW/$ver" "$MIRROR_WWW/$ver/bin" "$MIRROR_WWW/$ver/bin/linux" "$dir" ||
+            return 1
+        for b in $MIRROR_STANDIN_ROLES; do
+            { cat -- "$standin" && printf '\nstandin-version=%s\n%s\n' "$ver" "$b"; } >"$dir/$b" ||
+                return 1
+            files+=("$dir/$b")
+        done
+    done
+    while read -r sum path; do
+        printf '%s\n' "$sum" >"$path.sha256" || return 1
+    done < <(sha256sum -- "${files[@]}")
+    while read -r sum path; do
+        printf '%s  %s\n' "$sum" "${path##*/}" >"$path.sha512" || return 1
+    done < <(sha512sum -- "${files[@]}")
+    [ "${#files[@]}" -gt 0 ] && [ -s "${files[-1]}.sha512" ] || return 1
+    chmod 0644 "${files[@]}" "${files[@]/%/.sha256}" "${files[@]/%/.sha512}"
+}
+
+# mirror_publish_markers VERSION...: dl.k8s.io's markers at the document root, as
+# <base-url>/stable.txt, stable-1.txt and stable-1.NN.txt: the highest stable VERSION overall
+# and per minor, without a trailing newline (as dl.k8s.io serves them). Pre-releases
+# (a "-" suffix) are no stable release and are left out.
+mirror_publish_markers() {
+    local v minor list
+    [ -n "${MIRROR_WWW:-}" ] || { _mirror_err "mirror_publish_markers: mirror not started"; return 1; }
+    list=$(printf '%s\n' "$@" | grep -E '^v[0-9]+\.[0-9]+\.[0-9]+$' | sort -V) || true
+    [ -n "$list" ] || { _mirror_err "mirror_publish_markers: no stable version given"; return 1; }
+    for v in $list; do # ascending: the last of a minor wins
+        minor=${v#v}
+        minor=${minor%.*}
+        printf '%s' "$v" >"$MIRROR_WWW/stable-$minor.txt" || return 1
+    done
+    v=$(printf '%s\n' "$list" | tail -n 1)
+    minor=${v#v}
+    printf '%s' "$v" >"$MIRROR_WWW/stable.txt" || return 1
+    printf '%s' "$v" >"$MIRROR_WWW/stable-${minor%%.*}.txt" || return 1
+    chmod 0644 "$MIRROR_WWW"/stable*.txt
+}
+
+# mirror_publish_standins ARCH STANDIN: every version of MIRROR_STANDIN_VERSIONS and
+# MIRROR_STANDIN_CRASH_VERSIONS, and the markers of the stable ones.
+mirror_publish_standins() {
+    # shellcheck disable=SC2086 # lists of words
+    mirror_publish_standin "$1" "$2" $MIRROR_STANDIN_VERSIONS $MIRROR_STANDIN_CRASH_VERSIONS &&
+        mirror_publish_markers $MIRROR_STANDIN_VERSIONS
 }
 
 # mirror_requests: number of requests logged so far (all three servers).

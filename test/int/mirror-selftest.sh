@@ -27,11 +27,13 @@ trap cleanup EXIT
 VER=v1.21.0 ARCH=amd64 NAME=kube-apiserver
 REL="$VER/bin/linux/$ARCH/$NAME"
 
+t0=$(date +%s%N)
 if mirror_start "$tmp"; then   # $tmp is mode 0700, as mktemp -d made it
     tap_pass "mirror_start"
 else
     tap_bail "mirror_start failed"
 fi
+t1=$(date +%s%N)
 mkdir "$tmp/work"
 tap_diag "MIRROR_URL=$MIRROR_URL UNTRUSTED=$MIRROR_UNTRUSTED_URL HTTP=$MIRROR_HTTP_URL"
 
@@ -125,6 +127,76 @@ tap_is "$rc" 22 "curl -f on a missing file fails (22)"
 n2=$(mirror_requests)
 tap_ok "access log keeps growing ($n1 -> $n2)" test "$n2" -gt "$n1"
 tap_like "$(tail -n 1 "$MIRROR_ACCESS_LOG")" '" 404 ' "404 is logged"
+
+# --- the stand-ins of every version, and the markers ------------------------------------
+STANDIN=${STANDIN:-$here/standin}
+if [ -x "$STANDIN" ]; then
+    t2=$(date +%s%N)
+    tap_ok "mirror_publish_standins" mirror_publish_standins "$ARCH" "$STANDIN"
+    t3=$(date +%s%N)
+    tap_diag "mirror_start took $(((t1 - t0) / 1000000)) ms, publishing $MIRROR_STANDIN_VERSIONS" \
+        "$MIRROR_STANDIN_CRASH_VERSIONS took $(((t3 - t2) / 1000000)) ms"
+    tap_ok "publishing every version takes under 3 s" test $(((t3 - t2) / 1000000)) -lt 3000
+
+    marker() { curl -fsS --cacert "$MIRROR_CA" "$MIRROR_URL/$1"; }
+    # as dl.k8s.io serves them: the version and nothing else, no trailing newline
+    tap_ok "stable.txt is v1.36.0, without a newline" cmp <(marker stable.txt) <(printf v1.36.0)
+    tap_ok "stable-1.txt is v1.36.0" cmp <(marker stable-1.txt) <(printf v1.36.0)
+    tap_ok "stable-1.34.txt is the higher of two patches, v1.34.2" cmp <(marker stable-1.34.txt) <(printf v1.34.2)
+    # shellcheck disable=SC2086 # a list of words
+    for m in $(printf '%s\n' $MIRROR_STANDIN_VERSIONS | sed 's/^v\([0-9]*\.[0-9]*\)\..*/\1/' | uniq); do
+        # shellcheck disable=SC2086
+        v=$(printf '%s\n' $MIRROR_STANDIN_VERSIONS | grep -F "v$m." | sort -V | tail -n 1)
+        tap_is "$(marker "stable-$m.txt")" "$v" "stable-$m.txt is $v, the highest published v$m"
+    done
+    tap_is "$(curl -sS --cacert "$MIRROR_CA" -o /dev/null -w '%{http_code}' "$MIRROR_URL/stable-1.20.txt")" 404 \
+        "no marker for a minor the mirror lacks"
+    tap_unlike "$(cat "$MIRROR_WWW"/stable*.txt)" crash "no marker names a -crash release"
+
+    # serve_version FILE: runs FILE as kube-apiserver (the mirror's own server certificate)
+    # on a free port and prints its /version.
+    serve_version() {
+        local log="$tmp/work/apiserver.log" pid port='' out=''
+        "$1" --tls-cert-file="$MIRROR_DIR/ca/server.pem" --tls-private-key-file="$MIRROR_DIR/ca/server.key" \
+            --bind-address=127.0.0.1 --secure-port=0 >"$log" 2>&1 &
+        pid=$!
+        for _ in $(seq 100); do
+            port=$(sed -n 's/.*stand-in listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$log")
+            [ -n "$port" ] && break
+            sleep 0.05
+        done
+        [ -n "$port" ] && out=$(curl -fsS --cacert "$MIRROR_CA" "https://127.0.0.1:$port/version")
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        printf '%s\n' "$out"
+    }
+    for v in $MIRROR_STANDIN_VERSIONS; do
+        d="$tmp/work/$v"
+        mkdir -p "$d"
+        for b in kube-apiserver kubectl; do
+            curl -fsS --cacert "$MIRROR_CA" -o "$d/$b" "$MIRROR_URL/$v/bin/linux/$ARCH/$b"
+            curl -fsS --cacert "$MIRROR_CA" -o "$d/$b.sha256" "$MIRROR_URL/$v/bin/linux/$ARCH/$b.sha256"
+            chmod 0755 "$d/$b"
+        done
+        tap_is "$(sha256sum <"$d/kube-apiserver" | cut -d' ' -f1)" "$(cat "$d/kube-apiserver.sha256")" \
+            "$v kube-apiserver matches its sha256 sidecar"
+        tap_is "$("$d/kubectl" version --client)" "Client Version: $v" "$v kubectl says $v"
+        tap_like "$(serve_version "$d/kube-apiserver")" "\"gitVersion\":\"$v\"" "$v kube-apiserver answers /version with $v"
+    done
+    tap_unlike "$(sha256sum "$MIRROR_WWW"/v1.34.[12]/bin/linux/"$ARCH"/kube-apiserver | cut -d' ' -f1 | uniq -d)" . \
+        "each version's binary has its own digest"
+    for v in $MIRROR_STANDIN_CRASH_VERSIONS; do
+        mkdir -p "$tmp/work/$v"
+        curl -fsS --cacert "$MIRROR_CA" -o "$tmp/work/$v/kube-scheduler" "$MIRROR_URL/$v/bin/linux/$ARCH/kube-scheduler"
+        chmod 0755 "$tmp/work/$v/kube-scheduler"
+        rc=0
+        out=$("$tmp/work/$v/kube-scheduler" --config=/nonexistent 2>&1) || rc=$?
+        tap_is "$rc $out" "1 kube-scheduler stand-in $v: built to crash at start (a bad release)" \
+            "$v kube-scheduler crashes at start"
+    done
+else
+    tap_skip "the stand-ins of every version" "no stand-in build at $STANDIN"
+fi
 
 # --- stop ----------------------------------------------------------------
 pid=$(cat "$MIRROR_PID_FILE")

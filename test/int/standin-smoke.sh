@@ -121,6 +121,7 @@ expect() {
 
 http_code() { "${CURL[@]}" -o /dev/null -w '%{http_code}' "$@"; }
 
+BIN_AS_APISERVER=$TMP/bin/kube-apiserver
 VERSION=$("$TMP/bin/kube-apiserver" --version | sed -n 's/^Kubernetes //p')
 check "--version prints Kubernetes <version>" test -n "$VERSION"
 
@@ -211,6 +212,129 @@ check "kube-scheduler with missing kubeconfig in its config exits 1" \
 # --- kubectl ---
 check "kubectl version --client" expect "Client Version: $VERSION" "$TMP/bin/kubectl" version --client
 check "kubectl get is not supported" expect_exit1 "kubectl stand-in: not supported" "$TMP/bin/kubectl" get nodes
+
+# --- versions -----------------------------------------------------------------------------
+# A published copy is the build plus "standin-version=V" after the ELF image (mirror.sh).
+# at VERSION ROLE: the path of ROLE's copy baked for VERSION (made on first use).
+at() {
+    local f="$TMP/v/$1/$2"
+    if [ ! -x "$f" ]; then
+        mkdir -p "$TMP/v/$1"
+        { cat "$BIN"; printf '\nstandin-version=%s\n%s\n' "$1" "$2"; } >"$f"
+        chmod 0755 "$f"
+    fi
+    printf '%s\n' "$f"
+}
+# started_at VERSION ROLE ARGS...: as started, for ROLE's copy baked for VERSION.
+started_at() {
+    local v=$1 role=$2
+    shift 2
+    ln -sf "$(at "$v" "$role")" "$TMP/bin/$role"
+    started "$role" "$@"
+    ln -sf "$BIN" "$TMP/bin/$role"
+}
+
+check "a copy without the trailer is v1.21.0" expect "Kubernetes v1.21.0" "$BIN_AS_APISERVER" --version
+check "a copy baked for v1.34.2 says so" expect "Kubernetes v1.34.2" "$(at v1.34.2 kube-apiserver)" --version
+check "kubectl baked for v1.33.4" expect "Client Version: v1.33.4" "$(at v1.33.4 kubectl)" version --client
+
+started_at v1.34.2 kube-apiserver "${APISERVER[@]}"
+check "a v1.34.2 kube-apiserver has /version gitVersion v1.34.2 and minor 34" \
+    bash -c '"$@" | grep -F "\"minor\":\"34\",\"gitVersion\":\"v1.34.2\""' _ "${CURL[@]}" "${CA[@]}" "https://127.0.0.1:$PORT/version"
+check "a v1.34.2 kube-apiserver serves /livez and /readyz" \
+    expect okok "${CURL[@]}" "${CA[@]}" "https://127.0.0.1:$PORT/livez" "https://127.0.0.1:$PORT/readyz"
+
+# The seed's kube-apiserver flags (test/golden), its files replaced by ours.
+mapfile -t SEED_FLAGS < <(sed -n 's/^  \(--[^ ]*\).*/\1/p' "$(dirname "$0")/../golden/kube-apiserver.service" |
+    grep -v -e '^--bind-address=' -e '^--audit-log-path=' |
+    sed -e "s|/var/lib/kubernetes/ca.pem|$TMP/ca.crt|" -e "s|/var/lib/kubernetes/kubernetes.pem|$TMP/server.crt|" \
+        -e "s|/var/lib/kubernetes/[a-z-]*-key.pem|$TMP/server.key|" -e "s|/var/lib/kubernetes/[^ ]*|$TMP/ca.crt|" \
+        -e "s|'||g")
+check "the seed's unit has its kube-apiserver flags (${#SEED_FLAGS[@]})" test "${#SEED_FLAGS[@]}" -ge 25
+started_at v1.21.0 kube-apiserver "${SEED_FLAGS[@]}"
+# shellcheck disable=SC2016 # expanded by the inner bash
+check "a v1.21.0 kube-apiserver with the seed's flags warns about nothing" \
+    bash -c '! grep -e deprecated -e "unknown flag" "$1"' _ "$TMP/kube-apiserver.log"
+started_at v1.24.0 kube-apiserver "${SEED_FLAGS[@]}"
+check "a v1.24.0 kube-apiserver accepts --apiserver-count with pflag's deprecation warning" \
+    grep -qx 'Flag --apiserver-count has been deprecated, apiserver-count is deprecated and will be removed in a future version.' \
+    "$TMP/kube-apiserver.log"
+started_at v1.36.0 kube-apiserver "${SEED_FLAGS[@]}"
+check "a v1.36.0 kube-apiserver starts with the seed's flags" grep -q "listening" "$TMP/kube-apiserver.log"
+
+# passes_flags VERSION ROLE FLAG: the flag is parsed; the run then fails on a missing file.
+passes_flags() {
+    expect_exit1 "Error: open $TMP/missing: no such file or directory" \
+        "$(at "$1" "$2")" "$3" --tls-cert-file="$TMP/missing" --tls-private-key-file="$TMP/missing" \
+        --kubeconfig="$TMP/missing" --bind-address=127.0.0.1 --secure-port=0
+}
+# refuses_flag VERSION ROLE FLAG: pflag's error names the flag without its value.
+refuses_flag() {
+    local name=${3%%=*}
+    expect_exit1 "Error: unknown flag: $name" "$(at "$1" "$2")" "$3" --bind-address=127.0.0.1 --secure-port=0
+}
+check "v1.21 kube-apiserver accepts --kubelet-https" passes_flags v1.21.0 kube-apiserver --kubelet-https=true
+check "v1.22 kube-apiserver refuses --kubelet-https" refuses_flag v1.22.0 kube-apiserver --kubelet-https=true
+check "v1.23 kube-apiserver accepts --insecure-port" passes_flags v1.23.0 kube-apiserver --insecure-port=0
+check "v1.24 kube-apiserver refuses --insecure-port" refuses_flag v1.24.0 kube-apiserver --insecure-port=0
+check "v1.23 kube-controller-manager accepts --port" passes_flags v1.23.0 kube-controller-manager --port=0
+check "v1.24 kube-controller-manager refuses --port" refuses_flag v1.24.0 kube-controller-manager --port=0
+check "v1.24 kube-scheduler refuses --port" refuses_flag v1.24.0 kube-scheduler --port 0
+
+# The scheduler's config apiVersions by minor (the notes' table). A served one gets as far as
+# the kubeconfig it names (missing here); one that is not served fails with the real error.
+sched_config() { # apiVersion
+    printf 'apiVersion: %s\nkind: KubeSchedulerConfiguration\nclientConnection:\n  kubeconfig: "%s"\n' \
+        "kubescheduler.config.k8s.io/$1" "$TMP/missing.kubeconfig" >"$TMP/sched-$1.yaml"
+    printf '%s\n' "$TMP/sched-$1.yaml"
+}
+scheduler_table() {
+    local m api first last want got bad=0
+    for m in $(seq 21 36); do
+        for api in v1beta1:19:22 v1beta2:22:27 v1beta3:23:28 v1:25:99; do
+            IFS=: read -r api first last <<<"$api"
+            want=refused
+            [ "$m" -ge "$first" ] && [ "$m" -le "$last" ] && want=served
+            got=other
+            "$(at "v1.$m.0" kube-scheduler)" --config="$(sched_config "$api")" --bind-address=127.0.0.1 \
+                --secure-port=0 >/dev/null 2>"$TMP/sched.err" && got=started
+            grep -q "no kind \\\\\"KubeSchedulerConfiguration\\\\\" is registered for version" "$TMP/sched.err" && got=refused
+            grep -q "open $TMP/missing.kubeconfig: no such file" "$TMP/sched.err" && got=served
+            [ "$got" = "$want" ] || { echo "v1.$m with $api: $got, want $want"; cat "$TMP/sched.err"; bad=1; }
+        done
+    done
+    return "$bad"
+}
+check "kube-scheduler v1.21..v1.36 serve exactly the config apiVersions of the notes' table" scheduler_table
+# The journal line a crash-looping v1.34 scheduler leaves with the seed's file.
+v1beta1_refused() {
+    local rc=0
+    "$(at v1.34.2 kube-scheduler)" --config="$TMP/scheduler.yaml" --bind-address=127.0.0.1 --secure-port=0 \
+        >/dev/null 2>"$TMP/sched.err" || rc=$?
+    [ "$rc" -eq 1 ] || { echo "exit status $rc"; return 1; }
+    grep -Eq '^E[0-9]{4} [0-9:.]{15} +[0-9]+ run\.go:74\] "command failed" err="no kind \\"KubeSchedulerConfiguration\\" is registered for version \\"kubescheduler\.config\.k8s\.io/v1beta1\\" in scheme \\"k8s\.io/kubernetes/pkg/scheduler/apis/config/scheme/scheme\.go:30\\""$' \
+        "$TMP/sched.err" || { cat "$TMP/sched.err"; return 1; }
+}
+check "a v1.34.2 kube-scheduler refuses the seed's v1beta1 file with the real error, exit 1" v1beta1_refused
+
+sed 's|/v1beta1|/v1|' "$TMP/scheduler.yaml" >"$TMP/scheduler-v1.yaml"
+started_at v1.30.14 kube-scheduler --config="$TMP/scheduler-v1.yaml"
+check "a v1.30 kube-scheduler has /healthz" expect ok "${CURL[@]}" -k "https://127.0.0.1:$PORT/healthz"
+check "a v1.30 kube-scheduler has no /livez" expect 404 http_code -k "https://127.0.0.1:$PORT/livez"
+check "a v1.30 kube-scheduler has no /readyz" expect 404 http_code -k "https://127.0.0.1:$PORT/readyz"
+started_at v1.31.2 kube-scheduler --config="$TMP/scheduler-v1.yaml"
+check "a v1.31 kube-scheduler has /livez and /readyz" \
+    expect okok "${CURL[@]}" -k "https://127.0.0.1:$PORT/livez" "https://127.0.0.1:$PORT/readyz"
+started_at v1.21.0 kube-controller-manager --kubeconfig "$TMP/kubeconfig"
+check "a v1.21 kube-controller-manager has /healthz, /livez and /readyz" \
+    expect okokok "${CURL[@]}" -k "https://127.0.0.1:$PORT/healthz" "https://127.0.0.1:$PORT/livez" "https://127.0.0.1:$PORT/readyz"
+
+check "a -crash build exits 1 at start, saying so" \
+    expect_exit1 "kube-apiserver stand-in v1.36.1-crash: built to crash at start" \
+    "$(at v1.36.1-crash kube-apiserver)" "${APISERVER[@]}" --bind-address=127.0.0.1 --secure-port=0
+check "a -crash kube-scheduler too" \
+    expect_exit1 "kube-scheduler stand-in v1.34.3-crash: built to crash at start" \
+    "$(at v1.34.3-crash kube-scheduler)" --config="$TMP/scheduler-v1.yaml" --bind-address=127.0.0.1 --secure-port=0
 
 echo "1..$N"
 [ "$FAILED" -eq 0 ]

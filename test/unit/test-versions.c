@@ -240,7 +240,6 @@ static void test_pki_layout(void)
         render_result_free(rr);
         model_free(m);
 
-        _cleanup_free_ char *e = NULL;
         _cleanup_strv_free_ char **errors = NULL;
         struct model *bad = NULL;
         model_load_string("test.conf",

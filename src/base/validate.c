@@ -161,21 +161,30 @@ int validate_https_url(const char *s, const char **ret_reason)
         return 0;
 }
 
+/* The shape of a comma-separated list: not empty, no empty entry. */
+static int url_list_shape(const char *s, const char *what, const char **ret_reason)
+{
+        if (!*s)
+                return fail(ret_reason, what);
+        if (s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,"))
+                return fail(ret_reason, "empty entry in the URL list");
+        return 0;
+}
+
 int validate_https_url_list(const char *s, const char **ret_reason)
 {
         _cleanup_free_ char *copy = strdup(s);
         if (!copy)
                 return -ENOMEM;
-        if (!*s)
-                return fail(ret_reason, "expected a comma-separated list of https:// URLs");
+        int r = url_list_shape(s, "expected a comma-separated list of https:// URLs", ret_reason);
+        if (r < 0)
+                return r;
         char *save = NULL;
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                int r = validate_https_url(tok, ret_reason);
+                r = validate_https_url(tok, ret_reason);
                 if (r < 0)
                         return r;
         }
-        if (s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,"))
-                return fail(ret_reason, "empty entry in the URL list");
         return 0;
 }
 
@@ -205,16 +214,15 @@ int validate_etcd_url_list(const char *s, const char **ret_reason)
         _cleanup_free_ char *copy = strdup(s);
         if (!copy)
                 return -ENOMEM;
-        if (!*s)
-                return fail(ret_reason, "expected a comma-separated list of etcd URLs");
-        if (s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,"))
-                return fail(ret_reason, "empty entry in the URL list");
+        int r = url_list_shape(s, "expected a comma-separated list of etcd URLs", ret_reason);
+        if (r < 0)
+                return r;
         size_t n_http = 0, n = 0;
         char *save = NULL;
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
                 n++;
                 if (!startswith(tok, "http://")) {
-                        int r = validate_https_url(tok, ret_reason);
+                        r = validate_https_url(tok, ret_reason);
                         if (r < 0)
                                 return r;
                         continue;
@@ -223,7 +231,7 @@ int validate_etcd_url_list(const char *s, const char **ret_reason)
                 _cleanup_free_ char *as_https = strjoin3("https://", tok + 7, NULL);
                 if (!as_https)
                         return -ENOMEM;
-                int r = validate_https_url(as_https, ret_reason);
+                r = validate_https_url(as_https, ret_reason);
                 if (r < 0)
                         return r;
                 if (!url_host_is_loopback(tok + 7))

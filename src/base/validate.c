@@ -161,21 +161,87 @@ int validate_https_url(const char *s, const char **ret_reason)
         return 0;
 }
 
+/* The shape of a comma-separated list: not empty, no empty entry. */
+static int url_list_shape(const char *s, const char *what, const char **ret_reason)
+{
+        if (!*s)
+                return fail(ret_reason, what);
+        if (s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,"))
+                return fail(ret_reason, "empty entry in the URL list");
+        return 0;
+}
+
 int validate_https_url_list(const char *s, const char **ret_reason)
 {
         _cleanup_free_ char *copy = strdup(s);
         if (!copy)
                 return -ENOMEM;
-        if (!*s)
-                return fail(ret_reason, "expected a comma-separated list of https:// URLs");
+        int r = url_list_shape(s, "expected a comma-separated list of https:// URLs", ret_reason);
+        if (r < 0)
+                return r;
         char *save = NULL;
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                int r = validate_https_url(tok, ret_reason);
+                r = validate_https_url(tok, ret_reason);
                 if (r < 0)
                         return r;
         }
-        if (s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,"))
-                return fail(ret_reason, "empty entry in the URL list");
+        return 0;
+}
+
+/* A plain-http etcd URL's host must be this machine: etcd then carries the cluster's secrets
+ * unencrypted and unauthenticated, which only the loopback interface keeps to the node. */
+static bool url_host_is_loopback(const char *host)
+{
+        size_t hl = strcspn(host, "/?#");
+        char h[256];
+        if (hl == 0 || hl >= sizeof(h))
+                return false;
+        memcpy(h, host, hl);
+        h[hl] = 0;
+        if (startswith(h, "[::1]"))
+                return h[5] == 0 || h[5] == ':';
+        char *colon = strchr(h, ':');
+        if (colon)
+                *colon = 0;
+        struct in_addr a;
+        if (inet_pton(AF_INET, h, &a) == 1)
+                return (ntohl(a.s_addr) >> 24) == 127;
+        return strcmp(h, "localhost") == 0;
+}
+
+int validate_etcd_url_list(const char *s, const char **ret_reason)
+{
+        _cleanup_free_ char *copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        int r = url_list_shape(s, "expected a comma-separated list of etcd URLs", ret_reason);
+        if (r < 0)
+                return r;
+        size_t n_http = 0, n = 0;
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                n++;
+                if (!startswith(tok, "http://")) {
+                        r = validate_https_url(tok, ret_reason);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                n_http++;
+                _cleanup_free_ char *as_https = strjoin3("https://", tok + 7, NULL);
+                if (!as_https)
+                        return -ENOMEM;
+                r = validate_https_url(as_https, ret_reason);
+                if (r < 0)
+                        return r;
+                if (!url_host_is_loopback(tok + 7))
+                        return fail(ret_reason, "plain http:// is only allowed to a local etcd "
+                                                "(127.0.0.1, [::1] or localhost); use https://");
+        }
+        /* kube-apiserver has one set of etcd client files for all endpoints. */
+        if (n_http && n_http != n)
+                return fail(ret_reason,
+                            "all URLs must be https://, or all http:// to a local etcd");
         return 0;
 }
 

@@ -10,6 +10,8 @@ int validate_ssh_address(const char *s, const char **ret_reason);
 int validate_port_range(const char *s, const char **ret_reason);
 int validate_https_url(const char *s, const char **ret_reason);
 int validate_https_url_list(const char *s, const char **ret_reason);
+/* etcd-servers: https:// URLs, or plain http:// ones to a loopback host only, not mixed. */
+int validate_etcd_url_list(const char *s, const char **ret_reason);
 int validate_version(const char *s, const char **ret_reason);
 int validate_abs_path(const char *s, const char **ret_reason);
 int validate_uint(const char *s, unsigned min, unsigned max, const char **ret_reason);

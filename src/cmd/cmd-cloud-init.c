@@ -71,7 +71,8 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
         r = write_file_entry(NODE_DIR "/kubestrap.conf", "0644", ini, strlen(ini));
         const char *src = m->cfg.pki.source_dir;
         for (size_t i = 0; r >= 0 && i < n_pki_files; i++) {
-                _cleanup_free_ char *path = path_join(src, pki_files[i].name);
+                const char *name = model_pki_name(m, pki_files[i].name);
+                _cleanup_free_ char *path = path_join(src, name);
                 _cleanup_free_ char *data = NULL, *dest = NULL;
                 size_t len = 0;
                 r = path ? read_file_trusted(path, 1 << 20, &data, &len) : -ENOMEM;
@@ -83,7 +84,7 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
                         log_error_errno(r, "cloud-init: %s: %m", path);
                         break;
                 }
-                dest = strjoin3(NODE_DIR "/pki/", pki_files[i].name, NULL);
+                dest = strjoin3(NODE_DIR "/pki/", name, NULL);
                 r = dest ? write_file_entry(dest, pki_files[i].secret ? "0600" : "0644", data, len)
                          : -ENOMEM;
         }

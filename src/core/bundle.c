@@ -91,11 +91,10 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
         }
         const char *pki = m->cfg.pki.source_dir;
         for (size_t i = 0; i < n_pki_files && r >= 0; i++) {
-                _cleanup_free_ char *as = strjoin3("pki/", pki_files[i].name, NULL);
+                const char *name = model_pki_name(m, pki_files[i].name);
+                _cleanup_free_ char *as = strjoin3("pki/", name, NULL);
                 /* admin's files are only needed for the cluster-level steps */
-                r = as ? add_file(w, pki, pki_files[i].name, as, 0600, pki_files[i].admin,
-                                  ret_error)
-                       : -ENOMEM;
+                r = as ? add_file(w, pki, name, as, 0600, pki_files[i].admin, ret_error) : -ENOMEM;
         }
         /* the extra CA for the download server, so the node needs nothing copied first */
         const char *ca = m->cfg.download.ca_file;

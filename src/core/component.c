@@ -8,8 +8,24 @@
 #include "util.h"
 
 static const struct component_port apiserver_ports[] = {{6443, "secure API"}};
+/* /livez, then /readyz: served since 1.16 (/healthz is deprecated), and what kubeadm probes.
+ * The nginx proxy below still asks /healthz, as the seed's load balancer does. */
 static const struct component_probe apiserver_probes[] = {
-    {6443, "/healthz", PROBE_TLS_CLUSTER_CA, NULL}};
+    {6443, "/livez", PROBE_TLS_CLUSTER_CA, NULL, {0, 0}},
+    {6443, "/readyz", PROBE_TLS_CLUSTER_CA, NULL, {0, 0}},
+};
+static const struct flag_rule apiserver_flag_rules[] = {
+    {FLAG_DROP,
+     {24, 0},
+     "apiserver-count",
+     "deprecated in 1.24 with --endpoint-reconciler-type=master-count; the default reconciler "
+     "is lease"},
+    /* The client certificate for etcd only means something on a TLS connection: the current
+     * edition runs one local etcd on http://127.0.0.1:2379 and drops the three. */
+    {FLAG_NEEDS_ETCD_TLS, {0, 0}, "etcd-cafile", "etcd-servers is plain http"},
+    {FLAG_NEEDS_ETCD_TLS, {0, 0}, "etcd-certfile", "etcd-servers is plain http"},
+    {FLAG_NEEDS_ETCD_TLS, {0, 0}, "etcd-keyfile", "etcd-servers is plain http"},
+};
 static const struct component_template apiserver_templates[] = {
     {TEMPLATE_UNIT, "kube-apiserver.service", NULL},
     {TEMPLATE_FLAGS, "kube-apiserver.flags", NULL},
@@ -24,7 +40,8 @@ static const char *const apiserver_pki[] = {"ca.pem",
                                             NULL};
 
 static const struct component_port cm_ports[] = {{10257, "health"}};
-static const struct component_probe cm_probes[] = {{10257, "/healthz", PROBE_TLS_INSECURE, NULL}};
+static const struct component_probe cm_probes[] = {
+    {10257, "/healthz", PROBE_TLS_INSECURE, NULL, {0, 0}}};
 static const struct component_template cm_templates[] = {
     {TEMPLATE_UNIT, "kube-controller-manager.service", NULL},
     {TEMPLATE_FLAGS, "kube-controller-manager.flags", NULL},
@@ -33,8 +50,21 @@ static const char *const cm_pki[] = {"ca.pem", "ca-key.pem", "service-account-ke
                                      "kube-controller-manager.kubeconfig", NULL};
 
 static const struct component_port sched_ports[] = {{10259, "health"}};
+/* The scheduler serves /livez and /readyz since 1.31; before, /healthz only. */
 static const struct component_probe sched_probes[] = {
-    {10259, "/healthz", PROBE_TLS_INSECURE, NULL}};
+    {10259, "/healthz", PROBE_TLS_INSECURE, NULL, {0, 30}},
+    {10259, "/livez", PROBE_TLS_INSECURE, NULL, {31, 0}},
+    {10259, "/readyz", PROBE_TLS_INSECURE, NULL, {31, 0}},
+};
+/* kube-scheduler.yaml's apiVersion: one the minor serves (v1beta1 1.19–1.22, v1beta2 1.22–1.27,
+ * v1beta3 1.23–1.28, v1 from 1.25). 1.21 keeps the seed's v1beta1; each later minor takes the
+ * newest it serves, so no rendered file leans on an API in its last release. */
+static const struct component_value sched_values[] = {
+    {"config-api", {0, 21}, "kubescheduler.config.k8s.io/v1beta1"},
+    {"config-api", {22, 22}, "kubescheduler.config.k8s.io/v1beta2"},
+    {"config-api", {23, 24}, "kubescheduler.config.k8s.io/v1beta3"},
+    {"config-api", {25, 0}, "kubescheduler.config.k8s.io/v1"},
+};
 static const struct component_template sched_templates[] = {
     {TEMPLATE_UNIT, "kube-scheduler.service", NULL},
     {TEMPLATE_FLAGS, "kube-scheduler.flags", NULL},
@@ -45,7 +75,7 @@ static const char *const sched_pki[] = {"kube-scheduler.kubeconfig", NULL};
 /* nginx answers the load balancer's plain-HTTP health check by proxying to the API server. */
 static const struct component_port nginx_ports[] = {{80, "health proxy"}};
 static const struct component_probe nginx_probes[] = {
-    {80, "/healthz", PROBE_PLAIN_HTTP, "kubernetes.default.svc.cluster.local"}};
+    {80, "/healthz", PROBE_PLAIN_HTTP, "kubernetes.default.svc.cluster.local", {0, 0}}};
 static const struct component_template nginx_templates[] = {
     {TEMPLATE_SITE, "nginx-healthz.conf", "kubernetes.default.svc.cluster.local"},
 };
@@ -69,6 +99,8 @@ const struct component components[] = {
         .serves_api = true,
         .restart = RESTART_FULL,
         ROW_ARRAYS(apiserver),
+        .flag_rules = apiserver_flag_rules,
+        .n_flag_rules = ELEMENTSOF(apiserver_flag_rules),
     },
     {
         .name = "kube-controller-manager",
@@ -88,6 +120,8 @@ const struct component components[] = {
         .renders_unit = true,
         .restart = RESTART_FULL,
         ROW_ARRAYS(sched),
+        .values = sched_values,
+        .n_values = ELEMENTSOF(sched_values),
         .after = after_apiserver,
     },
     {

@@ -16,9 +16,14 @@
         X(SCHEDULER, "kube-scheduler")                                                             \
         X(KUBECTL, "kubectl")
 
+/* Kubernetes minor versions, both ends included; 0 leaves that end open. */
+struct minor_range {
+        unsigned from, until;
+};
+
 /* How a probe's TLS is checked. */
 enum probe_tls {
-        PROBE_TLS_CLUSTER_CA, /* https, verified against <lib-dir>/ca.pem */
+        PROBE_TLS_CLUSTER_CA, /* https, verified against the cluster CA in <lib-dir> */
         PROBE_TLS_INSECURE,   /* https, self-signed serving certificate */
         PROBE_PLAIN_HTTP,     /* http with a Host header, as a load balancer asks */
 };
@@ -27,7 +32,8 @@ struct component_probe {
         unsigned port;
         const char *path; /* "/healthz" */
         enum probe_tls tls;
-        const char *host_header; /* PROBE_PLAIN_HTTP: the Host asked for, NULL: none */
+        const char *host_header;   /* PROBE_PLAIN_HTTP: the Host asked for, NULL: none */
+        struct minor_range minors; /* the releases that serve the path */
 };
 
 struct component_port {
@@ -49,6 +55,29 @@ struct component_template {
         enum template_kind kind;
         const char *name; /* file under templates/ */
         const char *dest; /* installed name; NULL: the template's name */
+};
+
+/* A version rule on a default flag, applied before the operator's edits (who can still add the
+ * flag back): the flag is dropped in the minors given, or, for FLAG_NEEDS_ETCD_TLS, whenever
+ * etcd-servers is plain http. */
+enum flag_rule_kind {
+        FLAG_DROP,
+        FLAG_NEEDS_ETCD_TLS,
+};
+
+struct flag_rule {
+        enum flag_rule_kind when;
+        struct minor_range minors;
+        const char *flag; /* without the leading "--" */
+        const char *why;  /* the release note it follows */
+};
+
+/* A value that depends on the minor, for the component's templates as
+ * {{ component.NAME }}: the first row whose range holds the minor wins. */
+struct component_value {
+        const char *name;
+        struct minor_range minors;
+        const char *value;
 };
 
 /* How a running component takes a changed input: kube-* only read flags and files at start;
@@ -79,7 +108,14 @@ struct component {
         size_t n_probes;
         const struct component_template *templates;
         size_t n_templates;
-        const char *const *pki;   /* files of <lib-dir> it reads, NULL-terminated */
+        /* What changes with the Kubernetes version (versions.c applies them). */
+        const struct flag_rule *flag_rules;
+        size_t n_flag_rules;
+        const struct component_value *values;
+        size_t n_values;
+        /* files of <lib-dir> it reads, NULL-terminated, by their kthw-2021 names (the [pki]
+         * layout maps them: model_pki_name) */
+        const char *const *pki;
         const char *const *after; /* names of components it needs running first */
 };
 

@@ -9,11 +9,12 @@
 #include "http.h"
 #include "fileio.h"
 #include "util.h"
+#include "versions.h"
 
 int health_read_ca(const struct model *m, const char *root, char **ret, size_t *ret_len,
                    char **ret_path)
 {
-        _cleanup_free_ char *path = path_join(m->cfg.paths.lib_dir, "ca.pem");
+        _cleanup_free_ char *path = path_join(m->cfg.paths.lib_dir, model_pki_name(m, "ca.pem"));
         struct target t = {.root_fd = -1, .lock_fd = -1};
         if (!path)
                 return -ENOMEM;
@@ -65,17 +66,22 @@ static int probe_init(const struct model *m, const char *root, const struct comp
 int health_probes_for(const struct model *m, const char *root, struct probe **ret, size_t *ret_n)
 {
         size_t n = 0, k = 0;
+        /* Only the paths the configured release serves (versions.c). */
         FOREACH_COMPONENT (c)
-                n += c->n_probes;
+                for (size_t i = 0; i < c->n_probes; i++)
+                        n += version_has_probe(m, &c->probes[i]);
         struct probe *p = calloc(n ? n : 1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
         FOREACH_COMPONENT (c)
-                for (size_t i = 0; i < c->n_probes; i++, k++)
-                        if (probe_init(m, root, c, &c->probes[i], &p[k]) < 0) {
-                                health_probes_free(p, k + 1);
+                for (size_t i = 0; i < c->n_probes; i++) {
+                        if (!version_has_probe(m, &c->probes[i]))
+                                continue;
+                        if (probe_init(m, root, c, &c->probes[i], &p[k++]) < 0) {
+                                health_probes_free(p, k);
                                 return -ENOMEM;
                         }
+                }
         *ret = p;
         *ret_n = n;
         return 0;

@@ -31,8 +31,9 @@ struct probe {
 /* Every component's probes, in table order. The cluster CA is read from the node's lib-dir inside
  * root (NULL: "/"), never from the machine running kubestrap when root is another tree. */
 int health_probes_for(const struct model *m, const char *root, struct probe **ret, size_t *ret_n);
-/* Reads <lib-dir>/ca.pem inside root through the target (no symlink followed). ret_path: the
- * path as seen from here, for messages, also on failure (may be NULL). */
+/* Reads the cluster CA (<lib-dir>/ca.pem or ca.crt, by [pki] layout) inside root through the target
+ * (no symlink followed). ret_path: the path as seen from here, for messages, also on failure (may
+ * be NULL). */
 int health_read_ca(const struct model *m, const char *root, char **ret, size_t *ret_len,
                    char **ret_path);
 void health_probes_free(struct probe *p, size_t n);

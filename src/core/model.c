@@ -5,11 +5,13 @@
 #include <stddef.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "netinfo.h"
 #include "util.h"
 #include "validate.h"
+#include "versions.h"
 
 const char *const binary_names[_BINARY_MAX] = {
 #define BINARY_NAME(id, name) [BINARY_##id] = name,
@@ -17,20 +19,22 @@ const char *const binary_names[_BINARY_MAX] = {
 #undef BINARY_NAME
 };
 
+/* The kthw-2025 names are the current edition's (shared notes, "File names"); the notes name no
+ * change for the kubeconfigs, the encryption config and admin's files, which keep theirs. */
 /* clang-format off */
 const struct pki_file pki_files[] = {
-        {"ca.pem",                             false, false},
-        {"ca-key.pem",                         true,  false},
-        {"kubernetes-key.pem",                 true,  false},
-        {"kubernetes.pem",                     false, false},
-        {"service-account-key.pem",            true,  false},
-        {"service-account.pem",                false, false},
-        {"encryption-config.yaml",             true,  false}, /* holds the encryption key */
-        {"kube-controller-manager.kubeconfig", true,  false}, /* holds a client key */
-        {"kube-scheduler.kubeconfig",          true,  false},
-        {"admin.pem",                          false, true},
-        {"admin-key.pem",                      true,  true},
-        {"admin.kubeconfig",                   true,  true},
+        {"ca.pem",                             "ca.crt",                             false, false},
+        {"ca-key.pem",                         "ca.key",                             true,  false},
+        {"kubernetes-key.pem",                 "kube-api-server.key",                true,  false},
+        {"kubernetes.pem",                     "kube-api-server.crt",                false, false},
+        {"service-account-key.pem",            "service-accounts.key",               true,  false},
+        {"service-account.pem",                "service-accounts.crt",               false, false},
+        {"encryption-config.yaml",             "encryption-config.yaml",             true,  false}, /* holds the encryption key */
+        {"kube-controller-manager.kubeconfig", "kube-controller-manager.kubeconfig", true,  false}, /* holds a client key */
+        {"kube-scheduler.kubeconfig",          "kube-scheduler.kubeconfig",          true,  false},
+        {"admin.pem",                          "admin.pem",                          false, true},
+        {"admin-key.pem",                      "admin-key.pem",                      true,  true},
+        {"admin.kubeconfig",                   "admin.kubeconfig",                   true,  true},
 };
 /* clang-format on */
 const size_t n_pki_files = ELEMENTSOF(pki_files);
@@ -43,7 +47,9 @@ enum vtype {
         T_PORT_RANGE,
         T_HTTPS_URL,
         T_HTTPS_URL_LIST,
+        T_ETCD_URL_LIST,
         T_VERSION,
+        T_PKI_LAYOUT,
         T_PATH,
         T_COUNT,
         T_ARCH,
@@ -92,7 +98,7 @@ static const struct key_spec schema[] = {
     {"cluster", "cluster-cidr", T_CIDR, "10.200.0.0/16", false, STR(cluster.cluster_cidr)},
     {"cluster", "service-node-port-range", T_PORT_RANGE, "30000-32767", false,
      STR(cluster.service_node_port_range)},
-    {"cluster", "etcd-servers", T_HTTPS_URL_LIST, NULL, false, STR(cluster.etcd_servers)},
+    {"cluster", "etcd-servers", T_ETCD_URL_LIST, NULL, false, STR(cluster.etcd_servers)},
     {"cluster", "apiserver-count", T_COUNT, "3", false, UINT(cluster.apiserver_count)},
     {"cluster", "apply-rbac", T_RBAC, "once", false, CFG_RBAC,
      offsetof(struct config, cluster.apply_rbac)},
@@ -123,6 +129,7 @@ static const struct key_spec schema[] = {
     /* clang-format on */
     {"health", "timeout", T_SECONDS, "120", false, UINT(health.timeout)},
     {"pki", "source-dir", T_PATH, NULL, false, STR(pki.source_dir)},
+    {"pki", "layout", T_PKI_LAYOUT, "", false, STR(pki.layout)},
     {"fanout", "ssh-options", T_TEXT, "", true, STR(fanout.ssh_options)},
     {"fanout", "remote-command", T_TEXT, "kubestrap", false, STR(fanout.remote_command)},
     {"paths", "bin-dir", T_PATH, "/usr/local/bin", false, STR(paths.bin_dir)},
@@ -375,8 +382,22 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
         case T_HTTPS_URL_LIST:
                 r = validate_https_url_list(value, &why);
                 break;
-        case T_VERSION:
+        case T_ETCD_URL_LIST:
+                r = validate_etcd_url_list(value, &why);
+                break;
+        case T_VERSION: {
+                unsigned minor = 0;
                 r = validate_version(value, &why);
+                if (r >= 0 && (version_minor(value, &minor) < 0 || !version_supported(minor))) {
+                        r = -ERANGE;
+                        why = "kubestrap supports Kubernetes " VERSION_RANGE_TEXT;
+                }
+                break;
+        }
+        case T_PKI_LAYOUT:
+                r = streq(value, "kthw-2021") || streq(value, "kthw-2025") ? 0 : -EINVAL;
+                why = "expected kthw-2021 or kthw-2025 (or leave it out to detect it from the "
+                      "files in [pki] source-dir)";
                 break;
         case T_PATH:
                 r = validate_abs_path(value, &why);
@@ -837,6 +858,31 @@ int model_write_ini(const struct model *m, char *const *overrides, char **ret)
         }
         *ret = buf_steal(&b);
         return *ret ? 0 : -ENOMEM;
+}
+
+enum pki_layout model_pki_layout(const struct model *m)
+{
+        const char *l = m->cfg.pki.layout;
+        if (l && streq(l, "kthw-2025"))
+                return PKI_LAYOUT_2025;
+        if (l && streq(l, "kthw-2021"))
+                return PKI_LAYOUT_2021;
+        _cleanup_free_ char *pem = path_join(m->cfg.pki.source_dir, "ca.pem");
+        _cleanup_free_ char *crt = path_join(m->cfg.pki.source_dir, "ca.crt");
+        struct stat st;
+        if (pem && crt && stat(crt, &st) == 0 && stat(pem, &st) < 0)
+                return PKI_LAYOUT_2025;
+        return PKI_LAYOUT_2021;
+}
+
+const char *model_pki_name(const struct model *m, const char *name_2021)
+{
+        if (model_pki_layout(m) == PKI_LAYOUT_2021)
+                return name_2021;
+        for (size_t i = 0; i < n_pki_files; i++)
+                if (streq(pki_files[i].name, name_2021))
+                        return pki_files[i].name_2025;
+        return name_2021;
 }
 
 const struct host *model_host(const struct model *m, const char *name)

@@ -21,9 +21,17 @@ enum binary {
 /* The seed's PKI files in [pki] source-dir, in the order it moves them. admin's are not
  * installed: only the cluster-level RBAC step uses them, and a node may not have them. */
 struct pki_file {
-        const char *name;
-        bool secret; /* installed 0600: keys, and files that hold one */
+        const char *name;      /* kthw-2021, the seed's */
+        const char *name_2025; /* kthw-2025, the current edition's */
+        bool secret;           /* installed 0600: keys, and files that hold one */
         bool admin;
+};
+
+/* Which edition's file names [pki] source-dir holds; the same names go into <lib-dir> and the
+ * units. */
+enum pki_layout {
+        PKI_LAYOUT_2021,
+        PKI_LAYOUT_2025,
 };
 extern const struct pki_file pki_files[];
 extern const size_t n_pki_files;
@@ -92,6 +100,7 @@ struct config {
         } health;
         struct {
                 const char *source_dir;
+                const char *layout; /* "": detected from the files (model_pki_layout) */
         } pki;
         struct {
                 const char *ssh_options, *remote_command;
@@ -132,6 +141,13 @@ int model_write_ini(const struct model *m, char *const *overrides, char **ret);
 int model_select_host(struct model *m, const char *name, char **ret_error);
 /* Replaces a value after loading (e.g. the PKI directory of an unpacked bundle). */
 int model_set(struct model *m, const char *name, const char *value);
+
+/* The [pki] layout: as set, or detected from [pki] source-dir (ca.crt alone: kthw-2025; ca.pem,
+ * both or neither: kthw-2021, the seed's names). Detected when asked, because an unpacked
+ * bundle replaces source-dir after loading. */
+enum pki_layout model_pki_layout(const struct model *m);
+/* A PKI file's name in the model's layout, from its kthw-2021 name; other names unchanged. */
+const char *model_pki_name(const struct model *m, const char *name_2021);
 
 /* Finds the key names known in a section, for suggestions ("did you mean"). */
 const char *model_suggest(const char *section, const char *key);

@@ -319,8 +319,10 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
         for (size_t i = 0; i < n_pki_files; i++) {
                 if (pki_files[i].admin)
                         continue;
-                _cleanup_free_ char *from = path_join(src, pki_files[i].name);
-                _cleanup_free_ char *to = path_join(lib, pki_files[i].name);
+                /* the [pki] layout's names, in the source and in <lib-dir> alike */
+                const char *name = model_pki_name(m, pki_files[i].name);
+                _cleanup_free_ char *from = path_join(src, name);
+                _cleanup_free_ char *to = path_join(lib, name);
                 if (!from || !to)
                         return -ENOMEM;
                 char *content = NULL;

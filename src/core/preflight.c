@@ -224,9 +224,10 @@ static bool have_program(const char *name)
         return false;
 }
 
+/* A PKI file in [pki] source-dir, named by its kthw-2021 name and found by the layout's. */
 static char *src(const struct model *m, const char *name)
 {
-        return path_join(m->cfg.pki.source_dir, name);
+        return path_join(m->cfg.pki.source_dir, model_pki_name(m, name));
 }
 
 static void check_pki(struct preflight *p, const struct model *m)
@@ -272,20 +273,25 @@ static void check_pki(struct preflight *p, const struct model *m)
                         bad++;
                         add(p, "cert-key", CHECK_FAIL,
                             "use the key that was issued with the certificate",
-                            "%s does not match %s%s%s", pairs[i][0], pairs[i][1], err ? ": " : "",
-                            err ? err : "");
+                            "%s does not match %s%s%s", model_pki_name(m, pairs[i][0]),
+                            model_pki_name(m, pairs[i][1]), err ? ": " : "", err ? err : "");
                 }
         }
         if (!bad)
                 add(p, "cert-key", CHECK_PASS, NULL, "each certificate matches its key");
 
+        const char *ca_name = model_pki_name(m, "ca.pem");
+        const char *api_name = model_pki_name(m, "kubernetes.pem");
+        bool seed_names = model_pki_layout(m) == PKI_LAYOUT_2021;
         _cleanup_free_ char *ca = src(m, "ca.pem"), *api = src(m, "kubernetes.pem"), *err = NULL;
         int r = ca && api ? pki_verify(api, ca, &err) : -ENOMEM;
         if (r < 0)
-                add(p, "ca-chain", CHECK_FAIL, "issue kubernetes.pem from the cluster CA (ca.pem)",
-                    "kubernetes.pem is not signed by ca.pem: %s", err ? err : strerror(-r));
+                add(p, "ca-chain", CHECK_FAIL,
+                    seed_names ? "issue kubernetes.pem from the cluster CA (ca.pem)"
+                               : "issue kube-api-server.crt from the cluster CA (ca.crt)",
+                    "%s is not signed by %s: %s", api_name, ca_name, err ? err : strerror(-r));
         else
-                add(p, "ca-chain", CHECK_PASS, NULL, "kubernetes.pem is signed by ca.pem");
+                add(p, "ca-chain", CHECK_PASS, NULL, "%s is signed by %s", api_name, ca_name);
 
         struct cert_info ci = {0};
         free(err);
@@ -298,13 +304,13 @@ static void check_pki(struct preflight *p, const struct model *m)
         time_t now = time(NULL);
         long days = (long)((ci.not_after - now) / 86400);
         if (ci.not_after <= now)
-                add(p, "cert-expiry", CHECK_FAIL, "issue a new certificate",
-                    "kubernetes.pem expired");
+                add(p, "cert-expiry", CHECK_FAIL, "issue a new certificate", "%s expired",
+                    api_name);
         else if (days < 30)
-                add(p, "cert-expiry", CHECK_WARN, "renew it soon",
-                    "kubernetes.pem ends in %ld days", days);
+                add(p, "cert-expiry", CHECK_WARN, "renew it soon", "%s ends in %ld days", api_name,
+                    days);
         else
-                add(p, "cert-expiry", CHECK_PASS, NULL, "kubernetes.pem valid for %ld more days",
+                add(p, "cert-expiry", CHECK_PASS, NULL, "%s valid for %ld more days", api_name,
                     days);
 
         /* The names and addresses the seed puts into the API server's certificate. */
@@ -338,20 +344,26 @@ static void check_pki(struct preflight *p, const struct model *m)
                 buf_printf(to, "%s%s", to->len ? ", " : "", w);
         }
         if (lack.len)
-                add(p, "san", CHECK_FAIL, "issue kubernetes.pem with these subjectAltNames",
-                    "kubernetes.pem does not cover %s", lack.data);
+                add(p, "san", CHECK_FAIL,
+                    seed_names ? "issue kubernetes.pem with these subjectAltNames"
+                               : "issue kube-api-server.crt with these subjectAltNames",
+                    "%s does not cover %s", api_name, lack.data);
         if (lack_names.len)
                 add(p, "san", CHECK_WARN,
-                    "add them when kubernetes.pem is issued next (clients that use them will "
-                    "not trust the API server)",
-                    "kubernetes.pem does not name %s", lack_names.data);
+                    seed_names
+                        ? "add them when kubernetes.pem is issued next (clients that use them "
+                          "will not trust the API server)"
+                        : "add them when kube-api-server.crt is issued next (clients that "
+                          "use them will not trust the API server)",
+                    "%s does not name %s", api_name, lack_names.data);
         if (!lack.len && !lack_names.len)
                 add(p, "san", CHECK_PASS, NULL,
-                    "kubernetes.pem covers the node, the public address, 127.0.0.1 and the "
-                    "kubernetes.default names");
+                    "%s covers the node, the public address, 127.0.0.1 and the "
+                    "kubernetes.default names",
+                    api_name);
         else if (!lack.len)
                 add(p, "san", CHECK_PASS, NULL,
-                    "kubernetes.pem covers the node, the public address, 127.0.0.1 and %s", svc_ip);
+                    "%s covers the node, the public address, 127.0.0.1 and %s", api_name, svc_ip);
         buf_done(&lack);
         buf_done(&lack_names);
         cert_info_done(&ci);

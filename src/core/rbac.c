@@ -139,7 +139,7 @@ int rbac_ensure(const struct model *m, bool *ret_applied, char **ret_error)
                 return 0;
         bool always = m->cfg.cluster.apply_rbac == RBAC_ALWAYS;
         struct creds c = {0};
-        _cleanup_free_ char *ca = path_join(m->cfg.paths.lib_dir, "ca.pem");
+        _cleanup_free_ char *ca = path_join(m->cfg.paths.lib_dir, model_pki_name(m, "ca.pem"));
         int r = ca ? find_creds(m->cfg.pki.source_dir, &c) : -ENOMEM;
         if (r == -ENOKEY && !always) {
                 creds_done(&c);

@@ -8,6 +8,7 @@
 #include "template.h"
 #include "validate.h"
 #include "util.h"
+#include "versions.h"
 
 #ifndef TEMPLATEDIR
 #define TEMPLATEDIR "/usr/share/kubestrap/templates"
@@ -32,9 +33,12 @@ const char *render_shipped_dir(void)
 struct lookup_ctx {
         const struct model *m;
         const char *flags;
-        const char *component;
+        const struct component *component;
 };
 
+/* Besides the config's "section.key": {{ flags }}, {{ component }}, the component's versioned
+ * values as {{ component.NAME }} and a PKI file's name in the [pki] layout as
+ * {{ pki-file.<its kthw-2021 name> }}. */
 static const char *lookup(const char *name, bool *ret_raw, void *userdata)
 {
         struct lookup_ctx *c = userdata;
@@ -43,7 +47,16 @@ static const char *lookup(const char *name, bool *ret_raw, void *userdata)
                 return c->flags;
         }
         if (c->component && streq(name, "component"))
-                return c->component;
+                return c->component->name;
+        if (c->component && startswith(name, "component."))
+                return version_value(c->m, c->component, name + strlen("component."));
+        if (startswith(name, "pki-file.")) {
+                const char *n = name + strlen("pki-file.");
+                for (size_t i = 0; i < n_pki_files; i++)
+                        if (streq(pki_files[i].name, n))
+                                return model_pki_name(c->m, n);
+                return NULL;
+        }
         return model_get(c->m, name);
 }
 
@@ -174,6 +187,14 @@ static int flags_add(struct flag **f, size_t *n, const char *name, size_t name_l
         return 0;
 }
 
+static void flag_remove(struct flag *f, size_t *n, size_t at)
+{
+        free(f[at].name);
+        free(f[at].value);
+        memmove(&f[at], &f[at + 1], (*n - at - 1) * sizeof(*f));
+        (*n)--;
+}
+
 static ssize_t flags_find(struct flag *f, size_t n, const char *name)
 {
         for (size_t i = 0; i < n; i++)
@@ -234,6 +255,16 @@ int render_flags(const struct model *m, const struct component *comp, const char
                 p += nl ? len + (size_t)(nl - p - len) + 1 : strlen(p);
         }
 
+        /* The release's rules first (versions.c), so the operator's edits below still have the
+         * last word: a dropped flag can be added back with "+NAME = ...". */
+        for (size_t i = 0; r >= 0 && i < n;) {
+                if (!version_drops_flag(m, comp, f[i].name)) {
+                        i++;
+                        continue;
+                }
+                flag_remove(f, &n, i);
+        }
+
         for (size_t i = 0; r >= 0 && i < m->n_edits[c]; i++) {
                 const struct flag_edit *e = &m->edits[c][i];
                 ssize_t at = flags_find(f, n, e->name);
@@ -263,10 +294,7 @@ int render_flags(const struct model *m, const struct component *comp, const char
                                       m->config_path, e->line, sect, e->name);
                         r = -EINVAL;
                 } else if (e->op == '-') {
-                        free(f[at].name);
-                        free(f[at].value);
-                        memmove(&f[at], &f[at + 1], (n - (size_t)at - 1) * sizeof(*f));
-                        n--;
+                        flag_remove(f, &n, (size_t)at);
                 } else if (e->op == '=') {
                         struct buf b = {0};
                         r = template_escape_append(&b, e->value, TEMPLATE_ESCAPE_SYSTEMD);
@@ -381,7 +409,7 @@ static int render_unit(const struct model *m, struct target *t, const struct com
         const struct component_template *ft = component_template(c, TEMPLATE_FLAGS);
         _cleanup_free_ char *flags_text = NULL, *flags_src = NULL, *block = NULL;
         char *unit = NULL, *unit_src = NULL;
-        struct lookup_ctx ctx = {.m = m, .component = c->name};
+        struct lookup_ctx ctx = {.m = m, .component = c};
         int r = 0;
         if (ft) {
                 r = render_one(m, t, ft->name, &ctx, TEMPLATE_ESCAPE_SYSTEMD, &flags_text,
@@ -455,7 +483,7 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
                         const struct component_template *ct = &c->templates[i];
                         if (ct->kind != TEMPLATE_CONFIG)
                                 continue;
-                        struct lookup_ctx ctx = {.m = m};
+                        struct lookup_ctx ctx = {.m = m, .component = c};
                         char *text = NULL, *src = NULL;
                         r = render_one(m, t, ct->name, &ctx, TEMPLATE_ESCAPE_NONE, &text, &src,
                                        ret_error);

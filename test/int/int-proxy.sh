@@ -137,13 +137,13 @@ tap_like "$ERR" "Unsupported proxy syntax in '\\\$https_proxy' \(https_proxy \(u
 tap_unlike "$OUT$ERR" 'scott|tiger' "so its password stays out of the output"
 
 # --- the health probes never go through a proxy ----------------------------------------------
-# status probes 6443, 10257, 10259, the nginx /healthz on port 80 and /version, all on loopback
+# status probes 6443 (/livez, /readyz), 10257, 10259, the nginx /healthz on port 80 and /version, all on loopback
 # (public-address too, so no probe leaves the machine). Whether anything answers there does not
 # matter: a proxied probe would show in the proxy's log either way.
 ks_set cluster public-address 127.0.0.1
 p0=$(proxy_lines)
 http_proxy=$PROXY https_proxy=$PROXY HTTPS_PROXY=$PROXY no_proxy='' ks -c "$CONF" --output json status
-tap_is "$(printf '%s\n' "$OUT" | grep -c '"target":"https\?://127\.0\.0\.1[:/]')" 6 "status probed its six loopback targets"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '"target":"https\?://127\.0\.0\.1[:/]')" 7 "status probed its seven loopback targets"
 tap_is "$(clients "$p0")" 0 "with every proxy variable set, no probe went through the proxy"
 # the control: in the same environment an ordinary client does go through the proxy
 p0=$(proxy_lines)

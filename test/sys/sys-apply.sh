@@ -97,7 +97,7 @@ tap_is "$RC" 0 "kubestrap verify passes on the provisioned host"
 tap_like "$OUT" 'kube-scheduler +kube-scheduler.service +active/running +[0-9]+ ok' "verify's table shows the scheduler unit and health"
 tap_like "$OUT" "version \(public\) .* ok   v1.21.0 \(https://$IP:6443/version\)" "verify checks /version through the public address"
 ks_in --output json status
-tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"status"')" 6 "status in JSON: one event per check"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"status"')" 7 "status in JSON: one event per check (the API server's /livez and /readyz are two)"
 tap_like "$(printf '%s\n' "$OUT" | grep '"component":"nginx proxy"')" '"ok":true' "the proxy check is in it"
 
 # --- second apply: nothing restarted ------------------------------------------------------

@@ -20,6 +20,9 @@ struct job {
         const struct bundle *bundle; /* the run's (ctx->bundle), not owned */
         struct target target;
         bool target_open;
+        char *marker;          /* cluster.version as configured, when a marker; else NULL */
+        char *version_from;    /* where the marker was resolved: its URL, or the bundle */
+        const char *installed; /* the release the state records (in state), or NULL */
 };
 /* Prints errors and returns an exit code (EXIT_OK when the plan is ready); job_done() in
  * either case. */

@@ -376,7 +376,7 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
                 r = validate_https_url_list(value, &why);
                 break;
         case T_VERSION:
-                r = validate_version(value, &why);
+                r = validate_version_or_marker(value, &why);
                 break;
         case T_PATH:
                 r = validate_abs_path(value, &why);

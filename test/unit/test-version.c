@@ -1,10 +1,13 @@
-/* Unit tests for version markers (syntax, trimming, checking what a marker file holds) and
- * the skew policy's decision, as pure functions; and the state's release record. */
+/* Unit tests for version markers (syntax, trimming, checking what a marker file holds), the
+ * skew policy's decision and the upgrade order's waves, as pure functions; and the state's
+ * release record. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "component.h"
 #include "marker.h"
+#include "service.h"
 #include "skew.h"
 #include "state.h"
 #include "tap.h"
@@ -127,8 +130,24 @@ static void test_state_release(void)
         free(s.entries);
 }
 
+static void test_waves(void)
+{
+        const struct component *api = component_api();
+        ok(api && service_wave(api) == 0, "kube-apiserver is in the first wave");
+        FOREACH_COMPONENT (c) {
+                if (c == api)
+                        continue;
+                ok(service_wave(c) > service_wave(api),
+                   "%s restarts after kube-apiserver is healthy", c->name);
+                for (const char *const *a = c->after; a && *a; a++)
+                        ok(service_wave(component_find(*a)) < service_wave(c),
+                           "%s's wave follows %s's", c->name, *a);
+        }
+}
+
 int main(void)
 {
+        test_waves();
         test_marker_syntax();
         test_marker_parse();
         test_skew();

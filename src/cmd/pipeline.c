@@ -76,6 +76,26 @@ int cmd_load_state(struct target *t, const struct model *m, struct state **ret)
         return r;
 }
 
+int cmd_installed_version(struct cmd_ctx *ctx, struct model *m)
+{
+        struct target t = {.root_fd = -1, .lock_fd = -1};
+        struct state *st = NULL;
+        if (!marker_is(m->cfg.cluster.version))
+                return EXIT_OK;
+        int r = target_open(ctx->root, &t);
+        if (r < 0)
+                return log_error_errno(r, "--root %s: %m", ctx->root), EXIT_USAGE;
+        r = cmd_load_state(&t, m, &st);
+        const char *v = r >= 0 ? state_release(st) : NULL;
+        if (v)
+                r = model_set(m, "cluster.version", v);
+        if (r < 0 && st)
+                log_error_errno(r, "%m");
+        state_free(st);
+        target_close(&t);
+        return r < 0 ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
 int cmd_lock(struct target *t)
 {
         pid_t holder = 0;

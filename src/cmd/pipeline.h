@@ -37,6 +37,10 @@ int cmd_load_model(struct cmd_ctx *ctx, struct model **ret);
 /* Loads the state of target t; a failure is logged naming the state file. */
 int cmd_load_state(struct target *t, const struct model *m, struct state **ret);
 
+/* A marker in the configuration stands for the release the state records (what status
+ * compares with the running apiserver); left as it is when none is recorded. No network. */
+int cmd_installed_version(struct cmd_ctx *ctx, struct model *m);
+
 /* Runs the preflight checks and reports what is not fine (everything when verbose); returns
  * an exit code. */
 int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose);

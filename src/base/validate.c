@@ -229,8 +229,8 @@ int validate_version_or_marker(const char *s, const char **ret_reason)
 {
         if (validate_version(s, NULL) >= 0 || validate_version_marker(s, NULL) >= 0)
                 return 0;
-        return fail(ret_reason, "expected a version such as v1.34.2, or a marker: stable or "
-                                "stable-1.NN (resolved from <base-url>/stable-1.NN.txt)");
+        return fail(ret_reason, "expected a version such as v1.21.0, or a marker: stable or "
+                                "stable-1.NN");
 }
 
 int validate_abs_path(const char *s, const char **ret_reason)

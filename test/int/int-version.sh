@@ -6,11 +6,12 @@ set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
 STATE=var/lib/kubestrap/installed
+# plan_version VERSION: sets [cluster] version and runs plan on ROOT
+plan_version() { ks_set cluster version "$1"; ks -c "$CONF" --root "$ROOT" plan; }
 
 # --- a marker resolves to the release the mirror serves -----------------------------------
 printf 'v1.21.0' > "$MIRROR_WWW/stable-1.21.txt"
-ks_set cluster version stable-1.21
-ks -c "$CONF" --root "$ROOT" plan
+plan_version stable-1.21
 tap_is "$RC" 0 "plan with version = stable-1.21"
 tap_like "$OUT" "version: stable-1.21 → v1.21.0 \\(from $MIRROR_URL/stable-1.21.txt\\)" \
         "plan shows the marker, the release and where it came from"
@@ -26,8 +27,7 @@ ks -c "$CONF" --root "$ROOT" plan
 tap_is "$RC" 0 "a marker with blanks and newlines around the version"
 tap_like "$OUT" "stable-1.21 → v1.21.0 " "is trimmed"
 
-ks_set cluster version stable-1.29
-ks -c "$CONF" --root "$ROOT" plan
+plan_version stable-1.29
 tap_is "$RC" 1 "a missing marker fails the run"
 tap_like "$ERR" "$MIRROR_URL/stable-1.29.txt" "naming its URL"
 
@@ -40,8 +40,7 @@ printf 'v1.30.1' > "$MIRROR_WWW/stable-1.29.txt"
 ks -c "$CONF" --root "$ROOT" plan
 tap_is "$RC" 1 "a stable-1.29 marker naming v1.30.1 is refused"
 
-ks_set cluster version stable-1.x
-ks -c "$CONF" --root "$ROOT" plan
+plan_version stable-1.x
 tap_is "$RC" 2 "a malformed marker is a configuration error"
 tap_like "$ERR" "stable-1.NN" "which says what a marker looks like"
 
@@ -62,8 +61,7 @@ tap_like "$(cat "$WORK/air/$STATE")" "^release	release:kubernetes	v1.21.0	" \
         "the state records the bundle's release"
 
 # --- skew: the state says v1.21.0 is installed --------------------------------------------
-ks_set cluster version v1.23.0
-ks -c "$CONF" --root "$ROOT" plan
+plan_version v1.23.0
 tap_is "$RC" 2 "v1.21.0 → v1.23.0 is refused"
 tap_like "$ERR" "kube-apiserver v1.21.0 → v1.23.0 refused: kube-apiserver must not skip minor versions: v1.21.x → v1.23.x; upgrade to v1.22 first" \
         "naming both versions and the rule"

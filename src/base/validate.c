@@ -280,6 +280,25 @@ int validate_version(const char *s, const char **ret_reason)
         return 0;
 }
 
+int validate_version_marker(const char *s, const char **ret_reason)
+{
+        const char *why = "expected a marker: stable or stable-1.NN";
+        if (streq(s, "stable"))
+                return 0;
+        if (!startswith(s, "stable-1."))
+                return fail(ret_reason, why);
+        const char *p = skip_number(s + strlen("stable-1."));
+        return p && *p == 0 ? 0 : fail(ret_reason, why);
+}
+
+int validate_version_or_marker(const char *s, const char **ret_reason)
+{
+        if (validate_version(s, NULL) >= 0 || validate_version_marker(s, NULL) >= 0)
+                return 0;
+        return fail(ret_reason, "expected a version such as v1.21.0, or a marker: stable or "
+                                "stable-1.NN");
+}
+
 int validate_abs_path(const char *s, const char **ret_reason)
 {
         if (s[0] != '/')

@@ -89,6 +89,9 @@ static int cmd_apply(struct cmd_ctx *ctx)
         times.plan_usec = now_usec() - times.start_usec;
         /* a plan that failed to build or compare has no counters to show */
         const struct plan *shown = r == EXIT_OK ? job.plan : NULL;
+        if (r == EXIT_OK)
+                report_release(job.marker, job.model->cfg.cluster.version, job.version_from,
+                               job.installed);
         if (r == EXIT_OK && !ctx->skip_preflight)
                 r = preflight_check(ctx, job.model, false);
         if (r == EXIT_OK) {
@@ -109,7 +112,7 @@ const struct command cmd_apply_entry = {
     .name = "apply",
     .min_args = 0,
     .max_args = 0,
-    .flags = CMD_LOCKS,
+    .flags = CMD_LOCKS | CMD_SKEW,
     .usage = "apply",
     .summary = "download, verify and install everything the plan lists",
     .exec = cmd_apply,

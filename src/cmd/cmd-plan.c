@@ -14,6 +14,7 @@ static int cmd_plan(struct cmd_ctx *ctx)
                 job_done(&job);
                 return r;
         }
+        report_release(job.marker, job.model->cfg.cluster.version, job.version_from, job.installed);
         size_t changed = 0;
         for (size_t i = 0; i < job.plan->n_items; i++) {
                 const struct item *it = &job.plan->items[i];
@@ -31,6 +32,7 @@ const struct command cmd_plan_entry = {
     .name = "plan",
     .min_args = 0,
     .max_args = 0,
+    .flags = CMD_SKEW,
     .usage = "plan",
     .summary = "show what apply would change (with diffs)",
     .exec = cmd_plan,

@@ -11,6 +11,11 @@ int status_verb(struct cmd_ctx *ctx, const char *verb, bool strict)
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
+        r = cmd_installed_version(ctx, m);
+        if (r != EXIT_OK) {
+                model_free(m);
+                return r;
+        }
         struct status s;
         r = status_collect(m, ctx->root, &s);
         if (r < 0) {

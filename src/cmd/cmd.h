@@ -15,6 +15,7 @@ enum {
 
 #define CMD_LOCKS       (1u << 0) /* changes the target: one run at a time */
 #define CMD_PASSTHROUGH (1u << 1) /* what follows "--" is the verb's, untouched (ctx->tail) */
+#define CMD_SKEW        (1u << 2) /* plans or installs a release here: the skew policy applies */
 
 /* One option of a verb (or a global one): --name, -short, and its argument's placeholder. */
 struct cmd_option {

@@ -8,9 +8,12 @@
 
 #include "bundle.h"
 #include "log.h"
+#include "marker.h"
 #include "preflight.h"
 #include "report.h"
+#include "skew.h"
 #include "util.h"
+#include "versions.h"
 
 int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
 {
@@ -74,6 +77,26 @@ int cmd_load_state(struct target *t, const struct model *m, struct state **ret)
         return r;
 }
 
+int cmd_installed_version(struct cmd_ctx *ctx, struct model *m)
+{
+        struct target t = {.root_fd = -1, .lock_fd = -1};
+        struct state *st = NULL;
+        if (!marker_is(m->cfg.cluster.version))
+                return EXIT_OK;
+        int r = target_open(ctx->root, &t);
+        if (r < 0)
+                return log_error_errno(r, "--root %s: %m", ctx->root), EXIT_USAGE;
+        r = cmd_load_state(&t, m, &st);
+        const char *v = r >= 0 ? state_release(st) : NULL;
+        if (v)
+                r = model_set(m, "cluster.version", v);
+        if (r < 0 && st)
+                log_error_errno(r, "%m");
+        state_free(st);
+        target_close(&t);
+        return r < 0 ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
 int cmd_lock(struct target *t)
 {
         pid_t holder = 0;
@@ -88,6 +111,68 @@ int cmd_lock(struct target *t)
         else if (r < 0)
                 log_error_errno(r, "Failed to lock %s: %m", t->root);
         return r < 0 ? EXIT_RUN_FAILED : EXIT_OK;
+}
+
+/* A marker ([cluster] version = stable-1.NN) becomes the release it names, once per run and
+ * before anything renders or plans: everything after sees one version. From a bundle it is
+ * the release the bundle recorded, so the node never reads a marker. */
+static int resolve_version(struct cmd_ctx *ctx, struct job *job)
+{
+        const char *marker = job->model->cfg.cluster.version;
+        _cleanup_free_ char *version = NULL, *err = NULL;
+        int r;
+        if (!marker_is(marker))
+                return EXIT_OK;
+        job->marker = strdup(marker);
+        if (!job->marker)
+                return log_error_errno(-ENOMEM, "%m"), EXIT_RUN_FAILED;
+        if (job->bundle) {
+                if (!marker_matches(marker, job->bundle->version)) {
+                        log_error("the bundle %s holds %s, which version = %s in %s does not name",
+                                  ctx->bundle_path, job->bundle->version, marker,
+                                  job->model->config_path);
+                        return EXIT_USAGE;
+                }
+                version = strdup(job->bundle->version);
+                r = asprintf_safe(&job->version_from, "bundle %s", ctx->bundle_path);
+                if (!version || r < 0)
+                        return log_error_errno(-ENOMEM, "%m"), EXIT_RUN_FAILED;
+        } else {
+                r = marker_resolve(job->model, &version, &job->version_from, &err);
+                if (r < 0) {
+                        log_error("%s", err ? err : strerror(-r));
+                        return EXIT_RUN_FAILED;
+                }
+        }
+        /* "stable" may name a release newer than this kubestrap knows how to render */
+        unsigned minor = 0;
+        if (version_minor(version, &minor) < 0 || !version_supported(minor)) {
+                log_error("version = %s in %s is %s (from %s), but kubestrap supports Kubernetes "
+                          "%s",
+                          marker, job->model->config_path, version,
+                          job->version_from ? job->version_from : "?", VERSION_RANGE_TEXT);
+                return EXIT_USAGE;
+        }
+        r = model_set(job->model, "cluster.version", version);
+        if (r < 0)
+                return log_error_errno(r, "%m"), EXIT_RUN_FAILED;
+        return EXIT_OK;
+}
+
+/* The skew policy against what the state says is installed: refused before any request for
+ * the wanted release's files. */
+static int check_skew(struct cmd_ctx *ctx, struct job *job)
+{
+        const char *wanted = job->model->cfg.cluster.version;
+        enum skew_verdict v;
+        job->installed = state_release(job->state);
+        if (!job->installed || skew_decide(job->installed, wanted, &v) < 0)
+                return EXIT_OK;
+        if (!(ctx->flags & CMD_SKEW) || !skew_refused(v))
+                return EXIT_OK;
+        _cleanup_free_ char *msg = skew_refusal(component_api()->name, job->installed, wanted, v);
+        log_error("%s", msg ? msg : "version skew refused");
+        return EXIT_USAGE;
 }
 
 int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
@@ -111,6 +196,9 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
                 if (r != EXIT_OK)
                         return r;
         }
+        r = resolve_version(ctx, job);
+        if (r != EXIT_OK)
+                return r;
         r = render_all(job->model, &job->target, &job->rendered, &err);
         if (r < 0) {
                 if (err)
@@ -122,6 +210,9 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
         r = cmd_load_state(&job->target, job->model, &job->state);
         if (r < 0)
                 return EXIT_RUN_FAILED;
+        r = check_skew(ctx, job);
+        if (r != EXIT_OK)
+                return r;
         struct plan_options po = {.bundle = job->bundle, .link_units = ctx->root != NULL};
         r = plan_build(job->model, job->rendered, job->state, &po, &job->plan, &err);
         if (r < 0) {
@@ -146,6 +237,8 @@ void job_done(struct job *job)
         state_free(job->state);
         render_result_free(job->rendered);
         model_free(job->model);
+        free(job->marker);
+        free(job->version_from);
         if (job->target_open)
                 target_close(&job->target);
 

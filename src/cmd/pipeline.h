@@ -20,6 +20,9 @@ struct job {
         const struct bundle *bundle; /* the run's (ctx->bundle), not owned */
         struct target target;
         bool target_open;
+        char *marker;          /* cluster.version as configured, when a marker; else NULL */
+        char *version_from;    /* where the marker was resolved: its URL, or the bundle */
+        const char *installed; /* the release the state records (in state), or NULL */
 };
 /* Prints errors and returns an exit code (EXIT_OK when the plan is ready); job_done() in
  * either case. */
@@ -33,6 +36,10 @@ int cmd_lock(struct target *t);
 int cmd_load_model(struct cmd_ctx *ctx, struct model **ret);
 /* Loads the state of target t; a failure is logged naming the state file. */
 int cmd_load_state(struct target *t, const struct model *m, struct state **ret);
+
+/* A marker in the configuration stands for the release the state records (what status
+ * compares with the running apiserver); left as it is when none is recorded. No network. */
+int cmd_installed_version(struct cmd_ctx *ctx, struct model *m);
 
 /* Runs the preflight checks and reports what is not fine (everything when verbose); returns
  * an exit code. */

@@ -172,6 +172,39 @@ void report_item(const struct target *t, const struct item *it, const char *even
         fflush(stdout);
 }
 
+void report_release(const char *marker, const char *version, const char *from,
+                    const char *installed)
+{
+        if (marker) {
+                if (output == OUTPUT_JSON) {
+                        struct json_event e;
+                        json_begin(&e, "version");
+                        json_str(&e, "marker", marker);
+                        json_str(&e, "version", version);
+                        json_str(&e, "from", from);
+                        json_end(&e);
+                } else
+                        printf("version: %s → %s (from %s)\n", marker, version, from);
+        }
+        if (!installed || streq(installed, version))
+                return;
+        /* one release: every component with a binary of its own moves with it */
+        FOREACH_COMPONENT (c) {
+                if (!c->binary)
+                        continue;
+                if (output == OUTPUT_JSON) {
+                        struct json_event e;
+                        json_begin(&e, "upgrade");
+                        json_str(&e, "component", c->name);
+                        json_str(&e, "from", installed);
+                        json_str(&e, "to", version);
+                        json_end(&e);
+                } else
+                        printf("%s %s → %s\n", c->name, installed, version);
+        }
+        fflush(stdout);
+}
+
 void report_warnings(const struct plan *p)
 {
         for (char **w = p ? p->warnings : NULL; w && *w; w++) {

@@ -38,6 +38,11 @@ struct run_times {
 void report_item(const struct target *t, const struct item *it, const char *event, bool show_diff);
 void report_warnings(const struct plan *p);
 /* plan, apply, fetch: the plan's counters and the phase times. */
+/* The release this run installs: "version: stable-1.34 → v1.34.2 (from URL)" when a marker
+ * named it, and one "kube-apiserver v1.33.4 → v1.34.2" line per component whose binary
+ * changes release from the one installed. */
+void report_release(const char *marker, const char *version, const char *from,
+                    const char *installed);
 void report_summary(const char *verb, const struct plan *p, size_t changed, size_t failed,
                     const struct run_times *t);
 /* apply: what the service layer did to each unit, its notes, RBAC. */

@@ -275,6 +275,10 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
                 if (r < 0)
                         return r;
         }
+        /* The release now installed: the next plan checks the version skew against it. */
+        int q = state_put_release(st, p->version);
+        if (q < 0)
+                return q;
         if (p->tarball) {
                 /* The tarball's digest, so the next run needs no sidecar request either. */
                 _cleanup_free_ char *key = state_tarball_key(p->tarball_urls[0]);

@@ -387,8 +387,14 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
                 break;
         case T_VERSION: {
                 unsigned minor = 0;
-                r = validate_version(value, &why);
-                if (r >= 0 && (version_minor(value, &minor) < 0 || !version_supported(minor))) {
+                r = validate_version_or_marker(value, &why);
+                /* "stable" names no minor yet: its release is checked once resolved
+                 * (pipeline.c); "stable-1.NN" names one */
+                bool marker = startswith(value, "stable");
+                if (r >= 0 && !streq(value, "stable") &&
+                    ((marker ? safe_atou(value + strlen("stable-1."), &minor)
+                             : version_minor(value, &minor)) < 0 ||
+                     !version_supported(minor))) {
                         r = -ERANGE;
                         why = "kubestrap supports Kubernetes " VERSION_RANGE_TEXT;
                 }

@@ -69,7 +69,7 @@ size_t plan_count(const struct plan *p, enum item_action a)
         return n;
 }
 
-static int split_mirrors(const struct model *m, char ***ret)
+int plan_mirrors(const struct model *m, char ***ret)
 {
         const char *v = m->cfg.download.mirrors;
         if (!v || !*v)
@@ -256,7 +256,7 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         size_t need[_BINARY_MAX]; /* indices: p->items moves while it grows */
         struct sidecar_req req[_BINARY_MAX];
         size_t n_need = 0;
-        int r = split_mirrors(m, &mirrors);
+        int r = plan_mirrors(m, &mirrors);
         if (r < 0)
                 return r;
         /* a bundle without binaries (fanout's) carries config, PKI and templates only */
@@ -349,6 +349,22 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
         return 0;
 }
 
+void plan_download_options(const struct model *m, struct http_options *ret_http,
+                           struct fetch_policy *ret_policy)
+{
+        const char *ca = m->cfg.download.ca_file;
+        *ret_http = (struct http_options){
+            .ca_file = ca && *ca ? ca : NULL,
+            .max_size = m->cfg.download.max_size,
+            .connect_timeout = (long)m->cfg.download.connect_timeout,
+            .stall_timeout = (long)m->cfg.download.stall_timeout,
+        };
+        *ret_policy = FETCH_POLICY_DEFAULT;
+        ret_policy->attempts = m->cfg.download.retries + 1;
+        ret_policy->backoff_ms = m->cfg.download.retry_delay_ms;
+        ret_policy->timeout_s = m->cfg.download.timeout;
+}
+
 int plan_build(const struct model *m, const struct render_result *rr, const struct state *st,
                const struct plan_options *o, struct plan **ret, char **ret_error)
 {
@@ -357,19 +373,10 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
                 return -ENOMEM;
         p->bundle = o->bundle;
 
-        const char *ca = m->cfg.download.ca_file;
-        p->http = (struct http_options){
-            .ca_file = ca && *ca ? ca : NULL,
-            .max_size = m->cfg.download.max_size,
-            .connect_timeout = (long)m->cfg.download.connect_timeout,
-            .stall_timeout = (long)m->cfg.download.stall_timeout,
-        };
-        p->policy = FETCH_POLICY_DEFAULT;
-        p->policy.attempts = m->cfg.download.retries + 1;
-        p->policy.backoff_ms = m->cfg.download.retry_delay_ms;
-        p->policy.timeout_s = m->cfg.download.timeout;
+        plan_download_options(m, &p->http, &p->policy);
+        p->version = strdup(m->cfg.cluster.version);
         p->cache_dir = strdup(m->cfg.paths.cache_dir);
-        int r = p->cache_dir ? 0 : -ENOMEM;
+        int r = p->cache_dir && p->version ? 0 : -ENOMEM;
         const char *dirs[] = {m->cfg.paths.config_dir, m->cfg.paths.lib_dir};
         for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0; i++)
                 if (!plan_add(p, ITEM_DIR, dirs[i], 0755, ROLE_DIRECTORY))
@@ -559,6 +566,7 @@ struct plan *plan_free(struct plan *p)
         }
         free(p->items);
         free(p->cache_dir);
+        free(p->version);
         strv_free(p->warnings);
         strv_free(p->tarball_urls);
         free(p->tarball_digest_from);

@@ -73,6 +73,7 @@ struct plan {
         struct http_options http;
         struct fetch_policy policy;
         char *cache_dir;
+        char *version; /* the release installed (cluster.version, a marker already resolved) */
         size_t sidecars_fetched;
         size_t from_cache;
         char **warnings;       /* e.g. a primary URL that failed before a mirror served the file */
@@ -102,6 +103,13 @@ int plan_compare(struct plan *p, struct target *t, const struct state *st, bool 
                  bool want_diff, char **ret_error);
 
 struct plan *plan_free(struct plan *p);
+
+/* The download settings of [download]: TLS, limits, retries and the deadline, for every
+ * request to the release server (binaries, sidecars, version markers). */
+void plan_download_options(const struct model *m, struct http_options *ret_http,
+                           struct fetch_policy *ret_policy);
+/* [download] mirrors as a list, in the order they are tried after base-url. */
+int plan_mirrors(const struct model *m, char ***ret);
 
 const char *item_action_to_string(enum item_action a);
 const char *item_role_to_string(enum item_role r);

@@ -19,6 +19,17 @@ static char *release_url(const char *base_url, const char *version, const char *
         return u;
 }
 
+char *release_marker_url(const char *base_url, const char *marker)
+{
+        char *u = NULL;
+        size_t l = strlen(base_url);
+        while (l > 0 && base_url[l - 1] == '/')
+                l--;
+        if (asprintf(&u, "%.*s/%s.txt", (int)l, base_url, marker) < 0)
+                return NULL;
+        return u;
+}
+
 char *release_binary_url(const char *base_url, const char *version, const char *arch,
                          const char *name)
 {

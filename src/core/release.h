@@ -1,11 +1,13 @@
 /* The Kubernetes release layout (dl.k8s.io; a mirror or an air-gap directory has the same):
  * where a release's binaries, checksum sidecars and server tarball are, and the binaries' paths
- * inside that tarball. Signature (.sig, .cert) and version-marker (stable.txt,
- * stable-1.NN.txt) URLs belong here too when something needs them. */
+ * inside that tarball, and the version markers that name a release. Signature (.sig, .cert)
+ * URLs belong here too when something needs them. */
 #pragma once
 
 #include "digest.h"
 
+/* <base>/<marker>.txt: "stable" or "stable-1.NN", holding a version such as v1.34.2 */
+char *release_marker_url(const char *base_url, const char *marker);
 /* <base>/<version>/bin/linux/<arch>/<name> */
 char *release_binary_url(const char *base_url, const char *version, const char *arch,
                          const char *name);

@@ -148,7 +148,7 @@ int reset_run(const struct model *m, struct target *t, struct state *st, bool us
                 for (size_t k = st->n; k > 0; k--) {
                         const struct state_entry *e = &st->entries[k - 1];
                         bool is_dir = e->kind == STATE_KIND_DIR;
-                        if (e->kind == STATE_KIND_DIGEST || is_dir != (pass == 1))
+                        if (!state_entry_is_path(e) || is_dir != (pass == 1))
                                 continue;
                         _cleanup_close_ int dfd = -1;
                         const char *name;

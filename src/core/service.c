@@ -202,18 +202,76 @@ static const char *bus_error(struct bus *b, int r)
         return bus_last_error(b) ? bus_last_error(b) : strerror(-r);
 }
 
+unsigned service_wave(const struct component *c)
+{
+        unsigned wave = 0;
+        /* the table has no cycles (test-component checks), so this ends */
+        for (const char *const *a = c ? c->after : NULL; a && *a; a++) {
+                unsigned d = service_wave(component_find(*a)) + 1;
+                if (d > wave)
+                        wave = d;
+        }
+        return wave;
+}
+
+/* Stable, so each component's probes keep their table order: a wave's probes are a prefix. */
+static void sort_probes_by_wave(struct probe *p, size_t n)
+{
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i;
+                     j > 0 && service_wave(p[j - 1].component) > service_wave(p[j].component);
+                     j--) {
+                        struct probe t = p[j];
+                        p[j] = p[j - 1];
+                        p[j - 1] = t;
+                }
+}
+
+/* Restart counters from now on, and the main PIDs as they are. */
+static void watch_restarts(struct crash_watch *w, struct service_report *rep)
+{
+        for (size_t k = 0; w->units[k]; k++) {
+                struct unit_status st = {0};
+                if (bus_unit_status(w->b, w->units[k], &st) >= 0) {
+                        w->restarts[k] = st.n_restarts;
+                        for (size_t j = 0; j < rep->n_units; j++)
+                                if (streq(rep->units[j].component->unit, w->units[k]))
+                                        rep->units[j].main_pid = st.main_pid;
+                }
+                unit_status_done(&st);
+        }
+}
+
+/* Waits until every probe answers, or says which unit crashed or which endpoint did not. */
+static int wait_healthy(struct probe *probes, size_t n, const struct service_options *o,
+                        struct crash_watch *w, char **ret_error)
+{
+        int r = health_wait(probes, n, o->health_timeout_usec, crash_check, w);
+        if (r == -ECHILD)
+                return fail(ret_error, r, w->crashed,
+                            "%s keeps crashing (Restart=on-failure restarted it)", w->crashed);
+        for (size_t i = 0; r < 0 && i < n; i++)
+                if (!probes[i].healthy)
+                        return fail(ret_error, r, probes[i].unit,
+                                    "%s did not become healthy within %llu s: %s %s",
+                                    probes[i].name,
+                                    (unsigned long long)(o->health_timeout_usec / 1000000),
+                                    probes[i].url, probes[i].detail ? probes[i].detail : "");
+        return r;
+}
+
 int service_converge(const struct model *m, const struct plan *p, const struct service_options *o,
                      struct service_report *rep, char **ret_error)
 {
         *rep = (struct service_report){.start_usec = now_usec()};
         /* declared before the first "goto finish": their cleanup runs there */
-        _cleanup_strv_free_ char **todo = NULL, **units = NULL, **results = NULL;
+        _cleanup_strv_free_ char **units = NULL;
         _cleanup_free_ struct service_unit *u = NULL;
         _cleanup_free_ const struct component **order = NULL;
         _cleanup_free_ enum bus_job_mode *modes = NULL;
         _cleanup_free_ uint32_t *restarts = NULL;
         struct probe *probes = NULL;
-        size_t n_probes = 0, n = n_components, n_todo = 0;
+        size_t n_probes = 0, n = n_components;
         struct bus *b = NULL;
         int r = bus_open(&b);
         if (r < 0) {
@@ -290,21 +348,43 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                 for (size_t j = 0; j < rep->n_units; j++)
                         if (rep->units[j].component == u[k].component)
                                 rep->units[j].action = u[k].action;
-                if (!u[k].queue)
+                if (!u[k].queue || u[k].component->renders_unit)
                         continue;
-                if (!u[k].component->renders_unit) {
-                        _cleanup_free_ char *note = NULL;
-                        if (asprintf_safe(&note, "%s %s",
-                                          u[k].mode == BUS_START ? "started" : "reloaded",
-                                          u[k].component->name) >= 0)
-                                (void)strv_push(&rep->notes, TAKE_PTR(note));
-                }
-                r = strv_extend(&todo, units[k]);
-                if (r < 0)
-                        goto finish;
-                modes[n_todo++] = u[k].mode;
+                _cleanup_free_ char *note = NULL;
+                if (asprintf_safe(&note, "%s %s", u[k].mode == BUS_START ? "started" : "reloaded",
+                                  u[k].component->name) >= 0)
+                        (void)strv_push(&rep->notes, TAKE_PTR(note));
         }
-        if (n_todo > 0) {
+        r = health_probes_for(m, NULL, &probes, &n_probes);
+        if (r < 0)
+                goto finish;
+        sort_probes_by_wave(probes, n_probes);
+        struct crash_watch w = {.b = b, .units = units, .restarts = restarts};
+
+        /* The upgrade order of the version-skew policy: kube-apiserver first, then what runs
+         * against it. Units go in waves (a unit's wave is one past those it comes after); when
+         * a later wave has jobs, this wave's health is awaited before they run, so the
+         * controller-manager and scheduler restart against an apiserver that answers. */
+        unsigned last = 0;
+        for (size_t k = 0; k < n; k++)
+                if (service_wave(u[k].component) > last)
+                        last = service_wave(u[k].component);
+        for (unsigned wave = 0; wave <= last; wave++) {
+                _cleanup_strv_free_ char **todo = NULL, **results = NULL;
+                size_t n_todo = 0;
+                bool later = false;
+                for (size_t k = 0; k < n; k++) {
+                        unsigned uw = service_wave(u[k].component);
+                        later = later || (u[k].queue && uw > wave);
+                        if (!u[k].queue || uw != wave)
+                                continue;
+                        r = strv_extend(&todo, units[k]);
+                        if (r < 0)
+                                goto finish;
+                        modes[n_todo++] = u[k].mode;
+                }
+                if (n_todo == 0)
+                        continue;
                 r = bus_run_jobs(b, todo, modes, o->health_timeout_usec, &results);
                 if (r < 0) {
                         r = fail(ret_error, r, NULL, "systemd jobs failed: %s", bus_error(b, r));
@@ -316,27 +396,23 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                                          results[i]);
                                 goto finish;
                         }
+                if (!later)
+                        continue;
+                watch_restarts(&w, rep);
+                size_t n_gate = 0;
+                while (n_gate < n_probes && service_wave(probes[n_gate].component) <= wave)
+                        n_gate++;
+                r = wait_healthy(probes, n_gate, o, &w, ret_error);
+                if (r < 0)
+                        goto finish;
         }
         rep->jobs_usec = now_usec() - rep->start_usec;
 
         /* A unit restarted by Restart=on-failure looks "active" half the time: watch the
          * restart counter from here on. */
-        for (size_t k = 0; k < n; k++) {
-                struct unit_status st = {0};
-                if (bus_unit_status(b, units[k], &st) >= 0) {
-                        restarts[k] = st.n_restarts;
-                        for (size_t j = 0; j < rep->n_units; j++)
-                                if (rep->units[j].component == u[k].component)
-                                        rep->units[j].main_pid = st.main_pid;
-                }
-                unit_status_done(&st);
-        }
-        r = health_probes_for(m, NULL, &probes, &n_probes);
-        if (r < 0)
-                goto finish;
-        struct crash_watch w = {.b = b, .units = units, .restarts = restarts};
+        watch_restarts(&w, rep);
         long long hstart = now_usec();
-        r = health_wait(probes, n_probes, o->health_timeout_usec, crash_check, &w);
+        r = wait_healthy(probes, n_probes, o, &w, ret_error);
         rep->healthy_usec = now_usec() - hstart;
         /* A unit is healthy when the last of its probes is. */
         for (size_t j = 0; j < rep->n_units; j++) {
@@ -352,20 +428,6 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                                 after = probes[i].healthy_after_usec;
                 }
                 res->healthy_after_usec = any && all ? after : -1;
-        }
-        if (r == -ECHILD) {
-                r = fail(ret_error, r, w.crashed,
-                         "%s keeps crashing (Restart=on-failure restarted it)", w.crashed);
-        } else if (r < 0) {
-                for (size_t i = 0; i < n_probes; i++)
-                        if (!probes[i].healthy) {
-                                r = fail(ret_error, r, probes[i].unit,
-                                         "%s did not become healthy within %llu s: %s %s",
-                                         probes[i].name,
-                                         (unsigned long long)(o->health_timeout_usec / 1000000),
-                                         probes[i].url, probes[i].detail ? probes[i].detail : "");
-                                break;
-                        }
         }
         if (r < 0)
                 goto finish;

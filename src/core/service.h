@@ -45,6 +45,11 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
 void service_report_done(struct service_report *rep);
 const char *service_action_to_string(enum service_action a);
 
+/* A component's place in the start order's waves: 0 without `after`, else one past the waves
+ * of what it comes after (kube-apiserver 0; the controller-manager, scheduler and nginx 1). A
+ * wave's jobs run, and its health is awaited, before a later wave's jobs. */
+unsigned service_wave(const struct component *c);
+
 /* State, exit status and last journal lines of a unit, as text for an error message. */
 char *service_diagnose(const char *unit);
 

@@ -14,8 +14,9 @@
         "# kubestrap state v1: kind path url digest-url alg hex dev ino size mtime_ns ctime_ns\n"
 
 static const char *const state_kind_names[_STATE_KIND_MAX] = {
-    [STATE_KIND_DOWNLOAD] = "download", [STATE_KIND_FILE] = "file",     [STATE_KIND_LINK] = "link",
-    [STATE_KIND_DIR] = "dir",           [STATE_KIND_DIGEST] = "digest",
+    [STATE_KIND_DOWNLOAD] = "download", [STATE_KIND_FILE] = "file",
+    [STATE_KIND_LINK] = "link",         [STATE_KIND_DIR] = "dir",
+    [STATE_KIND_DIGEST] = "digest",     [STATE_KIND_RELEASE] = "release",
 };
 
 const char *state_kind_to_string(enum state_kind k)
@@ -107,6 +108,25 @@ void state_retain(struct state *s, const bool *keep)
                 s->entries[n++] = s->entries[i];
         }
         s->n = n;
+}
+
+const char *state_release(const struct state *s)
+{
+        const struct state_entry *e = state_find(s, STATE_RELEASE_KEY);
+        return e && e->kind == STATE_KIND_RELEASE && !streq(e->url, "-") ? e->url : NULL;
+}
+
+int state_put_release(struct state *s, const char *version)
+{
+        /* state_put copies both strings */
+        struct state_entry e = {
+            .kind = STATE_KIND_RELEASE, .path = (char *)STATE_RELEASE_KEY, .url = (char *)version};
+        return state_put(s, &e);
+}
+
+bool state_entry_is_path(const struct state_entry *e)
+{
+        return e->kind != STATE_KIND_DIGEST && e->kind != STATE_KIND_RELEASE;
 }
 
 void state_set_stat(struct state_entry *e, const struct stat *st)

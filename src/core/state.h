@@ -18,6 +18,7 @@ enum state_kind {
         STATE_KIND_LINK,     /* a symlink, its target in url */
         STATE_KIND_DIR,      /* a directory we made */
         STATE_KIND_DIGEST,   /* not a path: the release tarball's digest, keyed "tarball:<url>" */
+        STATE_KIND_RELEASE, /* not a path: the release installed, keyed STATE_RELEASE_KEY, in url */
         _STATE_KIND_MAX,
 };
 
@@ -41,6 +42,9 @@ struct state {
         char *loaded_text; /* what was on disk, to skip rewriting an unchanged state */
 };
 
+/* The path-less key of the STATE_KIND_RELEASE record. */
+#define STATE_RELEASE_KEY "release:kubernetes"
+
 /* The path-less key under which the release tarball's digest is remembered (STATE_KIND_DIGEST). */
 char *state_tarball_key(const char *tarball_url);
 
@@ -54,5 +58,12 @@ const struct state_entry *state_find(const struct state *s, const char *path);
 int state_put(struct state *s, const struct state_entry *e);
 /* Drops every entry whose keep[i] is false (keep has one flag per entry), keeping the order. */
 void state_retain(struct state *s, const bool *keep);
+/* The release the last apply installed (v1.34.2), or NULL: none recorded, or a state file
+ * written before the record existed. */
+const char *state_release(const struct state *s);
+/* Records the release installed. */
+int state_put_release(struct state *s, const char *version);
+/* Whether an entry names a path on the machine (not a remembered digest or release). */
+bool state_entry_is_path(const struct state_entry *e);
 void state_set_stat(struct state_entry *e, const struct stat *st);
 bool state_stat_matches(const struct state_entry *e, const struct stat *st);

@@ -76,10 +76,10 @@ tap_is "$(snapshot "$ROOT")" "$good" "tree unchanged: old binaries intact, no ot
 tap_is "$(staging_files "$ROOT")" 0 "no staging files left after the failure"
 
 # --- 404 ------------------------------------------------------------------------------
-ks_set cluster version v1.36.99
+ks_set cluster version v1.21.99
 ks -c "$CONF" --root "$ROOT" apply
 tap_is "$RC" 1 "a missing release fails the run"
-tap_like "$ERR" "$MIRROR_URL/v1.36.99/bin/linux/amd64/kube-apiserver.sha256: HTTP 404" "404 names the URL"
+tap_like "$ERR" "$MIRROR_URL/v1.21.99/bin/linux/amd64/kube-apiserver.sha256: HTTP 404" "404 names the URL"
 tap_is "$(snapshot "$ROOT")" "$good" "tree unchanged after 404"
 
 # a failure on an empty tree leaves it empty (created directories are removed again)

@@ -29,7 +29,7 @@ check "duplicate key" 's/^cluster-cidr = .*/&\ncluster-cidr = 10.201.0.0\/16/' \
 check "CIDR with host bits" 's/^service-cluster-ip-range = .*/service-cluster-ip-range = 10.32.0.1\/24/' \
         "kubestrap: $C:$(line_of '^service-cluster-ip-range'): [cluster] service-cluster-ip-range: invalid value '10.32.0.1/24': address has bits set beyond the prefix length"
 check "short version" 's/^version = .*/version = v1.21/' \
-        "kubestrap: $C:$(line_of '^version'): [cluster] version: invalid value 'v1.21': expected a version such as v1.21.0"
+        "kubestrap: $C:$(line_of '^version'): [cluster] version: invalid value 'v1.21': expected a version such as v1.21.0, or a marker: stable or stable-1.NN"
 check "plain http base-url" 's|^base-url = .*|base-url = http://mirror.invalid/release|' \
         "kubestrap: $C:$(line_of '^base-url'): [download] base-url: invalid value 'http://mirror.invalid/release': expected an https:// URL (plain http is never used)"
 check "relative path" 's|^source-dir = .*|source-dir = pki|' \

@@ -21,23 +21,23 @@ check() { # desc version expected-error
         tap_like "$ERR" "$3" "$1: message"
         tap_is "$(snapshot "$ROOT")" "$good" "$1: tree unchanged"
 }
-publish v1.23.1 "$(head -c 8192 /dev/zero | tr '\0' 'a')"
-check "sidecar too large" v1.23.1 "v1.23.1/bin/linux/amd64/kubectl.sha256: checksum file larger than 4096 bytes"
-publish v1.23.2 "not a digest at all"
-check "malformed sidecar" v1.23.2 "v1.23.2/bin/linux/amd64/kubectl.sha256: malformed checksum file \(expected 64 hex digits, optionally followed by the file name\)"
-publish v1.23.3 "$(sha256sum "$WORK/kubectl.bin" | cut -d' ' -f1)  kube-apiserver"
-check "sidecar naming another file" v1.23.3 "v1.23.3/bin/linux/amd64/kubectl.sha256: checksum file names another file, not 'kubectl'"
+publish v1.22.1 "$(head -c 8192 /dev/zero | tr '\0' 'a')"
+check "sidecar too large" v1.22.1 "v1.22.1/bin/linux/amd64/kubectl.sha256: checksum file larger than 4096 bytes"
+publish v1.22.2 "not a digest at all"
+check "malformed sidecar" v1.22.2 "v1.22.2/bin/linux/amd64/kubectl.sha256: malformed checksum file \(expected 64 hex digits, optionally followed by the file name\)"
+publish v1.22.3 "$(sha256sum "$WORK/kubectl.bin" | cut -d' ' -f1)  kube-apiserver"
+check "sidecar naming another file" v1.22.3 "v1.22.3/bin/linux/amd64/kubectl.sha256: checksum file names another file, not 'kubectl'"
 printf '%s\n%s\n' "$(sha256sum "$WORK/kubectl.bin" | cut -d' ' -f1)" "$(sha256sum "$WORK/kubectl.bin" | cut -d' ' -f1)" > "$WORK/two"
-publish v1.23.4 "$(cat "$WORK/two")"
-check "sidecar with two digests" v1.23.4 "kubectl.sha256: malformed checksum file"
+publish v1.22.4 "$(cat "$WORK/two")"
+check "sidecar with two digests" v1.22.4 "kubectl.sha256: malformed checksum file"
 ks_set cluster version "$VERSION"
 
 # --- a full disk: a 2 MiB tmpfs cannot take the binaries ------------------------------------
 small=$WORK/small; mkdir "$small"
 if mount -t tmpfs -o size=2m tmpfs "$small" 2>/dev/null; then
         head -c 1m /dev/urandom > "$WORK/big"
-        for b in $BINARIES; do cat "$WORK/$b.bin" "$WORK/big" > "$WORK/$b.big"; mirror_publish v1.23.5 "$ARCH" "$b" "$WORK/$b.big"; done
-        ks_set cluster version v1.23.5
+        for b in $BINARIES; do cat "$WORK/$b.bin" "$WORK/big" > "$WORK/$b.big"; mirror_publish v1.22.5 "$ARCH" "$b" "$WORK/$b.big"; done
+        ks_set cluster version v1.22.5
         ks -c "$CONF" --root "$small" apply
         tap_is "$RC" 1 "disk full: the run fails"
         tap_like "$ERR" "No space left on device" "disk full: the error says so"
@@ -190,10 +190,10 @@ fi
 printf 'outside\n' > "$WORK/outside"; chmod 0600 "$WORK/outside"
 for b in kube-apiserver kube-controller-manager kube-scheduler; do
         head -c $((3 * 1024 * 1024)) /dev/urandom > "$WORK/$b.big"
-        mirror_publish v1.23.9 "$ARCH" "$b" "$WORK/$b.big"
+        mirror_publish v1.22.9 "$ARCH" "$b" "$WORK/$b.big"
 done
-mirror_publish v1.23.9 "$ARCH" kubectl "$ROOT/usr/local/bin/kubectl"
-ks_set cluster version v1.23.9
+mirror_publish v1.22.9 "$ARCH" kubectl "$ROOT/usr/local/bin/kubectl"
+ks_set cluster version v1.22.9
 ks_set download base-url "$MIRROR_SLOW_URL"
 chmod 0700 "$ROOT/usr/local/bin/kubectl"
 ks -c "$CONF" --root "$ROOT" plan

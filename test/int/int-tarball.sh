@@ -87,14 +87,14 @@ tap_is "$(cat "$victim") $(stat -c %a "$victim")" "victim's own text 600" \
 
 # a tarball that does not match its digest: members were staged, none is published
 tar -C "$mk" -czf "$WORK/tampered.tar.gz" kubernetes
-mkdir -p "$MIRROR_WWW/v1.30.4"
-publish_tarball v1.30.4 "$WORK/tampered.tar.gz"
-echo "trailing junk" >> "$MIRROR_WWW/v1.30.4/$T"
-ks_set cluster version v1.30.4
+mkdir -p "$MIRROR_WWW/v1.22.4"
+publish_tarball v1.22.4 "$WORK/tampered.tar.gz"
+echo "trailing junk" >> "$MIRROR_WWW/v1.22.4/$T"
+ks_set cluster version v1.22.4
 before=$(snapshot "$ROOT")
 ks -c "$CONF" --root "$ROOT" apply
 tap_is "$RC" 1 "a tarball with the wrong digest fails the run"
-tap_like "$ERR" "v1.30.4/$T: digest mismatch: expected sha256:" "the message names the tarball and the digests"
+tap_like "$ERR" "v1.22.4/$T: digest mismatch: expected sha256:" "the message names the tarball and the digests"
 tap_is "$(snapshot "$ROOT")" "$before" "nothing published from it"
 tap_is "$(find "$ROOT" -name '.*.ks-*' | wc -l)" 0 "no staging files left"
 

@@ -491,7 +491,7 @@ static void test_model_error_values(void)
         is_int(strv_length(errors), 1, "invalid version: one error, not also 'missing'");
         is_str(errors ? errors[0] : NULL,
                "test.conf:2: [cluster] version: invalid value '1.21.0': expected a version such as "
-               "v1.21.0",
+               "v1.21.0, or a marker: stable or stable-1.NN",
                "invalid version: message");
         for (size_t i = 1; errors && errors[i]; i++)
                 printf("#   further error: %s\n", errors[i]);
@@ -505,7 +505,7 @@ static void test_model_error_values(void)
         if (strv_length(errors) == 2) {
                 is_str(errors[0],
                        "test.conf:2: [cluster] version: invalid value 'v1.21': expected a version "
-                       "such as v1.21.0",
+                       "such as v1.21.0, or a marker: stable or stable-1.NN",
                        "invalid then repeated: the invalid value");
                 is_str(errors[1],
                        "test.conf:12: [cluster] version: duplicate key (first set on line 2)",

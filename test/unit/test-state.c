@@ -41,8 +41,8 @@ static ino_t inode_of(const char *path)
 
 static void test_kinds(void)
 {
-        static const char *const words[] = {"download", "file", "link", "dir", "digest"};
-        is_int(_STATE_KIND_MAX, ELEMENTSOF(words), "five kinds");
+        static const char *const words[] = {"download", "file", "link", "dir", "digest", "release"};
+        is_int(_STATE_KIND_MAX, ELEMENTSOF(words), "six kinds");
         for (int k = 0; k < _STATE_KIND_MAX; k++) {
                 is_str(state_kind_to_string(k), words[k], "kind %d is '%s' in the file", k,
                        words[k]);
@@ -93,6 +93,7 @@ static void test_round_trip(struct target *t)
         e = state_find(s, key);
         ok(e && e->kind == STATE_KIND_DIGEST && streq(e->hex, HEX_A),
            "the tarball's digest is found under state_tarball_key");
+        ok(state_release(s) == NULL, "a state without a release record names no release");
         ok(state_find(s, "/nope") == NULL, "state_find of an unknown path is NULL");
         ok(state_find(NULL, "/nope") == NULL, "state_find on no state is NULL");
 

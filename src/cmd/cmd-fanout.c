@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "fanout.h"
 #include "log.h"
+#include "marker.h"
 #include "pipeline.h"
 #include "report.h"
 
@@ -23,6 +24,29 @@ static void on_line(const struct fanout_host *fh, const struct jevent *e, const 
                 report_remote_stderr(fh->host->name, line);
         else
                 report_remote_stdout(fh->host->name, e, line);
+}
+
+/* A marker ([cluster] version = stable-1.NN) is read once here, for the whole run, when the
+ * remote verb plans or installs a release: the bundle records the release, so every host gets
+ * the same one even if the marker moves during a rolling upgrade. The hosts take the release
+ * from the bundle and never read the marker (one left in the bundle was refused there). */
+static int resolve_marker(struct model *m, char *const *verb_argv)
+{
+        const struct command *verb = NULL;
+        for (char *const *a = verb_argv; a && *a && !verb; a++)
+                verb = cmd_find(*a);
+        if (!marker_is(m->cfg.cluster.version) || !verb || !(verb->flags & CMD_SKEW))
+                return EXIT_OK;
+        _cleanup_free_ char *version = NULL, *from = NULL, *err = NULL;
+        int r = marker_resolve(m, &version, &from, &err);
+        if (r < 0) {
+                log_error("fanout: %s", err ? err : strerror(-r));
+                return EXIT_RUN_FAILED;
+        }
+        r = model_set(m, "cluster.version", version);
+        if (r < 0)
+                return log_error_errno(r, "fanout: %m"), EXIT_RUN_FAILED;
+        return EXIT_OK;
 }
 
 /* "-j N", "--max-fail K": a count, or a usage error */
@@ -89,6 +113,11 @@ static int cmd_fanout(struct cmd_ctx *ctx)
                 log_error("fanout: %s has no [host NAME] sections", ctx->config_path);
                 model_free(m);
                 return EXIT_USAGE;
+        }
+        r = resolve_marker(m, o.verb_argv);
+        if (r != EXIT_OK) {
+                model_free(m);
+                return r;
         }
 
         /* One bundle for all: config, PKI, templates (each node fetches its binaries). It and

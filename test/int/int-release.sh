@@ -65,6 +65,21 @@ ks -c "$CONF" --root "$WORK/fetchroot" fetch --bundle "$WORK/b.tar"
 tap_is "$RC" 0 "fetch --bundle from a marker config"
 tap_like "$(tar -xOf "$WORK/b.tar" kubestrap-bundle/MANIFEST)" "^version v1.21.0$" \
         "the manifest records the resolved release"
+
+# fanout reads a marker once and the bundle it hands the hosts records the release (the hosts
+# refused a bundle that held the marker). The "ssh" here runs the remote command locally.
+mkdir -p "$WORK/fakessh" "$WORK/fanroot"
+printf '#!/bin/sh\nfor a; do last=$a; done\nexec sh -c "$last"\n' > "$WORK/fakessh/ssh"
+chmod 0755 "$WORK/fakessh/ssh"
+{ cat "$CONF"; printf '\n[fanout]\nremote-command = %s --root %s\n\n[host h-0]\naddress = root@h-0\ninternal-ip = 10.240.0.10\n' \
+        "$KUBESTRAP" "$WORK/fanroot"; } > "$WORK/fan.conf"
+chmod 0644 "$WORK/fan.conf"
+PATH=$WORK/fakessh:$PATH ks -c "$WORK/fan.conf" fanout -- plan
+tap_is "$RC" 0 "fanout plan from a marker config"
+[ "$RC" = 0 ] || tap_diag "$ERR $OUT"
+tap_like "$OUT" '^h-0: \{"event":"version","marker":"stable-1.21","version":"v1.21.0","from":"bundle ' \
+        "the host plans the release fanout read, from the bundle"
+
 mirror_stop
 mkdir "$WORK/air"
 ks --root "$WORK/air" --bundle "$WORK/b.tar" apply

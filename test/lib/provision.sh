@@ -49,3 +49,31 @@ prov_kubestrap() {
         shift
         host_exec "$i" env KUBESTRAP_TEMPLATES=/usr/local/share/kubestrap/templates kubestrap "$@"
 }
+
+# prov_fanout_conf OUT WD: the operator workstation's config for 'kubestrap fanout' to hosts
+# 0..2 (controller-I at HOST_IP_I): the example config pointed at the mirror, the PKI in
+# WD/pki, the hosts' ssh key, and ssh control sockets in WD.
+prov_fanout_conf() {
+        local out=$1 d=$2 i ip
+        sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" \
+            -e "s|^;ca-file = .*|ca-file = $MIRROR_CA|" \
+            -e "s|^source-dir = .*|source-dir = $d/pki|" \
+            -e "s|^public-address = .*|public-address = $HOST_IP_0|" \
+            "$top_srcdir/examples/controller-0.conf" > "$out" || return 1
+        cat >> "$out" <<EOF
+
+[health]
+timeout = 10
+
+[fanout]
+# one line would pass inih's 200-byte limit: the key may repeat
+ssh-options = -F /dev/null -i $HOSTS_KEY -o LogLevel=ERROR -o ConnectTimeout=3
+ssh-options = -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+ssh-options = -o KexAlgorithms=curve25519-sha256 -o ControlPath=$d/cm-%C
+EOF
+        for i in 0 1 2; do
+                ip=HOST_IP_$i
+                printf '\n[host controller-%s]\naddress = root@%s\ninternal-ip = %s\n' "$i" "${!ip}" "${!ip}" >> "$out"
+        done
+        chmod 0644 "$out"
+}

@@ -10,41 +10,10 @@ prov_mirror_up "$wd" || tap_bail "mirror did not start"
 "$top_srcdir/scripts/make-pki" "$wd/pki" "$HOST_IP_0,$HOST_IP_1,$HOST_IP_2" "$HOST_IP_0" >/dev/null
 for i in 0 1 2; do host_copy_in "$i" "$KUBESTRAP" /usr/local/sbin/kubestrap; done
 
-# the workstation's config: the inventory, and how to reach the hosts
+# the workstation's config: the inventory and how to reach the hosts; and a host that is down
 conf=$wd/cluster.conf
-sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" \
-    -e "s|^;ca-file = .*|ca-file = $MIRROR_CA|" \
-    -e "s|^source-dir = .*|source-dir = $wd/pki|" \
-    -e "s|^public-address = .*|public-address = $HOST_IP_0|" \
-    "$top_srcdir/examples/controller-0.conf" > "$conf"
-cat >> "$conf" <<EOF2
-
-[health]
-timeout = 10
-
-[fanout]
-# one line would pass inih's 200-byte limit: the key may repeat
-ssh-options = -F /dev/null -i $HOSTS_KEY -o LogLevel=ERROR -o ConnectTimeout=3
-ssh-options = -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
-ssh-options = -o KexAlgorithms=curve25519-sha256 -o ControlPath=$wd/cm-%C
-
-[host controller-0]
-address = root@$HOST_IP_0
-internal-ip = $HOST_IP_0
-
-[host controller-1]
-address = root@$HOST_IP_1
-internal-ip = $HOST_IP_1
-
-[host controller-2]
-address = root@$HOST_IP_2
-internal-ip = $HOST_IP_2
-
-[host controller-9]
-address = root@10.240.0.19
-internal-ip = 10.240.0.19
-EOF2
-chmod 0644 "$conf"
+prov_fanout_conf "$conf" "$wd"
+printf '\n[host controller-9]\naddress = root@10.240.0.19\ninternal-ip = 10.240.0.19\n' >> "$conf"
 ks() { set +e; OUT=$("$KUBESTRAP" -c "$conf" "$@" 2>"$wd/err"); RC=$?; set -e; ERR=$(cat "$wd/err"); }
 row() { printf '%s\n' "$OUT" | grep "^$1 "; }
 proxy() { curl -s -o /dev/null -w '%{http_code}' -H 'Host: kubernetes.default.svc.cluster.local' "http://$1/healthz"; }

@@ -519,10 +519,20 @@ static void say(const char *host, const char *fmt, ...)
         va_start(ap, fmt);
         int r = vasprintf(&text, fmt, ap);
         va_end(ap);
-        if (r < 0 || log_escape_append(&b, host) < 0 || buf_puts(&b, ": ") < 0 ||
-            log_escape_append(&b, text) < 0)
+        if (r < 0)
                 return;
-        printf("%s\n", b.data);
+        /* A message of several lines (an error with its journal excerpt) stays several lines,
+         * each under the host's name: no line can pass for another host's. */
+        for (char *l = text, *nl; l; l = nl ? nl + 1 : NULL) {
+                nl = strchr(l, '\n');
+                if (nl)
+                        *nl = 0;
+                b.len = 0;
+                if (log_escape_append(&b, host) < 0 || buf_puts(&b, ": ") < 0 ||
+                    log_escape_append(&b, l) < 0)
+                        return;
+                printf("%s\n", b.data);
+        }
 }
 
 /* A remote event, for people: the few that matter in a line each, the rest by their message. */

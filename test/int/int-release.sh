@@ -79,6 +79,15 @@ tap_is "$RC" 0 "fanout plan from a marker config"
 [ "$RC" = 0 ] || tap_diag "$ERR $OUT"
 tap_like "$OUT" '^h-0: \{"event":"version","marker":"stable-1.21","version":"v1.21.0","from":"bundle ' \
         "the host plans the release fanout read, from the bundle"
+# A host's error of several lines (a crash loop's journal excerpt) is shown as several lines,
+# each under the host's name.
+sed -e 's/^remote-command = .*/remote-command = printf '"'"'{"event":"error","message":"crashed\\\\n  kube-scheduler[7]: no kind"}\\n'"'"'; false/' \
+        "$WORK/fan.conf" > "$WORK/fan2.conf"
+chmod 0644 "$WORK/fan2.conf"
+PATH=$WORK/fakessh:$PATH ks -c "$WORK/fan2.conf" fanout -- plan
+tap_is "$RC" 1 "a host failing with an error of two lines"
+tap_like "$OUT" '^h-0: error: crashed$' "its first line"
+tap_like "$OUT" '^h-0:   kube-scheduler\[7\]: no kind$' "its second line, under the host's name"
 
 mirror_stop
 mkdir "$WORK/air"

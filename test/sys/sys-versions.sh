@@ -132,8 +132,9 @@ tap_like "$(host_exec 0 cat /etc/kubernetes/config/kube-scheduler.yaml)" '^apiVe
         "the override was rendered"
 tap_like "$(row controller-0)" '^controller-0 +failed ' "controller-0's result is failed"
 tap_like "$OUT" 'controller-0: error: .*kube-scheduler.* keeps crashing' "the error says the scheduler crash-loops"
-# klog quotes the error inside err="...": its quotes come backslashed, as from the real scheduler
-tap_like "$OUT" 'controller-0: error: .*kube-scheduler\[[0-9]+\]: .*no kind \\?"KubeSchedulerConfiguration\\?" is registered for version \\?"kubescheduler.config.k8s.io/v1beta1\\?"' \
+# the journal excerpt's lines come one per line under the host's name; klog quotes the error
+# inside err="...", so its quotes come backslashed, as from the real scheduler
+tap_like "$OUT" '^controller-0: +kube-scheduler\[[0-9]+\]: .*no kind \\?"KubeSchedulerConfiguration\\?" is registered for version \\?"kubescheduler.config.k8s.io/v1beta1\\?"' \
         "the error carries the scheduler's journal line"
 ks fanout controller-0 -- apply
 tap_is "$RC" 0 "re-applying without the override restores controller-0"

@@ -260,6 +260,17 @@ static const char *job_method(enum bus_job_mode mode)
         return NULL;
 }
 
+/* A start asked for is not refused by the start rate limiter, which is there for Restart=
+ * loops: a unit that crash-looped a moment ago (an apply that failed, was fixed and runs again)
+ * would be "start-limit-hit" for StartLimitIntervalSec. ResetFailedUnit clears the limiter and
+ * the failed state; a unit not loaded yet has none, so its error is of no interest. */
+static void reset_start_limit(struct bus *b, const char *unit)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        (void)sd_bus_call_method(b->bus, SD_DESTINATION, SD_PATH, SD_MANAGER, "ResetFailedUnit", &e,
+                                 NULL, "s", unit);
+}
+
 int bus_run_jobs(struct bus *b, char **units, const enum bus_job_mode *modes, uint64_t timeout_usec,
                  char ***ret_results)
 {
@@ -294,6 +305,8 @@ int bus_run_jobs(struct bus *b, char **units, const enum bus_job_mode *modes, ui
                 _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
                 _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
                 const char *path;
+                if (modes[i] != BUS_STOP)
+                        reset_start_limit(b, units[i]);
                 r = sd_bus_call_method(b->bus, SD_DESTINATION, SD_PATH, SD_MANAGER,
                                        job_method(modes[i]), &e, &reply, "ss", units[i], "replace");
                 if (r < 0)

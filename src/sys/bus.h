@@ -38,7 +38,9 @@ enum bus_job_mode {
  * ret_results[i] is the job result for units[i]: "done", "failed", "timeout", "dependency",
  * "canceled", "skipped"... Note that "done" for a Type=simple service only means it was forked;
  * use bus_unit_settle() to see whether it stays up. Fails at once (bus_last_error() says why)
- * if a job cannot be queued, and returns -ETIMEDOUT if not all finished within timeout_usec. */
+ * if a job cannot be queued, and returns -ETIMEDOUT if not all finished within timeout_usec.
+ * Before a start, restart or reload the unit's start rate limiter and failed state are reset
+ * (as systemctl reset-failed): the limit is for Restart= loops, not for starts asked for. */
 int bus_run_jobs(struct bus *b, char **units, const enum bus_job_mode *modes, uint64_t timeout_usec,
                  char ***ret_results);
 

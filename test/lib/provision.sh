@@ -77,3 +77,14 @@ EOF
         done
         chmod 0644 "$out"
 }
+
+# prov_fanout_up WD CONF: what a fan-out to hosts 0..2 needs: the mirror, a PKI for the three
+# addresses in WD/pki, the kubestrap binary (and nothing else) in each host, and the
+# workstation's config CONF (prov_fanout_conf).
+prov_fanout_up() {
+        local d=$1 i
+        prov_mirror_up "$d" || return 1
+        "$top_srcdir/scripts/make-pki" "$d/pki" "$HOST_IP_0,$HOST_IP_1,$HOST_IP_2" "$HOST_IP_0" >/dev/null || return 1
+        for i in 0 1 2; do host_copy_in "$i" "$KUBESTRAP" /usr/local/sbin/kubestrap || return 1; done
+        prov_fanout_conf "$2" "$d"
+}

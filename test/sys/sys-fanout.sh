@@ -6,13 +6,9 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/test/lib/system.sh"
 sys_begin 3 ks-fan
-prov_mirror_up "$wd" || tap_bail "mirror did not start"
-"$top_srcdir/scripts/make-pki" "$wd/pki" "$HOST_IP_0,$HOST_IP_1,$HOST_IP_2" "$HOST_IP_0" >/dev/null
-for i in 0 1 2; do host_copy_in "$i" "$KUBESTRAP" /usr/local/sbin/kubestrap; done
-
 # the workstation's config: the inventory and how to reach the hosts; and a host that is down
 conf=$wd/cluster.conf
-prov_fanout_conf "$conf" "$wd"
+prov_fanout_up "$wd" "$conf" || tap_bail "could not set up the mirror, the PKI and the hosts"
 printf '\n[host controller-9]\naddress = root@10.240.0.19\ninternal-ip = 10.240.0.19\n' >> "$conf"
 ks() { set +e; OUT=$("$KUBESTRAP" -c "$conf" "$@" 2>"$wd/err"); RC=$?; set -e; ERR=$(cat "$wd/err"); }
 row() { printf '%s\n' "$OUT" | grep "^$1 "; }

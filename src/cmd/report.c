@@ -552,7 +552,7 @@ static void say_event(const char *host, const struct jevent *e, const char *even
                 const char *u = jevent_str(e, "unit"), *a = jevent_str(e, "action");
                 say(host, "%s %s (pid %lld), healthy after %lld ms", u ? u : "?", a ? a : "?",
                     jevent_int(e, "main_pid", -1), jevent_int(e, "healthy_ms", -1));
-        } else if (streq(event, "summary")) {
+        } else if (streq(event, "summary") && jevent_int(e, "changed", -1) >= 0) {
                 const char *v = jevent_str(e, "verb");
                 say(host, "%s: %lld changed, %lld unchanged, %lld failed (%lld ms)", v ? v : "?",
                     jevent_int(e, "changed", -1), jevent_int(e, "unchanged", -1),
@@ -562,8 +562,15 @@ static void say_event(const char *host, const struct jevent *e, const char *even
         else if (comp) {
                 const char *det = jevent_str(e, "detail");
                 say(host, "%s %s", comp, det ? det : "");
-        } else
-                say(host, "%s", line);
+        } else {
+                /* any other event (a status summary, the release a plan resolved, ...): its
+                 * fields, rather than the raw JSON line */
+                _cleanup_free_ char *text = NULL;
+                if (jevent_to_text(e, &text) >= 0)
+                        say(host, "%s: %s", event, text);
+                else
+                        say(host, "%s", line);
+        }
 }
 
 void report_remote_stdout(const char *host, const struct jevent *e, const char *line)

@@ -91,6 +91,38 @@ bool jevent_bool(const struct jevent *e, const char *key, bool def)
         return v ? json_object_get_boolean(v) : def;
 }
 
+int jevent_to_text(const struct jevent *e, char **ret)
+{
+        _cleanup_buf_ struct buf b = {0};
+        int r = buf_puts(&b, "");
+        json_object_object_foreach(e->obj, key, val)
+        {
+                if (r < 0)
+                        break;
+                if (streq(key, "event") || streq(key, "host"))
+                        continue;
+                r = buf_printf(&b, "%s%s=", b.len ? " " : "", key);
+                if (r < 0)
+                        break;
+                switch (json_object_get_type(val)) {
+                case json_type_object:
+                case json_type_array:
+                        r = buf_puts(&b, "…");
+                        break;
+                case json_type_null:
+                        r = buf_puts(&b, "null");
+                        break;
+                default: /* strings, numbers and booleans as JSON would write them, unquoted */
+                        r = buf_puts(&b, json_object_get_string(val));
+                        break;
+                }
+        }
+        if (r < 0)
+                return -ENOMEM;
+        *ret = buf_steal(&b);
+        return 0;
+}
+
 int jevent_with_host(const struct jevent *e, const char *host, char **ret)
 {
         json_object *out = json_object_new_object();

@@ -22,6 +22,9 @@ const char *jevent_str(const struct jevent *e, const char *key);
 long long jevent_int(const struct jevent *e, const char *key, long long def);
 /* A top-level boolean member, or def when it is missing or not a boolean. */
 bool jevent_bool(const struct jevent *e, const char *key, bool def);
+/* The event's scalar members but "event" and "host" as "key=value key=value", in their order,
+ * for a person; nested values are shown as "key=…". */
+int jevent_to_text(const struct jevent *e, char **ret);
 /* The event again as one line (no newline), with "host": HOST as its first member and the
  * event's own "host", if any, dropped. */
 int jevent_with_host(const struct jevent *e, const char *host, char **ret);

@@ -77,7 +77,7 @@ chmod 0644 "$WORK/fan.conf"
 PATH=$WORK/fakessh:$PATH ks -c "$WORK/fan.conf" fanout -- plan
 tap_is "$RC" 0 "fanout plan from a marker config"
 [ "$RC" = 0 ] || tap_diag "$ERR $OUT"
-tap_like "$OUT" '^h-0: \{"event":"version","marker":"stable-1.21","version":"v1.21.0","from":"bundle ' \
+tap_like "$OUT" '^h-0: version: marker=stable-1.21 version=v1.21.0 from=bundle ' \
         "the host plans the release fanout read, from the bundle"
 # A host's error of several lines (a crash loop's journal excerpt) is shown as several lines,
 # each under the host's name.

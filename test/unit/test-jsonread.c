@@ -73,10 +73,26 @@ static void test_with_host(void)
         jevent_free(e);
 }
 
+static void test_to_text(void)
+{
+        struct jevent *e = NULL;
+        char *text = NULL;
+        is_int(jevent_parse("{\"event\":\"summary\",\"host\":\"h\",\"verb\":\"status\","
+                            "\"ok\":true,\"n\":3,\"x\":null,\"sub\":{\"a\":1}}",
+                            &e),
+               0, "a status summary parses");
+        is_int(jevent_to_text(e, &text), 0, "shown as text");
+        is_str(text, "verb=status ok=true n=3 x=null sub=…",
+               "its fields in order, without event and host, nested values elided");
+        free(text);
+        jevent_free(e);
+}
+
 int main(void)
 {
         test_members();
         test_refused();
         test_with_host();
+        test_to_text();
         return done_testing();
 }

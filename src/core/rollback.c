@@ -67,6 +67,34 @@ void rollback_drop(struct target *t, const char *state_dir, struct state *st)
         state_retain(st, keep);
 }
 
+/* Stages a copy of the file name in sdfd beside dname in ddfd, with the source's mode; checked
+ * against hex when given. The staging file's name in *ret_tmp; the caller publishes it. */
+static int stage_copy(int sdfd, const char *sname, int ddfd, const char *dname, enum digest_alg alg,
+                      const char *hex, char **ret_tmp)
+{
+        _cleanup_close_ int in = open_regular_at(sdfd, sname);
+        if (in < 0)
+                return in;
+        struct stat sb;
+        if (fstat(in, &sb) < 0)
+                return -errno;
+        _cleanup_free_ char *tmp = NULL;
+        int out = stage_open(ddfd, dname, &tmp);
+        if (out < 0)
+                return out;
+        int r =
+            hex ? digest_copy_verified(in, out, alg, hex) : copy_fd(in, out, (uint64_t)sb.st_size);
+        if (r >= 0)
+                r = stage_finish(out, sb.st_mode & 07777, true);
+        close(out);
+        if (r < 0) {
+                stage_abort(ddfd, tmp);
+                return r;
+        }
+        *ret_tmp = TAKE_PTR(tmp);
+        return 0;
+}
+
 /* Hard link when the file system allows (the old inode is about to lose its name to the
  * rename anyway), else a staged copy with the same mode. */
 static int keep_file(struct target *t, const char *path, const char *kept)
@@ -81,23 +109,11 @@ static int keep_file(struct target *t, const char *path, const char *kept)
         (void)unlinkat(kfd, kname, 0); /* a leftover of an interrupted run */
         if (linkat(sfd, sname, kfd, kname, 0) == 0)
                 return 0;
-        _cleanup_close_ int in = open_regular_at(sfd, sname);
-        if (in < 0)
-                return in;
-        struct stat sb;
-        if (fstat(in, &sb) < 0)
-                return -errno;
         _cleanup_free_ char *tmp = NULL;
-        int out = stage_open(kfd, kname, &tmp);
-        if (out < 0)
-                return out;
-        r = copy_fd(in, out, (uint64_t)sb.st_size);
-        if (r >= 0)
-                r = stage_finish(out, sb.st_mode & 07777, true);
-        close(out);
+        r = stage_copy(sfd, sname, kfd, kname, DIGEST_SHA256, NULL, &tmp);
         if (r >= 0)
                 r = stage_commit(kfd, tmp, kname);
-        if (r < 0)
+        if (r < 0 && tmp)
                 stage_abort(kfd, tmp);
         return r;
 }
@@ -181,24 +197,10 @@ static int restore_stage(struct target *t, const struct state_entry *e, int *ret
                 r = target_open_parent(t, e->url, true, &dfd, &name);
         if (r < 0)
                 return r;
-        _cleanup_close_ int in = open_regular_at(kdfd, kname);
-        if (in < 0)
-                return in;
-        struct stat sb;
-        if (fstat(in, &sb) < 0)
-                return -errno;
         _cleanup_free_ char *tmp = NULL;
-        int out = stage_open(dfd, name, &tmp);
-        if (out < 0)
-                return out;
-        r = digest_copy_verified(in, out, e->alg, e->hex);
-        if (r >= 0)
-                r = stage_finish(out, sb.st_mode & 07777, true);
-        close(out);
-        if (r < 0) {
-                stage_abort(dfd, tmp);
+        r = stage_copy(kdfd, kname, dfd, name, e->alg, e->hex, &tmp);
+        if (r < 0)
                 return r;
-        }
         *ret_dirfd = TAKE_FD(dfd);
         *ret_name = name;
         *ret_tmp = TAKE_PTR(tmp);

@@ -91,4 +91,23 @@ ks -c "$CONF" --root "$ROOT" reset
 tap_is "$RC" 0 "reset succeeds"
 tap_ok "reset removes the kept files and the state directory" test ! -e "$S"
 
+# fanout --serial: a host that rolled back (its exit is 1, its JSON says rolled_back) is
+# "rolled back" in the table, and the roll stops there. An ssh on PATH plays both hosts.
+mkdir -p "$WORK/bin"
+cat > "$WORK/bin/ssh" <<'SH'
+#!/bin/sh
+cat > /dev/null
+echo '{"event":"error","message":"apply: the control plane is not healthy after the upgrade to v1.34.3-crash, rolling back to v1.33.4"}'
+echo '{"event":"rolled_back","version":"v1.33.4","duration_ms":221}'
+exit 1
+SH
+chmod +x "$WORK/bin/ssh"
+printf '\n[host c1]\naddress = 127.0.0.1\ninternal-ip = 10.240.0.11\n' >> "$CONF"
+printf '\n[host c2]\naddress = 127.0.0.2\ninternal-ip = 10.240.0.12\n' >> "$CONF"
+PATH=$WORK/bin:$PATH ks -c "$CONF" fanout --serial -- apply
+tap_is "$RC" 1 "fanout --serial: exit 1"
+tap_like "$OUT" "c1 +rolled back " "the host that rolled back is 'rolled back' in the table"
+tap_like "$OUT" "c2 +skipped " "and the next host is left alone"
+tap_like "$OUT" "c1: rolled back to v1.33.4 \(in 221 ms\)" "its rolled_back event is shown"
+
 tap_done

@@ -5,14 +5,28 @@
 #include "pipeline.h"
 #include "progress.h"
 #include "report.h"
+#include "rollback.h"
 #include "service.h"
 
 /* Passed to both hooks: progress_update() sees the struct progress at its start. */
 struct apply_progress {
         struct progress bar;
+        struct job *job;
         const struct target *t;
         size_t changed;
+        bool kept; /* this run kept the files it replaced: a failed gate rolls back */
 };
+
+/* Before publishing an upgrade: keep what it replaces (rollback.h). */
+static int keep_previous(void *userdata)
+{
+        struct apply_progress *p = userdata;
+        struct job *job = p->job;
+        int r = rollback_keep(job->plan, &job->target, job->model->cfg.paths.state_dir, job->state);
+        if (r > 0)
+                p->kept = true;
+        return r < 0 ? r : 0;
+}
 
 static void on_done(const struct item *it, void *userdata)
 {
@@ -22,8 +36,27 @@ static void on_done(const struct item *it, void *userdata)
         report_item(p->t, it, "change", false);
 }
 
+/* The gate failed after an upgrade: the kept files go back. Returns an exit code; the
+ * release rolled back to in *ret_release. */
+static int roll_back(struct cmd_ctx *ctx, struct job *job, const char *failure, long long *ret_usec,
+                     char **ret_release)
+{
+        _cleanup_free_ char *err = NULL;
+        log_error("apply: the control plane is not healthy after the upgrade to %s, rolling back "
+                  "to %s: %s",
+                  job->plan->version, rollback_release(job->state), failure);
+        long long t0 = now_usec();
+        int r = job_rollback(ctx, job, ret_release, &err);
+        *ret_usec = now_usec() - t0;
+        if (r < 0)
+                log_error("rollback failed too: %s; the upgrade failed with: %s",
+                          err ? err : strerror(-r), failure);
+        return EXIT_RUN_FAILED;
+}
+
 /* With --root there is no systemd to talk to: files only. Returns an exit code. */
-static int converge(struct job *job, struct run_times *times)
+static int converge(struct cmd_ctx *ctx, struct job *job, bool kept, struct run_times *times,
+                    long long *ret_rollback_usec, char **ret_release)
 {
         _cleanup_free_ char *err = NULL;
         struct service_options so = {
@@ -41,6 +74,9 @@ static int converge(struct job *job, struct run_times *times)
                           signal_name(interrupted_by));
                 return 128 + interrupted_by;
         }
+        if (r < 0 && kept)
+                return roll_back(ctx, job, err ? err : strerror(-r), ret_rollback_usec,
+                                 ret_release);
         if (r < 0) {
                 log_error("apply: files are in place, but the control plane is not healthy: %s",
                           err ? err : strerror(-r));
@@ -53,8 +89,10 @@ static int converge(struct job *job, struct run_times *times)
 static int install(struct job *job, struct apply_progress *progress)
 {
         _cleanup_free_ char *err = NULL;
-        struct install_hooks hooks = {
-            .done = on_done, .progress = progress_update, .userdata = progress};
+        struct install_hooks hooks = {.done = on_done,
+                                      .progress = progress_update,
+                                      .before_publish = keep_previous,
+                                      .userdata = progress};
         install_sweep_staging(job->plan, &job->target);
         target_sweep_staging(&job->target, job->model->cfg.paths.state_dir, "installed");
         int r = install_apply(job->plan, &job->target, job->state, &hooks, &err);
@@ -84,6 +122,8 @@ static int cmd_apply(struct cmd_ctx *ctx)
         struct run_times times = {.start_usec = now_usec()};
         struct apply_progress progress = {0};
         struct job job;
+        _cleanup_free_ char *rolled_back = NULL;
+        long long rollback_usec = 0;
         (void)interrupt_catch(); /* Ctrl-C leaves the machine as it was, not half-written */
         int r = job_prepare(ctx, &job, false);
         times.plan_usec = now_usec() - times.start_usec;
@@ -96,14 +136,17 @@ static int cmd_apply(struct cmd_ctx *ctx)
                 r = preflight_check(ctx, job.model, false);
         if (r == EXIT_OK) {
                 progress.t = &job.target;
+                progress.job = &job;
                 progress_init(&progress.bar);
                 long long t0 = now_usec();
                 r = install(&job, &progress);
                 times.install_usec = now_usec() - t0;
         }
         if (r == EXIT_OK && !ctx->root)
-                r = converge(&job, &times);
+                r = converge(ctx, &job, progress.kept, &times, &rollback_usec, &rolled_back);
         report_summary("apply", shown, progress.changed, r == EXIT_OK ? 0 : 1, &times);
+        if (rolled_back)
+                report_rolled_back(rolled_back, rollback_usec);
         job_done(&job);
         return r;
 }

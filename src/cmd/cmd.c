@@ -27,6 +27,7 @@ static const struct command *const commands[] = {
         &cmd_status_entry,
         &cmd_verify_entry,
         &cmd_reset_entry,
+        &cmd_rollback_entry,
         &cmd_preflight_entry,
         &cmd_fanout_entry,
         &cmd_tmux_entry,

@@ -64,6 +64,7 @@ extern const struct command cmd_fetch_entry;
 extern const struct command cmd_status_entry;
 extern const struct command cmd_verify_entry;
 extern const struct command cmd_reset_entry;
+extern const struct command cmd_rollback_entry;
 extern const struct command cmd_preflight_entry;
 extern const struct command cmd_fanout_entry;
 extern const struct command cmd_tmux_entry;

@@ -11,6 +11,8 @@
 #include "marker.h"
 #include "preflight.h"
 #include "report.h"
+#include "rollback.h"
+#include "service.h"
 #include "skew.h"
 #include "util.h"
 #include "versions.h"
@@ -265,4 +267,44 @@ int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose)
                 return EXIT_RUN_FAILED;
         }
         return EXIT_OK;
+}
+
+int job_rollback(struct cmd_ctx *ctx, struct job *job, char **ret_release, char **ret_error)
+{
+        const char *state_dir = job->model->cfg.paths.state_dir;
+        _cleanup_free_ char *release = NULL;
+        const char *kept = rollback_release(job->state);
+        if (!kept)
+                return -ENOENT;
+        release = strdup(kept);
+        if (!release)
+                return -ENOMEM;
+        int r = rollback_restore(job->plan, &job->target, state_dir, job->state, ret_error);
+        if (r >= 0) {
+                r = state_save(&job->target, state_dir, job->state);
+                if (r < 0)
+                        asprintf_safe(ret_error,
+                                      "the files are back, but recording it in %s "
+                                      "failed: %s",
+                                      state_dir, strerror(-r));
+        }
+        if (r < 0 || ctx->root) {
+                if (r >= 0)
+                        *ret_release = TAKE_PTR(release);
+                return r;
+        }
+        /* The health probes follow the release that runs now, not the configured one. */
+        const char *configured = job->model->cfg.cluster.version;
+        job->model->cfg.cluster.version = release;
+        struct service_options so = {
+            .health_timeout_usec = job->model->cfg.health.timeout * 1000000ULL,
+        };
+        struct service_report rep;
+        r = service_converge(job->model, job->plan, &so, &rep, ret_error);
+        job->model->cfg.cluster.version = configured;
+        report_units(&rep);
+        service_report_done(&rep);
+        if (r >= 0)
+                *ret_release = TAKE_PTR(release);
+        return r;
 }

@@ -29,6 +29,11 @@ struct job {
 int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff);
 void job_done(struct job *job);
 
+/* Publishes the files kept for rollback back and records that (rollback.h); then, unless
+ * --root, restarts their units in wave order and waits for health at the kept release. The
+ * release rolled back to in *ret_release. Errors in *ret_error. */
+int job_rollback(struct cmd_ctx *ctx, struct job *job, char **ret_release, char **ret_error);
+
 /* Takes the target's lock, or says which process holds it; returns an exit code. */
 int cmd_lock(struct target *t);
 /* Loads the configuration (-c's, or the --bundle's, which is opened once per run into

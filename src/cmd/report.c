@@ -252,6 +252,20 @@ void report_summary(const char *verb, const struct plan *p, size_t changed, size
         fflush(stdout);
 }
 
+void report_rolled_back(const char *version, long long duration_usec)
+{
+        if (output == OUTPUT_JSON) {
+                struct json_event e;
+                json_begin(&e, "rolled_back");
+                json_str(&e, "version", version);
+                json_int(&e, "duration_ms", duration_usec / 1000);
+                json_end(&e);
+                return;
+        }
+        printf("rollback took %lld ms\nrolled back to %s\n", duration_usec / 1000, version);
+        fflush(stdout);
+}
+
 void report_units(const struct service_report *rep)
 {
         for (size_t i = 0; i < rep->n_units; i++) {
@@ -557,6 +571,10 @@ static void say_event(const char *host, const struct jevent *e, const char *even
                 say(host, "%s: %lld changed, %lld unchanged, %lld failed (%lld ms)", v ? v : "?",
                     jevent_int(e, "changed", -1), jevent_int(e, "unchanged", -1),
                     jevent_int(e, "failed", -1), jevent_int(e, "duration_ms", -1));
+        } else if (streq(event, "rolled_back")) {
+                const char *v = jevent_str(e, "version");
+                say(host, "rolled back to %s (in %lld ms)", v ? v : "?",
+                    jevent_int(e, "duration_ms", -1));
         } else if (msg)
                 say(host, "%s: %s", event, msg);
         else if (comp) {

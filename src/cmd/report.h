@@ -45,6 +45,9 @@ void report_release(const char *marker, const char *version, const char *from,
                     const char *installed);
 void report_summary(const char *verb, const struct plan *p, size_t changed, size_t failed,
                     const struct run_times *t);
+/* apply and rollback: the kept files are back and healthy at version (event "rolled_back");
+ * the last line a person reads is "rolled back to VERSION". */
+void report_rolled_back(const char *version, long long duration_usec);
 /* apply: what the service layer did to each unit, its notes, RBAC. */
 void report_units(const struct service_report *rep);
 

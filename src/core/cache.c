@@ -99,6 +99,16 @@ const char *cache_keep_reason(const struct cache_entry *e, const struct state *s
                         return "installed";
                 }
         }
+        /* Rollback reads its own copies (hard links, or copies, under <state-dir>/previous),
+         * never the cache; the entry of a kept binary is still kept, so the release rolled
+         * back to is installed again without a download. */
+        for (size_t i = 0; st && i < st->n; i++) {
+                const struct state_entry *s = &st->entries[i];
+                if (s->kind == STATE_KIND_PREVIOUS && s->alg == e->alg && streq(s->hex, e->hex)) {
+                        *ret_path = s->path;
+                        return "rollback";
+                }
+        }
         if (e->nlink > 1)
                 return "linked"; /* the installed binaries are hard links of their entries */
         for (int b = 0; b < _BINARY_MAX; b++)

@@ -30,6 +30,8 @@ const char *fanout_result_to_string(enum fanout_result r)
                 return "failed";
         case FANOUT_UNREACHABLE:
                 return "unreachable";
+        case FANOUT_ROLLED_BACK:
+                return "rolled back";
         default:
                 return "skipped";
         }
@@ -63,7 +65,9 @@ static void on_stdout_line(const struct fanout_options *o, struct child *c, cons
                 fh->install_ms = jevent_int(e, "install_ms", -1);
                 fh->start_ms = jevent_int(e, "start_ms", -1);
                 fh->healthy_ms = jevent_int(e, "healthy_ms", -1);
-        } else if (event && streq(event, "error")) {
+        } else if (event && streq(event, "rolled_back"))
+                fh->rolled_back = true;
+        else if (event && streq(event, "error")) {
                 free(fh->error);
                 const char *msg = jevent_str(e, "message");
                 fh->error = msg ? strdup(msg) : NULL;
@@ -216,6 +220,7 @@ static void finish_child(struct child *c)
         /* ssh says 255 when it could not connect or authenticate */
         fh->result = fh->exit_code == 0     ? FANOUT_OK
                      : fh->exit_code == 255 ? FANOUT_UNREACHABLE
+                     : fh->rolled_back      ? FANOUT_ROLLED_BACK
                                             : FANOUT_FAILED;
         buf_done(&c->out_buf);
         buf_done(&c->err_buf);

@@ -30,6 +30,7 @@ enum fanout_result {
         FANOUT_FAILED,
         FANOUT_UNREACHABLE,
         FANOUT_SKIPPED,
+        FANOUT_ROLLED_BACK, /* failed, and put the release it had back (a "rolled_back" event) */
 };
 
 struct fanout_host {
@@ -38,7 +39,8 @@ struct fanout_host {
         int exit_code;
         long long started_usec, ended_usec;
         long changed, plan_ms, install_ms, start_ms, healthy_ms;
-        char *error; /* last error event or ssh's complaint */
+        char *error;      /* last error event or ssh's complaint */
+        bool rolled_back; /* the host said "rolled_back" */
 };
 
 /* Runs; hands each line to o->on_line as it comes; *ret: one result per host. */

@@ -342,6 +342,12 @@ int install_apply(struct plan *p, struct target *t, struct state *st, const stru
                 failed_path = NULL;
                 r = fill_downloads(p, t, s, n, h, ret_error);
         }
+        if (r >= 0 && h && h->before_publish) {
+                r = h->before_publish(h->userdata);
+                if (r < 0)
+                        asprintf_safe(ret_error, "keeping the files this install replaces: %s",
+                                      strerror(-r));
+        }
         if (r < 0) {
                 if (!*ret_error) {
                         _cleanup_free_ char *shown =

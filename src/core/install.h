@@ -11,6 +11,9 @@ typedef void (*install_progress_t)(const struct item *it, void *userdata);
 struct install_hooks {
         install_progress_t done;   /* once per item changed */
         fetch_progress_t progress; /* download progress */
+        /* once everything is staged and verified, before the first rename (rollback keeps
+         * the files about to be replaced); a failure aborts the install */
+        int (*before_publish)(void *userdata);
         void *userdata;
 };
 

@@ -180,6 +180,9 @@ int reset_run(const struct model *m, struct target *t, struct state *st, bool us
                                 return r;
                 }
         }
+        /* The files kept for rollback live in the state directory: it empties only now. */
+        if (res->kept == 0 && res->failed == 0)
+                remove_state(t, state_dir);
 
         if (use_systemd && units) {
                 r = units_to_reload(m, res, &reload);

@@ -17,6 +17,7 @@ static const char *const state_kind_names[_STATE_KIND_MAX] = {
     [STATE_KIND_DOWNLOAD] = "download", [STATE_KIND_FILE] = "file",
     [STATE_KIND_LINK] = "link",         [STATE_KIND_DIR] = "dir",
     [STATE_KIND_DIGEST] = "digest",     [STATE_KIND_RELEASE] = "release",
+    [STATE_KIND_PREVIOUS] = "previous", [STATE_KIND_PREVIOUS_RELEASE] = "previous-release",
 };
 
 const char *state_kind_to_string(enum state_kind k)
@@ -126,7 +127,8 @@ int state_put_release(struct state *s, const char *version)
 
 bool state_entry_is_path(const struct state_entry *e)
 {
-        return e->kind != STATE_KIND_DIGEST && e->kind != STATE_KIND_RELEASE;
+        return e->kind != STATE_KIND_DIGEST && e->kind != STATE_KIND_RELEASE &&
+               e->kind != STATE_KIND_PREVIOUS_RELEASE;
 }
 
 void state_set_stat(struct state_entry *e, const struct stat *st)

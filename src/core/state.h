@@ -19,6 +19,11 @@ enum state_kind {
         STATE_KIND_DIR,      /* a directory we made */
         STATE_KIND_DIGEST,   /* not a path: the release tarball's digest, keyed "tarball:<url>" */
         STATE_KIND_RELEASE, /* not a path: the release installed, keyed STATE_RELEASE_KEY, in url */
+        /* a file kept for rollback (rollback.h): path is the kept copy, url the path it was
+         * installed at, digest_url the URL it was downloaded from ("-": rendered) */
+        STATE_KIND_PREVIOUS,
+        /* not a path: the release of the kept files, keyed STATE_PREVIOUS_KEY, in url */
+        STATE_KIND_PREVIOUS_RELEASE,
         _STATE_KIND_MAX,
 };
 
@@ -44,6 +49,8 @@ struct state {
 
 /* The path-less key of the STATE_KIND_RELEASE record. */
 #define STATE_RELEASE_KEY "release:kubernetes"
+/* The path-less key of the STATE_KIND_PREVIOUS_RELEASE record. */
+#define STATE_PREVIOUS_KEY "release:previous"
 
 /* The path-less key under which the release tarball's digest is remembered (STATE_KIND_DIGEST). */
 char *state_tarball_key(const char *tarball_url);

@@ -25,6 +25,15 @@ ks_set cluster version v1.22.0
 ks -c "$CONF" --root "$ROOT" apply
 tap_is "$RC" 0 "second version installed"
 tap_is "$(entries)" 8 "the cache holds both versions"
+# The upgrade kept v1's binaries for a rollback, as hard links of the same inodes: their cache
+# entries say so (pruning them would free nothing).
+ks -c "$CONF" --root "$ROOT" --output json cache
+tap_is "$(printf '%s\n' "$OUT" | grep -c '"status":"rollback"')" 4 "the old version's four are kept for a rollback"
+tap_like "$OUT" "\"digest\":\"$old_ctl\",\"size\":[0-9]+,\"status\":\"rollback\",\"for\":\"/var/lib/kubestrap/previous/v1.21.0/usr/local/bin/kubectl\"" \
+        "naming the kept copy"
+# Without the kept set (its files and records gone), they are unused.
+rm -r "$ROOT/var/lib/kubestrap/previous"
+sed -i '/^previous/d' "$ROOT/var/lib/kubestrap/installed"
 ks -c "$CONF" --root "$ROOT" --output json cache
 tap_is "$(printf '%s\n' "$OUT" | grep -c '"status":"unused"')" 4 "the old version's four are unused"
 tap_like "$OUT" "\"digest\":\"$old_ctl\",\"size\":[0-9]+,\"status\":\"unused\"" "the old kubectl among them"

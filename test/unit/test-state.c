@@ -41,8 +41,9 @@ static ino_t inode_of(const char *path)
 
 static void test_kinds(void)
 {
-        static const char *const words[] = {"download", "file", "link", "dir", "digest", "release"};
-        is_int(_STATE_KIND_MAX, ELEMENTSOF(words), "six kinds");
+        static const char *const words[] = {"download", "file",    "link",     "dir",
+                                            "digest",   "release", "previous", "previous-release"};
+        is_int(_STATE_KIND_MAX, ELEMENTSOF(words), "eight kinds");
         for (int k = 0; k < _STATE_KIND_MAX; k++) {
                 is_str(state_kind_to_string(k), words[k], "kind %d is '%s' in the file", k,
                        words[k]);
@@ -52,6 +53,11 @@ static void test_kinds(void)
         is_int(state_kind_from_string("Download"), -EINVAL, "kinds are case-sensitive");
         is_int(state_kind_from_string("-"), -EINVAL, "'-' is no kind");
         ok(state_kind_to_string(_STATE_KIND_MAX) == NULL, "no word past the last kind");
+        /* a kept file is a path reset removes; the kept release is only a record */
+        ok(state_entry_is_path(&(struct state_entry){.kind = STATE_KIND_PREVIOUS}),
+           "a kept file is a path");
+        ok(!state_entry_is_path(&(struct state_entry){.kind = STATE_KIND_PREVIOUS_RELEASE}),
+           "the kept release is not");
 }
 
 static void test_round_trip(struct target *t)

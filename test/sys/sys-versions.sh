@@ -163,5 +163,22 @@ done
 ks fanout -- status
 tap_is "$RC" 0 "all three hosts healthy at the end"
 
+# --- a bad release in a serial roll: the first host rolls back by itself, the roll stops --------
+set_version v1.36.1-crash
+t0=$EPOCHREALTIME
+ks fanout --serial -- apply
+tap_diag "serial roll to a crashing release, stopped after one rollback: $(elapsed "$t0") s"
+tap_is "$RC" 1 "fanout --serial to a crashing release fails"
+tap_like "$(row controller-0)" '^controller-0 +rolled back ' "controller-0 rolled back"
+tap_like "$OUT" '^controller-0: .*rolled back to v1\.36\.0' "and says to which release"
+for i in 1 2; do
+        tap_like "$(row controller-$i)" "^controller-$i +skipped " "controller-$i was not touched"
+done
+for i in 0 1 2; do
+        tap_is "$(served $i)" v1.36.0 "controller-$i still serves v1.36.0"
+        tap_is "$(recorded $i)" v1.36.0 "controller-$i: the state records v1.36.0"
+done
+set_version v1.36.0
+
 tap_diag "sys-versions took $(elapsed "$t_all") s after the hosts booted"
 tap_done

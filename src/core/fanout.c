@@ -86,6 +86,8 @@ static void on_stderr_line(const struct fanout_options *o, struct child *c, cons
                 o->on_line(fh, NULL, line, true, o->userdata);
 }
 
+#define FANOUT_LINE_MAX (1024 * 1024)
+
 static void drain(const struct fanout_options *o, struct child *c, int *fd, struct buf *b,
                   bool is_err)
 {
@@ -95,12 +97,14 @@ static void drain(const struct fanout_options *o, struct child *c, int *fd, stru
                 return;
         if (n > 0)
                 buf_append(b, chunk, (size_t)n);
-        /* hand on complete lines; at EOF also the rest */
+        /* hand on complete lines; at EOF also the rest; a line longer than FANOUT_LINE_MAX in
+         * pieces of that size, so what a host sends cannot grow our memory without bound */
         for (;;) {
                 char *nl = b->data ? memchr(b->data, '\n', b->len) : NULL;
-                if (!nl && !(n <= 0 && b->len))
+                bool full = !nl && b->len >= FANOUT_LINE_MAX;
+                if (!nl && !full && !(n <= 0 && b->len))
                         break;
-                size_t l = nl ? (size_t)(nl - b->data) : b->len;
+                size_t l = nl ? (size_t)(nl - b->data) : full ? FANOUT_LINE_MAX : b->len;
                 _cleanup_free_ char *line = strndup(b->data, l);
                 if (line)
                         (is_err ? on_stderr_line : on_stdout_line)(o, c, line);

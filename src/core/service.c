@@ -4,6 +4,7 @@
 #include "service.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,13 +34,23 @@ char *service_diagnose(const char *unit)
         struct bus *b = NULL;
         struct unit_status st = {0};
         struct buf out = {0};
-        if (bus_open(&b) >= 0 && bus_unit_status(b, unit, &st) >= 0)
-                buf_printf(&out,
-                           "\n  %s: %s/%s, result %s, main process exited with status %d, "
-                           "restarted %u times",
-                           unit, st.active_state ? st.active_state : "?",
+        if (bus_open(&b) >= 0 && bus_unit_status(b, unit, &st) >= 0) {
+                /* ExecMainStatus is the current main process's: once Restart= has started a
+                 * new one, it no longer tells how the last one ended (the journal does). */
+                _cleanup_free_ char *main = NULL;
+                if (st.main_pid)
+                        asprintf_safe(&main, "main process running (pid %u)", st.main_pid);
+                else if (st.exec_main_code == CLD_KILLED || st.exec_main_code == CLD_DUMPED)
+                        asprintf_safe(&main, "main process killed by signal %d",
+                                      st.exec_main_status);
+                else if (st.exec_main_code == CLD_EXITED)
+                        asprintf_safe(&main, "main process exited with status %d",
+                                      st.exec_main_status);
+                buf_printf(&out, "\n  %s: %s/%s, result %s, %s, restarted %u times", unit,
+                           st.active_state ? st.active_state : "?",
                            st.sub_state ? st.sub_state : "?", st.result ? st.result : "?",
-                           st.exec_main_status, st.n_restarts);
+                           main ? main : "main process not started", st.n_restarts);
+        }
         unit_status_done(&st);
         bus_close(b);
         char **lines = NULL;

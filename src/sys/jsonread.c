@@ -28,7 +28,9 @@ static bool valid_utf8(const char *s)
 
 int jevent_parse(const char *line, struct jevent **ret)
 {
-        if (!valid_utf8(line))
+        size_t len = strlen(line);
+        /* json-c takes the length as an int */
+        if (len > INT32_MAX || !valid_utf8(line))
                 return -EBADMSG;
         json_tokener *tok = json_tokener_new();
         if (!tok)
@@ -36,12 +38,11 @@ int jevent_parse(const char *line, struct jevent **ret)
         /* The lines come from another machine: no trailing garbage, no invalid UTF-8 that
          * would make our own JSON output invalid when passed on. */
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        size_t len = strlen(line);
         json_object *obj = json_tokener_parse_ex(tok, line, (int)len);
         enum json_tokener_error err = json_tokener_get_error(tok);
         size_t used = json_tokener_get_parse_end(tok);
         json_tokener_free(tok);
-        if (len > INT32_MAX || err != json_tokener_success || used != len ||
+        if (err != json_tokener_success || used != len ||
             !json_object_is_type(obj, json_type_object)) {
                 json_object_put(obj);
                 return -EBADMSG;

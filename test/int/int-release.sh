@@ -79,6 +79,17 @@ tap_is "$RC" 0 "fanout plan from a marker config"
 [ "$RC" = 0 ] || tap_diag "$ERR $OUT"
 tap_like "$OUT" '^h-0: version: marker=stable-1.21 version=v1.21.0 from=bundle ' \
         "the host plans the release fanout read, from the bundle"
+
+# A host that sends a line of 3 MiB with no newline: fanout hands it on in pieces of 1 MiB
+# instead of buffering whatever a host sends.
+mkdir -p "$WORK/longssh"
+printf '#!/bin/sh\nhead -c 3145728 /dev/zero | tr "\\\\000" x\nexit 0\n' > "$WORK/longssh/ssh"
+chmod 0755 "$WORK/longssh/ssh"
+PATH=$WORK/longssh:$PATH ks -c "$WORK/fan.conf" fanout -- plan
+tap_is "$RC" 0 "a host's 3 MiB line: the fan-out ends"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '^h-0: x')" 3 "the line arrives in three pieces"
+tap_is "$(printf '%s\n' "$OUT" | awk '/^h-0: x/ { if (length($0) > m) m = length($0) } END { print m }')" \
+        $((1048576 + 5)) "each at most 1 MiB (plus the host's name)"
 # A host's error of several lines (a crash loop's journal excerpt) is shown as several lines,
 # each under the host's name.
 sed -e 's/^remote-command = .*/remote-command = printf '"'"'{"event":"error","message":"crashed\\\\n  kube-scheduler[7]: no kind"}\\n'"'"'; false/' \

@@ -176,6 +176,10 @@ apply
 tap_is "$RC" 1 "a crash-looping API server fails the run"
 tap_like "$ERR" "kube-apiserver.service keeps crashing" "the error names the unit"
 tap_like "$ERR" "last journal lines of kube-apiserver.service:" "the error carries its journal"
+# the main process's line is true to the moment it was read: a new process that Restart=
+# started is running, or the last one exited non-zero (never "exited with status 0")
+tap_like "$ERR" "kube-apiserver.service: [a-z]+/[a-z-]+, result [a-z-]+, (main process running \(pid [0-9]+\)|main process exited with status [1-9][0-9]*|main process killed by signal [0-9]+), restarted [0-9]+ times" \
+        "the unit's line says how its main process stands"
 tap_like "$ERR" "Error: open /var/lib/kubernetes/missing.pem: no such file or directory" \
         "with the stand-in's own message"
 ks_in verify

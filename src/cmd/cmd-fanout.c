@@ -86,33 +86,12 @@ static int cmd_fanout(struct cmd_ctx *ctx)
         r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
-        /* as many hosts as the inventory has */
-        _cleanup_free_ const struct host **hosts = calloc(names        ? strv_length(names)
-                                                          : m->n_hosts ? m->n_hosts
-                                                                       : 1,
-                                                          sizeof(*hosts));
+        _cleanup_free_ const struct host **hosts = NULL;
         size_t n = 0;
-        if (!hosts) {
-                log_error("fanout: out of memory");
+        r = cmd_select_hosts(ctx, m, names, &hosts, &n);
+        if (r != EXIT_OK) {
                 model_free(m);
-                return EXIT_RUN_FAILED;
-        }
-        if (!names)
-                for (size_t h = 0; h < m->n_hosts; h++)
-                        hosts[n++] = &m->hosts[h];
-        for (char **nm = names; nm && *nm; nm++) {
-                const struct host *h = model_host(m, *nm);
-                if (!h) {
-                        log_error("fanout: no [host %s] in %s", *nm, ctx->config_path);
-                        model_free(m);
-                        return EXIT_USAGE;
-                }
-                hosts[n++] = h;
-        }
-        if (n == 0) {
-                log_error("fanout: %s has no [host NAME] sections", ctx->config_path);
-                model_free(m);
-                return EXIT_USAGE;
+                return r;
         }
         r = resolve_marker(m, o.verb_argv);
         if (r != EXIT_OK) {

@@ -50,32 +50,12 @@ static int cmd_tmux(struct cmd_ctx *ctx)
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
-        /* as many panes as hosts */
-        _cleanup_free_ const struct host **hosts = calloc(names        ? strv_length(names)
-                                                          : m->n_hosts ? m->n_hosts
-                                                                       : 1,
-                                                          sizeof(*hosts));
+        _cleanup_free_ const struct host **hosts = NULL;
         size_t n = 0;
-        if (!hosts) {
-                log_error("tmux: out of memory");
+        r = cmd_select_hosts(ctx, m, names, &hosts, &n);
+        if (r != EXIT_OK) {
                 model_free(m);
-                return EXIT_RUN_FAILED;
-        }
-        for (size_t h = 0; !names && h < m->n_hosts; h++)
-                hosts[n++] = &m->hosts[h];
-        for (char **nm = names; nm && *nm; nm++) {
-                hosts[n] = model_host(m, *nm);
-                if (!hosts[n]) {
-                        log_error("tmux: no [host %s] in %s", *nm, ctx->config_path);
-                        model_free(m);
-                        return EXIT_USAGE;
-                }
-                n++;
-        }
-        if (n == 0) {
-                log_error("tmux: %s has no [host NAME] sections", ctx->config_path);
-                model_free(m);
-                return EXIT_USAGE;
+                return r;
         }
         /* ssh as fanout runs it, interactive: the operator types into the panes. The command is
          * handed to tmux as separate words, which it executes directly: no shell ever parses

@@ -67,6 +67,34 @@ int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
         return EXIT_OK;
 }
 
+int cmd_select_hosts(const struct cmd_ctx *ctx, const struct model *m, char *const *names,
+                     const struct host ***ret, size_t *ret_n)
+{
+        const char *verb = ctx->cmd ? ctx->cmd->name : "kubestrap";
+        size_t want = names ? strv_length(names) : m->n_hosts;
+        _cleanup_free_ const struct host **hosts = calloc(want ? want : 1, sizeof(*hosts));
+        if (!hosts)
+                return log_error_errno(-ENOMEM, "%s: %m", verb), EXIT_RUN_FAILED;
+        size_t n = 0;
+        for (size_t h = 0; !names && h < m->n_hosts; h++)
+                hosts[n++] = &m->hosts[h];
+        for (char *const *nm = names; nm && *nm; nm++) {
+                hosts[n] = model_host(m, *nm);
+                if (!hosts[n]) {
+                        log_error("%s: no [host %s] in %s", verb, *nm, ctx->config_path);
+                        return EXIT_USAGE;
+                }
+                n++;
+        }
+        if (n == 0) {
+                log_error("%s: %s has no [host NAME] sections", verb, ctx->config_path);
+                return EXIT_USAGE;
+        }
+        *ret = TAKE_PTR(hosts);
+        *ret_n = n;
+        return EXIT_OK;
+}
+
 int cmd_load_state(struct target *t, const struct model *m, struct state **ret)
 {
         const char *dir = m->cfg.paths.state_dir;

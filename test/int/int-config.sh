@@ -162,6 +162,17 @@ import json, sys
 print(ascii(json.loads(open(sys.argv[1], "rb").readline())["message"].rsplit("] ", 1)[1]))
 ' "$WORK/esc.json")" "'name\\ufffd\\x1b[31m: unknown key'" "hostile key: JSON carries U+FFFD and the ESC as a character"
 
+# fanout and tmux name a host the inventory lacks, and an inventory with no host at all
+cp "$CONF" "$C"; chmod 0644 "$C"
+for verb in "fanout nosuch -- plan" "tmux nosuch"; do
+        # shellcheck disable=SC2086 # the verb and its words
+        ks -c "$C" $verb
+        tap_is "$RC" 2 "${verb%% *} with an unknown host: exit 2"
+        tap_is "$ERR" "kubestrap: ${verb%% *}: no [host nosuch] in $C" "${verb%% *} names the host and the config"
+done
+ks -c "$C" fanout -- plan
+tap_is "$ERR" "kubestrap: fanout: $C has no [host NAME] sections" "fanout with an empty inventory says so"
+
 # A key that did nothing and was retired ([health] settle-ms) still loads, with a warning that
 # names file and line: upgrading kubestrap must not break a node's working config.
 printf '%s\n\n[health]\nsettle-ms = 300\n' "$(cat "$CONF")" > "$C"; chmod 0644 "$C"

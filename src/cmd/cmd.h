@@ -11,6 +11,7 @@ enum {
         EXIT_OK = 0,
         EXIT_RUN_FAILED = 1,
         EXIT_USAGE = 2,
+        EXIT_PLAN_CHANGES = 2, /* plan --detailed-exitcode: changes pending (errors are 1 then) */
 };
 
 #define CMD_LOCKS       (1u << 0) /* changes the target: one run at a time */

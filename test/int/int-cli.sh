@@ -17,8 +17,18 @@ tap_is "$(no_ms "$OUT")" "$before" "the same plan"
 ks --root "$ROOT" plan --config="$CONF" -o json
 tap_is "$RC" 0 "options on both sides, --long=VALUE"
 tap_like "$(printf '%s\n' "$OUT" | tail -n 1)" '^\{"event":"summary","verb":"plan",' "--output json after the verb"
+# plan --detailed-exitcode, for pipelines that gate on it: 2 with changes pending, 0 with
+# none, 1 on any error (a configuration error included, which is 2 without the option)
+ks plan --detailed-exitcode -c "$CONF" --root "$ROOT"
+tap_is "$RC" 2 "plan --detailed-exitcode on an empty tree: 2, changes pending"
 ks apply --root "$ROOT" -c "$CONF"
 tap_is "$RC" 0 "apply with its options after the verb"
+ks plan --detailed-exitcode -c "$CONF" --root "$ROOT"
+tap_is "$RC" 0 "plan --detailed-exitcode after apply: 0, nothing to do"
+ks plan -c "$WORK/nonexistent.conf" --root "$ROOT"
+tap_is "$RC" 2 "plan with a missing configuration: 2"
+ks plan --detailed-exitcode -c "$WORK/nonexistent.conf" --root "$ROOT"
+tap_is "$RC" 1 "with --detailed-exitcode: 1, an error, not 'changes pending'"
 ks status -c "$CONF" -v --root "$ROOT" --output json
 tap_like "$(printf '%s\n' "$OUT" | tail -n 1)" '^\{"event":"summary","verb":"status",' "status, options after the verb"
 

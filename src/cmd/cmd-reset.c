@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -11,8 +12,26 @@
 #include "reset.h"
 #include "state.h"
 
+/* A reset typed at a terminal asks first, as kubeadm reset does; without one (cloud-init,
+ * fanout, a script) it goes ahead, as it always has. */
+static bool confirmed(const char *root)
+{
+        if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+                return true;
+        fprintf(stderr,
+                "kubestrap reset: stop kubestrap's units and remove what it installed on %s? "
+                "[y/N] ",
+                root);
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0;
+        if (getline(&line, &n, stdin) < 0)
+                return false;
+        return line[0] == 'y' || line[0] == 'Y';
+}
+
 static int cmd_reset(struct cmd_ctx *ctx)
 {
+        bool dry_run = cmd_opt(ctx, "dry-run") != NULL, yes = cmd_opt(ctx, "yes") != NULL;
         struct run_times times = {.start_usec = now_usec()};
         struct model *m = NULL;
         struct state *st = NULL;
@@ -44,6 +63,20 @@ static int cmd_reset(struct cmd_ctx *ctx)
         }
 
         struct reset_result res;
+        if (dry_run) {
+                r = reset_preview(m, &t, st, &res);
+                if (r < 0)
+                        log_error_errno(r, "reset --dry-run: %m");
+                else
+                        report_reset_preview(&res, !ctx->root);
+                reset_result_done(&res);
+                goto out;
+        }
+        if (!yes && !confirmed(t.root)) {
+                log_error("reset: not confirmed; nothing was changed (--yes skips the question)");
+                r = -ECANCELED;
+                goto out;
+        }
         r = reset_run(m, &t, st, !ctx->root, &res, &err);
         if (r < 0 && (err || r != -EIO)) {
                 if (err)
@@ -78,12 +111,19 @@ out:
         return r < 0 ? EXIT_RUN_FAILED : EXIT_OK;
 }
 
+static const struct cmd_option reset_options[] = {
+    {"dry-run", 0, NULL, "say what would be stopped, removed and kept; change nothing"},
+    {"yes", 'y', NULL, "do not ask first (reset asks only on a terminal)"},
+    {0},
+};
+
 const struct command cmd_reset_entry = {
     .name = "reset",
     .min_args = 0,
     .max_args = 0,
     .flags = CMD_LOCKS,
-    .usage = "reset",
+    .usage = "reset [--dry-run] [--yes]",
+    .options = reset_options,
     .summary = "stop our units and remove exactly what kubestrap installed",
     .exec = cmd_reset,
 };

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "reset.h"
 #include "util.h"
 
 static enum output_mode output = OUTPUT_HUMAN;
@@ -485,6 +486,49 @@ void report_reset_path(const char *event, const char *path, const char *why)
                 printf("kept %s: %s\n", path, why);
         else
                 printf("removed %s\n", path);
+}
+
+void report_reset_preview(const struct reset_result *res, bool systemd)
+{
+        size_t remove = 0, keep = 0;
+        for (char **u = systemd ? res->units : NULL; u && *u; u++) {
+                if (output == OUTPUT_JSON) {
+                        struct json_event e;
+                        json_begin(&e, "would_stop");
+                        json_str(&e, "unit", *u);
+                        json_end(&e);
+                } else
+                        printf("would stop and disable %s\n", *u);
+        }
+        for (size_t i = 0; i < res->n_events; i++) {
+                const struct reset_event *ev = &res->events[i];
+                bool removes = ev->outcome == RESET_REMOVED;
+                remove += removes;
+                keep += !removes;
+                if (output == OUTPUT_JSON) {
+                        struct json_event e;
+                        json_begin(&e, removes ? "would_remove" : "would_keep");
+                        json_str(&e, "path", ev->path);
+                        if (ev->reason)
+                                json_str(&e, "reason", ev->reason);
+                        json_end(&e);
+                } else if (removes)
+                        printf("would remove %s\n", ev->path);
+                else
+                        printf("would keep %s: %s\n", ev->path, ev->reason ? ev->reason : "?");
+        }
+        if (output == OUTPUT_JSON) {
+                struct json_event e;
+                json_begin(&e, "summary");
+                json_str(&e, "verb", "reset");
+                json_bool(&e, "dry_run", true);
+                json_int(&e, "changed", (long long)remove);
+                json_int(&e, "unchanged", (long long)keep);
+                json_int(&e, "failed", 0);
+                json_end(&e);
+        } else
+                printf("reset --dry-run: would remove %zu, keep %zu; nothing was changed\n", remove,
+                       keep);
 }
 
 void report_reset_nothing(const char *root)

@@ -3,6 +3,7 @@
  * twice. */
 #include "reset.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -50,6 +51,35 @@ static void remove_state(struct target *t, const char *state_dir)
 }
 
 /* Longer paths sort last, and are visited first (the loop runs backwards). */
+/* For a preview: would the directory dirpath (name in dfd) be empty once the paths reset
+ * removes are gone? NULL: yes; else why it stays. */
+static const char *dir_stays(int dfd, const char *name, const char *dirpath,
+                             const struct reset_result *res, char *const *also_gone)
+{
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? "gone already" : "not a directory any more";
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return "unreadable";
+        }
+        const char *why = NULL;
+        for (struct dirent *de = readdir(d); de && !why; de = readdir(d)) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                _cleanup_free_ char *child = path_join(dirpath, de->d_name);
+                bool goes = child && strv_contains(also_gone, child);
+                for (size_t i = 0; child && i < res->n_events && !goes; i++)
+                        goes = res->events[i].outcome == RESET_REMOVED &&
+                               streq(res->events[i].path, child);
+                if (!goes)
+                        why = "not empty";
+        }
+        closedir(d);
+        return why;
+}
+
 static int deeper_first(const void *a, const void *b)
 {
         const struct state_entry *x = a, *y = b;
@@ -202,8 +232,49 @@ int reset_run(const struct model *m, struct target *t, struct state *st, bool us
         return res->failed || res->save_error ? -EIO : 0;
 }
 
+int reset_preview(const struct model *m, struct target *t, struct state *st,
+                  struct reset_result *res)
+{
+        *res = (struct reset_result){.dry_run = true};
+        /* the state file and its directory go too, unless something is kept (the state goes on
+         * listing that) */
+        const char *state_dir = m->cfg.paths.state_dir;
+        _cleanup_free_ char *state_file = path_join(state_dir, STATE_FILE);
+        char *const state_paths[] = {state_file, (char *)state_dir, NULL};
+        int r = state_file ? recorded_units(m, st, &res->units) : -ENOMEM;
+        if (r < 0)
+                return r;
+        qsort(st->entries, st->n, sizeof(st->entries[0]), deeper_first);
+        bool state_goes = false;
+        for (int pass = 0; pass < 2; pass++) {
+                /* as reset_run: the state goes when no file stays (directories that are not
+                 * empty just stay) */
+                state_goes = pass == 1 && res->kept == 0;
+                for (size_t k = st->n; k > 0; k--) {
+                        const struct state_entry *e = &st->entries[k - 1];
+                        bool is_dir = e->kind == STATE_KIND_DIR;
+                        if (!state_entry_is_path(e) || is_dir != (pass == 1))
+                                continue;
+                        _cleanup_close_ int dfd = -1;
+                        const char *name;
+                        if (target_open_parent(t, e->path, false, &dfd, &name) < 0)
+                                continue;
+                        const char *why = is_dir ? dir_stays(dfd, name, e->path, res,
+                                                             state_goes ? state_paths : NULL)
+                                                 : still_ours(dfd, name, e);
+                        if (why && streq(why, "gone already"))
+                                continue;
+                        r = add_event(res, why ? RESET_KEPT : RESET_REMOVED, e->path, why, 0);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
 void reset_result_done(struct reset_result *res)
 {
+        res->units = strv_free(res->units);
         for (size_t i = 0; i < res->n_events; i++)
                 free(res->events[i].path);
         free(res->events);

@@ -24,6 +24,8 @@ struct reset_event {
 };
 
 struct reset_result {
+        bool dry_run; /* nothing was changed: the events say what would be */
+        char **units; /* the units stopped and disabled (or that would be) */
         struct reset_event *events;
         size_t n_events, cap_events;
         size_t removed, kept, failed;
@@ -36,4 +38,8 @@ struct reset_result {
  * state is reordered and, when something stays, trimmed to what stays and saved. */
 int reset_run(const struct model *m, struct target *t, struct state *st, bool use_systemd,
               struct reset_result *ret, char **ret_error);
+/* What reset_run would do, changing nothing: a file is "removed" when it is still what
+ * kubestrap installed; a directory when it is empty but for what would go. */
+int reset_preview(const struct model *m, struct target *t, struct state *st,
+                  struct reset_result *ret);
 void reset_result_done(struct reset_result *r);

@@ -4,11 +4,44 @@
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
 ks_setup
+# every path with inode, mode (and mtime for files): equal listings mean nothing was touched
+snapshot() {
+        (cd "$1" && { find . -mindepth 1 ! -type d -printf '%p %i %T@ %m %l\n'
+                      find . -mindepth 1 -type d -printf '%p %i %m\n'; } | sort)
+}
 
 # a tree that had nothing: after apply and reset it is empty again
 mkdir "$WORK/clean"
 ks -c "$CONF" --root "$WORK/clean" apply
 tap_is "$RC" 0 "apply into an empty tree"
+# --dry-run says what reset would do and changes nothing
+before=$(snapshot "$WORK/clean")
+ks -c "$CONF" --root "$WORK/clean" reset --dry-run
+tap_is "$RC" 0 "reset --dry-run succeeds"
+tap_like "$OUT" "^would remove /usr/local/bin/kube-apiserver$" "it names each file it would remove"
+tap_like "$OUT" "^would remove /var/lib/kubernetes$" "and the directories that would be empty"
+tap_like "$OUT" "^reset --dry-run: would remove [1-9][0-9]*, keep [0-9]+; nothing was changed$" "its summary"
+tap_like "$OUT" "^would remove /var/lib$" "the state directory goes too, and the directory above it"
+tap_like "$OUT" "^would keep /var/cache/kubestrap: not empty$" "the download cache stays, as reset leaves it"
+tap_is "$(snapshot "$WORK/clean")" "$before" "the tree is unchanged"
+echo "# edited by hand" >> "$WORK/clean/etc/kubernetes/config/kube-scheduler.yaml"
+ks -c "$CONF" --root "$WORK/clean" --output json reset --dry-run
+tap_like "$OUT" '"event":"would_keep","path":"/etc/kubernetes/config/kube-scheduler.yaml","reason":"changed since kubestrap installed it"' \
+        "an edited file would be kept, with the reason"
+tap_like "$OUT" '"event":"would_keep","path":"/etc/kubernetes/config","reason":"not empty"' \
+        "and so would its directory"
+tap_like "$(printf '%s\n' "$OUT" | tail -n 1)" '^\{"event":"summary","verb":"reset","dry_run":true,' "a JSON summary that says it was a dry run"
+ks -c "$CONF" --root "$WORK/clean" apply
+tap_is "$RC" 0 "apply puts the edited file back"
+# at a terminal reset asks first; "n" changes nothing (script(1) gives it a terminal)
+before=$(snapshot "$WORK/clean")
+set +e
+printf 'n\n' | script -qec "'$KUBESTRAP' -c '$CONF' --root '$WORK/clean' reset" /dev/null > "$WORK/ask.out" 2>&1
+rc=$?
+set -e
+tap_is "$rc" 1 "declined at the terminal: exit 1"
+tap_like "$(cat "$WORK/ask.out")" "remove what it installed on $WORK/clean\\? \\[y/N\\]" "it asked, naming the root"
+tap_is "$(snapshot "$WORK/clean")" "$before" "and nothing was changed"
 ks -c "$CONF" --root "$WORK/clean" --output json reset
 tap_is "$RC" 0 "reset succeeds"
 tap_like "$(printf '%s\n' "$OUT" | tail -n 1)" '^\{"event":"summary","verb":"reset","changed":[1-9][0-9]*,"unchanged":0,"failed":0' "reset summary"

@@ -531,6 +531,21 @@ void report_reset_preview(const struct reset_result *res, bool systemd)
                        keep);
 }
 
+void report_validate(const char *config_path, size_t n_files)
+{
+        if (output == OUTPUT_JSON) {
+                struct json_event e;
+                json_begin(&e, "summary");
+                json_str(&e, "verb", "validate");
+                json_str(&e, "config", config_path);
+                json_int(&e, "rendered", (long long)n_files);
+                json_int(&e, "failed", 0);
+                json_end(&e);
+        } else
+                printf("validate: %s is valid (%zu files rendered from its templates)\n",
+                       config_path, n_files);
+}
+
 void report_reset_nothing(const char *root)
 {
         /* JSON: the summary's zeros say it */

@@ -85,6 +85,8 @@ void report_cache_summary(const char *cache_dir, const struct cache_totals *c);
 /* reset: event "removed" or "kept" (why: the reason it stays) */
 void report_reset_path(const char *event, const char *path, const char *why);
 void report_reset_nothing(const char *root);
+/* validate: the configuration and its templates are good. */
+void report_validate(const char *config_path, size_t n_files);
 /* reset --dry-run: the units it would stop (systemd: false under --root) and each path. */
 struct reset_result;
 void report_reset_preview(const struct reset_result *res, bool systemd);

@@ -173,6 +173,23 @@ done
 ks -c "$C" fanout -- plan
 tap_is "$ERR" "kubestrap: fanout: $C has no [host NAME] sections" "fanout with an empty inventory says so"
 
+# validate: the configuration and its templates, offline (0 or 2), nothing fetched or changed
+ks -c "$CONF" --root "$ROOT" validate
+tap_is "$RC" 0 "validate: a good configuration"
+tap_like "$OUT" "^validate: $CONF is valid \\([1-9][0-9]* files rendered from its templates\\)$" "validate says so"
+printf '%s\n\n[kube-apiserver]\nnonsense-flag = 1\n' "$(cat "$CONF")" > "$C"; chmod 0644 "$C"
+ks -c "$C" --root "$ROOT" validate
+tap_is "$RC" 2 "validate: a flag edit of a flag that is not there: exit 2"
+tap_like "$ERR" "^kubestrap: $C:[0-9]+: \\[kube-apiserver\\] nonsense-flag: no such flag" "naming file, line, section and key"
+mkdir -m 0755 "$WORK/tpl"
+cp "$KUBESTRAP_TEMPLATES"/* "$WORK/tpl/"
+printf 'apiVersion: {{ nosuch.key }}\n' > "$WORK/tpl/kube-scheduler.yaml"
+chmod 0644 "$WORK/tpl"/*
+KUBESTRAP_TEMPLATES=$WORK/tpl ks -c "$CONF" --root "$ROOT" validate
+tap_is "$RC" 2 "validate: a template with an unknown placeholder: exit 2"
+tap_like "$ERR" "$WORK/tpl/kube-scheduler.yaml:1" "naming the template and its line"
+tap_is "$(find "$ROOT" -mindepth 1 | wc -l)" 0 "validate changed nothing in the root"
+
 # A key that did nothing and was retired ([health] settle-ms) still loads, with a warning that
 # names file and line: upgrading kubestrap must not break a node's working config.
 printf '%s\n\n[health]\nsettle-ms = 300\n' "$(cat "$CONF")" > "$C"; chmod 0644 "$C"

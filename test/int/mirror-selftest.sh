@@ -160,11 +160,15 @@ if [ -x "$STANDIN" ]; then
         "$1" --tls-cert-file="$MIRROR_DIR/ca/server.pem" --tls-private-key-file="$MIRROR_DIR/ca/server.key" \
             --bind-address=127.0.0.1 --secure-port=0 >"$log" 2>&1 &
         pid=$!
-        for _ in $(seq 100); do
+        # until it says where it listens, or exits; generous, since under ASan on a loaded
+        # machine a start can take seconds (the bound only keeps a broken stand-in from hanging)
+        for _ in $(seq 600); do
             port=$(sed -n 's/.*stand-in listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$log")
             [ -n "$port" ] && break
+            kill -0 "$pid" 2>/dev/null || break
             sleep 0.05
         done
+        [ -n "$port" ] || echo "# $1 did not say where it listens: $(cat "$log")" >&2
         [ -n "$port" ] && out=$(curl -fsS --cacert "$MIRROR_CA" "https://127.0.0.1:$port/version")
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true

@@ -268,14 +268,27 @@ void target_close(struct target *t)
         t->created_dirs = strv_free(t->created_dirs);
 }
 
+/* openat2 with RESOLVE_IN_ROOT or RESOLVE_BENEATH fails with EAGAIN when a rename anywhere on
+ * the machine races with a ".." in the lookup; openat2(2) says to retry. A bound keeps a
+ * machine that renames without pause from holding a run forever. */
+static int openat2_retry(int dirfd, const char *path, struct open_how *how)
+{
+        for (int tries = 0;; tries++) {
+                long fd = syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+                if (fd >= 0)
+                        return (int)fd;
+                if (errno != EAGAIN || tries >= 64)
+                        return -errno;
+        }
+}
+
 static int openat2_in_root(int rootfd, const char *path)
 {
         struct open_how how = {
             .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
             .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
-        long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-        return fd < 0 ? -errno : (int)fd;
+        return openat2_retry(rootfd, path, &how);
 }
 
 int target_open_dir(struct target *t, const char *dir, bool create, int *ret_fd)
@@ -627,8 +640,7 @@ int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
             .mode = flags & (O_CREAT | O_TMPFILE) ? mode : 0,
             .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
         };
-        long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-        return fd < 0 ? -errno : (int)fd;
+        return openat2_retry(dirfd, path, &how);
 }
 
 int mkdir_beneath(int dirfd, const char *path, mode_t mode, int *ret_fd)

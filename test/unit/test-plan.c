@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -613,6 +614,61 @@ static void test_compare(void)
         rm_rf(in_root("/pc"));
 }
 
+/* Renames anywhere on the machine make openat2 with RESOLVE_BENEATH fail with EAGAIN when the
+ * path holds ".."; openat2(2) says to retry, and open_beneath does. A thread renames while
+ * the main one opens through ".." a bounded number of times: every open must succeed. */
+static volatile int renaming = 1;
+static char rename_dir[64];
+
+static void *rename_loop(void *arg)
+{
+        (void)arg;
+        char a[96], b[96];
+        snprintf(a, sizeof(a), "%s/a", rename_dir);
+        snprintf(b, sizeof(b), "%s/b", rename_dir);
+        close(open(a, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+        while (renaming) {
+                (void)rename(a, b);
+                (void)rename(b, a);
+        }
+        return NULL;
+}
+
+static void test_beneath_under_renames(void)
+{
+        snprintf(rename_dir, sizeof(rename_dir), "%s/renames", root);
+        mkdir(rename_dir, 0755);
+        char sub[96];
+        snprintf(sub, sizeof(sub), "%s/x", root);
+        mkdir(sub, 0755);
+        int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        pthread_t t;
+        bool started = pthread_create(&t, NULL, rename_loop, NULL) == 0;
+        ok(started, "a thread renames files in a loop");
+        int failed = 0, first = 0;
+        for (int i = 0; i < 20000; i++) {
+                int fd = open_beneath(dfd, "x/../x/../x", O_PATH | O_DIRECTORY, 0);
+                if (fd < 0) {
+                        failed++;
+                        first = first ? first : fd;
+                } else
+                        close(fd);
+        }
+        renaming = 0;
+        if (started)
+                pthread_join(t, NULL);
+        close(dfd);
+        char a[96], b[96];
+        snprintf(a, sizeof(a), "%s/a", rename_dir);
+        snprintf(b, sizeof(b), "%s/b", rename_dir);
+        unlink(a);
+        unlink(b);
+        rmdir(rename_dir);
+        rmdir(sub);
+        is_int(failed, 0, "20000 opens through '..' beneath a directory, none failed (first: %d)",
+               first);
+}
+
 int main(void)
 {
         umask(022);
@@ -622,6 +678,7 @@ int main(void)
                 return 1;
         }
         test_target_open();
+        test_beneath_under_renames();
         test_open_dir();
         test_containment();
         test_atomic();

@@ -83,16 +83,11 @@ static int cmd_fanout(struct cmd_ctx *ctx)
                 o.max_fail = o.serial ? 0 : -1;
 
         struct model *m = NULL;
-        r = cmd_load_model(ctx, &m);
-        if (r != EXIT_OK)
-                return r;
         _cleanup_free_ const struct host **hosts = NULL;
         size_t n = 0;
-        r = cmd_select_hosts(ctx, m, names, &hosts, &n);
-        if (r != EXIT_OK) {
-                model_free(m);
+        r = cmd_load_hosts(ctx, names, &m, &hosts, &n);
+        if (r != EXIT_OK)
                 return r;
-        }
         r = resolve_marker(m, o.verb_argv);
         if (r != EXIT_OK) {
                 model_free(m);

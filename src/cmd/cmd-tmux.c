@@ -47,16 +47,11 @@ static int cmd_tmux(struct cmd_ctx *ctx)
         if (!session)
                 session = "kubestrap";
         struct model *m = NULL;
-        int r = cmd_load_model(ctx, &m);
-        if (r != EXIT_OK)
-                return r;
         _cleanup_free_ const struct host **hosts = NULL;
         size_t n = 0;
-        r = cmd_select_hosts(ctx, m, names, &hosts, &n);
-        if (r != EXIT_OK) {
-                model_free(m);
+        int r = cmd_load_hosts(ctx, names, &m, &hosts, &n);
+        if (r != EXIT_OK)
                 return r;
-        }
         /* ssh as fanout runs it, interactive: the operator types into the panes. The command is
          * handed to tmux as separate words, which it executes directly: no shell ever parses
          * anything that came from the configuration. */

@@ -67,8 +67,8 @@ int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
         return EXIT_OK;
 }
 
-int cmd_select_hosts(const struct cmd_ctx *ctx, const struct model *m, char *const *names,
-                     const struct host ***ret, size_t *ret_n)
+static int cmd_select_hosts(const struct cmd_ctx *ctx, const struct model *m, char *const *names,
+                            const struct host ***ret, size_t *ret_n)
 {
         const char *verb = ctx->cmd ? ctx->cmd->name : "kubestrap";
         size_t want = names ? strv_length(names) : m->n_hosts;
@@ -92,6 +92,22 @@ int cmd_select_hosts(const struct cmd_ctx *ctx, const struct model *m, char *con
         }
         *ret = TAKE_PTR(hosts);
         *ret_n = n;
+        return EXIT_OK;
+}
+
+int cmd_load_hosts(struct cmd_ctx *ctx, char *const *names, struct model **ret_model,
+                   const struct host ***ret_hosts, size_t *ret_n)
+{
+        struct model *m = NULL;
+        int r = cmd_load_model(ctx, &m);
+        if (r != EXIT_OK)
+                return r;
+        r = cmd_select_hosts(ctx, m, names, ret_hosts, ret_n);
+        if (r != EXIT_OK) {
+                model_free(m);
+                return r;
+        }
+        *ret_model = m;
         return EXIT_OK;
 }
 

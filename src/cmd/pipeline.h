@@ -39,10 +39,11 @@ int cmd_lock(struct target *t);
 /* Loads the configuration (-c's, or the --bundle's, which is opened once per run into
  * ctx->bundle) and applies --host; prints errors; returns an exit code. */
 int cmd_load_model(struct cmd_ctx *ctx, struct model **ret);
-/* The inventory hosts a verb runs on: the named ones (each must have a [host NAME] section),
- * else all of them. Prints errors naming the verb and the config; returns an exit code. */
-int cmd_select_hosts(const struct cmd_ctx *ctx, const struct model *m, char *const *names,
-                     const struct host ***ret, size_t *ret_n);
+/* cmd_load_model, then the inventory hosts the verb runs on (fanout, tmux): the named ones (each
+ * must have a [host NAME] section), else all of them. Prints errors naming the verb and the
+ * config; on failure nothing is returned. */
+int cmd_load_hosts(struct cmd_ctx *ctx, char *const *names, struct model **ret_model,
+                   const struct host ***ret_hosts, size_t *ret_n);
 /* Loads the state of target t; a failure is logged naming the state file. */
 int cmd_load_state(struct target *t, const struct model *m, struct state **ret);
 

@@ -35,9 +35,9 @@ int jevent_parse(const char *line, struct jevent **ret)
         json_tokener *tok = json_tokener_new();
         if (!tok)
                 return -ENOMEM;
-        /* The lines come from another machine: no trailing garbage, no invalid UTF-8 that
-         * would make our own JSON output invalid when passed on. */
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        /* The lines come from another machine: no trailing garbage (UTF-8 was checked above,
+         * more strictly than json-c's own check would) */
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         json_object *obj = json_tokener_parse_ex(tok, line, (int)len);
         enum json_tokener_error err = json_tokener_get_error(tok);
         size_t used = json_tokener_get_parse_end(tok);

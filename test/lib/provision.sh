@@ -81,6 +81,16 @@ EOF
 # prov_fanout_up WD CONF: what a fan-out to hosts 0..2 needs: the mirror, a PKI for the three
 # addresses in WD/pki, the kubestrap binary (and nothing else) in each host, and the
 # workstation's config CONF (prov_fanout_conf).
+# prov_one_up DIR CONF: host 0 provisioned from the mirror in DIR: a PKI for its address,
+# CONF for it, and kubestrap, the config and the PKI copied in (sys-apply, sys-rollback).
+prov_one_up() {
+        local d=$1
+        prov_mirror_up "$d" || return 1
+        "$top_srcdir/scripts/make-pki" "$d/pki" "$HOST_IP_0" "$HOST_IP_0" >/dev/null || return 1
+        prov_conf "$2" "$HOST_IP_0" "$HOST_IP_0"
+        prov_install 0 "$2" "$d/pki"
+}
+
 prov_fanout_up() {
         local d=$1 i
         prov_mirror_up "$d" || return 1

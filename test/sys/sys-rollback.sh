@@ -7,11 +7,8 @@ set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/test/lib/system.sh"
 sys_begin 1 ks-rollback
 IP=$HOST_IP_0
-prov_mirror_up "$wd" || tap_bail "mirror did not start"
-"$top_srcdir/scripts/make-pki" "$wd/pki" "$IP" "$IP" >/dev/null
 conf=$wd/kubestrap.conf
-prov_conf "$conf" "$IP" "$IP"
-prov_install 0 "$conf" "$wd/pki" || tap_bail "could not install kubestrap into the host"
+prov_one_up "$wd" "$conf" || tap_bail "could not provision the host (mirror, PKI, kubestrap)"
 
 set_version() {
         sed -i "s|^version = .*|version = $1|" "$conf"

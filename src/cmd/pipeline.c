@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "etcd.h"
 #include "log.h"
 #include "marker.h"
 #include "preflight.h"
@@ -245,7 +246,9 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
         r = resolve_version(ctx, job);
         if (r != EXIT_OK)
                 return r;
-        r = render_all(job->model, &job->target, &job->rendered, &err);
+        r = etcd_prepare(job->model, &job->target, &err);
+        if (r >= 0)
+                r = render_all(job->model, &job->target, &job->rendered, &err);
         if (r < 0) {
                 if (err)
                         log_error("%s", err);

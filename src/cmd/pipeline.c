@@ -297,7 +297,7 @@ void job_done(struct job *job)
 int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose)
 {
         struct preflight p;
-        int r = preflight_run(m, ctx->root == NULL, ctx->ignore, &p);
+        int r = preflight_run(m, ctx->root, ctx->root == NULL, ctx->ignore, &p);
         if (r < 0) {
                 preflight_done(&p);
                 return log_error_errno(r, "preflight: %m"), EXIT_RUN_FAILED;

@@ -132,4 +132,55 @@ ks -c "$CONF" --root "$ROOT" plan
 tap_like "$ERR" "\[etcd\] initial-cluster: invalid value" "a bad initial-cluster is named"
 sed -i '/^initial-cluster = /d' "$CONF"
 
+# --- a data directory that holds a member: made by a real etcd ------------------------------
+# Debian's etcd bootstraps controller-0 of this configuration's cluster (its peer URL and token,
+# listening on loopback ports of its own), so the data directory holds that very member.
+ks -c "$CONF" --root "$ROOT" --output json preflight
+tap_like "$OUT" '"name":"etcd-data","status":"ok".*holds no member yet: controller-0 bootstraps' "preflight: an empty data directory bootstraps"
+boot_member() { # data-dir name token
+        local port=$(( 30000 + RANDOM % 20000 ))
+        etcd --name "$2" --data-dir "$1" --initial-cluster-token "$3" \
+             --initial-cluster "controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380,controller-2=https://10.240.0.12:2380" \
+             --initial-advertise-peer-urls "https://10.240.0.1${2#controller-}:2380" \
+             --listen-peer-urls "http://127.0.0.1:$port" --listen-client-urls "http://127.0.0.1:$((port + 1))" \
+             --advertise-client-urls "http://127.0.0.1:$((port + 1))" > "$WORK/etcd-$2.log" 2>&1 &
+        local pid=$! i
+        # the member's log exists once it wrote its first record
+        for i in $(seq 100); do
+                ls "$1"/member/wal/*.wal >/dev/null 2>&1 && break
+                sleep 0.1
+        done
+        kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+rm -rf "$ROOT/var/lib/etcd"; mkdir -m 0700 "$ROOT/var/lib/etcd"
+boot_member "$ROOT/var/lib/etcd" controller-0 etcd-cluster-0
+tap_ok "a real etcd wrote its write-ahead log" ls "$ROOT"/var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal
+ks -c "$CONF" --root "$ROOT" --output json preflight
+tap_like "$OUT" '"name":"etcd-data","status":"ok".*holds member f98dc20bce6225a0 .controller-0. of cluster [0-9a-f]+: it rejoins' "preflight: the data directory holds this configuration's member"
+ks -c "$CONF" --root "$ROOT" plan
+tap_unlike "$OUT" 'initial-cluster-state' "the installed unit keeps 'new': etcd ignores it with data, so it is not rewritten"
+# a tree whose unit is not ours yet (after reset, or etcd set up by hand): 'existing'
+rm "$ROOT/etc/systemd/system/etcd.service"
+ks -c "$CONF" --root "$ROOT" apply
+tap_like "$(cat "$ROOT/etc/systemd/system/etcd.service")" '--initial-cluster-state existing' "a member with data is never bootstrapped again: --initial-cluster-state existing"
+ks_set etcd cluster-token other-token
+ks -c "$CONF" --root "$ROOT" --output json preflight
+tap_like "$OUT" '"name":"etcd-data","status":"FAIL".*holds member f98dc20bce6225a0 of cluster [0-9a-f]+, but controller-0 with this token and initial-cluster is member [0-9a-f]+' "preflight: another cluster's member is refused"
+before=$(ks_stamp "$ROOT/etc/systemd/system/etcd.service")
+ks -c "$CONF" --root "$ROOT" apply
+tap_ok "and apply stops" test "$RC" -ne 0
+tap_is "$(ks_stamp "$ROOT/etc/systemd/system/etcd.service")" "$before" "before changing anything"
+ks_set etcd cluster-token etcd-cluster-0
+
+# --- reset keeps the data directory unless --purge-etcd-data --------------------------------
+ks -c "$CONF" --root "$ROOT" reset --yes
+tap_is "$RC" 0 "reset succeeds"
+tap_ok "reset keeps etcd's data directory" test -e "$ROOT/var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal"
+tap_like "$OUT$ERR" "kept $ROOT/var/lib/etcd" "and says so"
+tap_ok "etcd's binary went" test ! -e "$ROOT/usr/local/bin/etcd"
+ks -c "$CONF" --root "$ROOT" apply
+tap_like "$(cat "$ROOT/etc/systemd/system/etcd.service")" '--initial-cluster-state existing' "re-apply after reset rejoins with the kept data: existing"
+ks -c "$CONF" --root "$ROOT" reset --yes --purge-etcd-data
+tap_ok "--purge-etcd-data removes it" test ! -e "$ROOT/var/lib/etcd"
+
 tap_done

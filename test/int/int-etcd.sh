@@ -183,4 +183,14 @@ tap_like "$(cat "$ROOT/etc/systemd/system/etcd.service")" '--initial-cluster-sta
 ks -c "$CONF" --root "$ROOT" reset --yes --purge-etcd-data
 tap_ok "--purge-etcd-data removes it" test ! -e "$ROOT/var/lib/etcd"
 
+# --- the current edition: one member on plain http renders its unit ---------------------------
+cur=$WORK/cur; mkdir "$cur"
+sed -e 's|^etcd-servers = .*|etcd-servers = http://127.0.0.1:2379|' "$WORK/noetcd.conf" > "$WORK/cur.conf"
+sed -i '/^\[host /,$d' "$WORK/cur.conf"
+printf '\n[etcd]\nversion = %s\nbase-url = %s/etcd\nname = controller\n' "$EV" "$MIRROR_URL" >> "$WORK/cur.conf"; chmod 0644 "$WORK/cur.conf"
+ks -c "$WORK/cur.conf" --root "$cur" apply
+tap_is "$RC" 0 "a single plain-http member (the current edition)" || printf '%s\n' "$ERR" >&2
+tap_ok "renders the current edition's etcd.service, byte for byte" cmp "$G/kthw-2025/etcd.service" "$cur/etc/systemd/system/etcd.service"
+tap_ok "and copies no certificate for it" test ! -e "$cur/etc/etcd"
+
 tap_done

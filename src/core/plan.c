@@ -360,6 +360,8 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         /* a bundle without binaries (fanout's) carries config, PKI and templates only */
         if (p->bundle && p->bundle->n_bins > 0)
                 return add_bundle_binaries(m, p, ret_error);
+        if (m->only_etcd)
+                return add_etcd_binaries(m, st, p, ret_error);
         if (m->etcd) {
                 r = add_etcd_binaries(m, st, p, ret_error);
                 if (r < 0)
@@ -536,16 +538,17 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
         p->bundle = o->bundle;
 
         plan_download_options(m, &p->http, &p->policy);
-        p->version = strdup(m->cfg.cluster.version);
+        /* etcd alone installs no Kubernetes release: none is recorded */
+        p->version = m->only_etcd ? NULL : strdup(m->cfg.cluster.version);
         p->cache_dir = strdup(m->cfg.paths.cache_dir);
-        int r = p->cache_dir && p->version ? 0 : -ENOMEM;
+        int r = p->cache_dir && (p->version || m->only_etcd) ? 0 : -ENOMEM;
         const char *dirs[] = {m->cfg.paths.config_dir, m->cfg.paths.lib_dir};
-        for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0; i++)
+        for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0 && !m->only_etcd; i++)
                 if (!plan_add(p, ITEM_DIR, dirs[i], 0755, ROLE_DIRECTORY))
                         r = -ENOMEM;
         if (r >= 0)
                 r = add_binaries(m, st, p, ret_error);
-        if (r >= 0)
+        if (r >= 0 && !m->only_etcd)
                 r = add_pki(m, p, ret_error);
         if (r >= 0)
                 r = add_component_files(m, p, ret_error);

@@ -126,7 +126,11 @@ ks_set etcd name controller-9
 ks -c "$CONF" --root "$ROOT" plan
 tap_is "$RC" 2 "a name that is not in initial-cluster: a configuration error"
 tap_like "$ERR" "\[etcd\] name 'controller-9' is not a member of initial-cluster" "and says so"
+ks -c "$CONF" validate
+tap_like "$ERR" "\[etcd\] name 'controller-9' is not a member of initial-cluster" "validate says so too"
 ks_set etcd name controller-0
+ks -c "$CONF" validate
+tap_is "$RC" 0 "and accepts the member's own name"
 ks_set etcd initial-cluster "controller-0=ftp://x:2380"
 ks -c "$CONF" --root "$ROOT" plan
 tap_like "$ERR" "\[etcd\] initial-cluster: invalid value" "a bad initial-cluster is named"

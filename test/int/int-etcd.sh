@@ -180,12 +180,20 @@ ks_set etcd cluster-token etcd-cluster-0
 ks -c "$CONF" --root "$ROOT" reset --yes
 tap_is "$RC" 0 "reset succeeds"
 tap_ok "reset keeps etcd's data directory" test -e "$ROOT/var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal"
-tap_like "$OUT$ERR" "kept $ROOT/var/lib/etcd" "and says so"
+tap_like "$OUT$ERR" "kept /var/lib/etcd.*--purge-etcd-data removes it" "and says so"
+ks -c "$CONF" --root "$ROOT" reset --dry-run --purge-etcd-data
+tap_like "$OUT" "would remove /var/lib/etcd" "reset --dry-run --purge-etcd-data says it would go"
+tap_ok "and leaves it" test -d "$ROOT/var/lib/etcd/member"
 tap_ok "etcd's binary went" test ! -e "$ROOT/usr/local/bin/etcd"
 ks -c "$CONF" --root "$ROOT" apply
 tap_like "$(cat "$ROOT/etc/systemd/system/etcd.service")" '--initial-cluster-state existing' "re-apply after reset rejoins with the kept data: existing"
+# a link in the data directory to something outside: the link goes, never what it names
+mkdir "$WORK/outside"; echo keep > "$WORK/outside/file"
+ln -s "$WORK/outside" "$ROOT/var/lib/etcd/member/escape"
 ks -c "$CONF" --root "$ROOT" reset --yes --purge-etcd-data
 tap_ok "--purge-etcd-data removes it" test ! -e "$ROOT/var/lib/etcd"
+tap_like "$OUT" "removed /var/lib/etcd" "and says so"
+tap_ok "without following a link out of it" test -f "$WORK/outside/file"
 
 # --- the current edition: one member on plain http renders its unit ---------------------------
 cur=$WORK/cur; mkdir "$cur"

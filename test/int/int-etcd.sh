@@ -244,4 +244,11 @@ tap_ok "and nothing is installed" test ! -e "$eb/etc/systemd/system/etcd.service
 ks -c "$WORK/noetcd.conf" --root "$eb" apply --etcd-bootstrap
 tap_is "$RC" 2 "--etcd-bootstrap without [etcd]: a usage error"
 
+# --- preflight on this machine: the fsync check before the data directory exists ------------
+# (live checks: no --root; only the etcd-disk line is looked at)
+ks_set etcd data-dir "$WORK/not-yet/etcd"
+ks -c "$CONF" --output json preflight
+tap_like "$OUT" "\"name\":\"etcd-disk\",\"status\":\"(ok|WARN)\".*writes in $WORK\"" "etcd-disk tests the nearest directory there, before apply makes the data directory"
+tap_ok "and makes nothing" test ! -e "$WORK/not-yet"
+
 tap_done

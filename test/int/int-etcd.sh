@@ -248,7 +248,7 @@ tap_is "$RC" 2 "--etcd-bootstrap without [etcd]: a usage error"
 # (live checks: no --root; only the etcd-disk line is looked at)
 ks_set etcd data-dir "$WORK/not-yet/etcd"
 ks -c "$CONF" --output json preflight
-tap_like "$OUT" "\"name\":\"etcd-disk\",\"status\":\"(ok|WARN)\".*writes in $WORK\"" "etcd-disk tests the nearest directory there, before apply makes the data directory"
+tap_like "$OUT" "\"name\":\"etcd-disk\",\"status\":\"(ok|warn)\".*writes in $WORK\"" "etcd-disk tests the nearest directory there, before apply makes the data directory"
 tap_ok "and makes nothing" test ! -e "$WORK/not-yet"
 
 # --- status against a real TLS etcd with the chapter's flags, client certificate required ----
@@ -295,5 +295,14 @@ if unshare --net true 2>/dev/null; then
 else
         for _ in 1 2 3 4 5; do tap_skip "status against a TLS etcd" "no network namespace here (unshare --net)"; done
 fi
+
+# --- cloud-init: the members resolved from the inventory travel with the node's config --------
+sed -i -e '/^name = controller-0$/d' -e '/^data-dir = /d' "$CONF"
+ks -c "$CONF" --host controller-2 cloud-init
+tap_is "$RC" 0 "cloud-init --host controller-2 with [etcd]"
+node_conf=$(printf '%s\n' "$OUT" | awk '/path: \/etc\/kubestrap\/kubestrap.conf/ { on = 1 } on && /content:/ { print $2; exit }' | base64 -d)
+tap_like "$node_conf" '^initial-cluster = controller-0=https://10\.240\.0\.10:2380,controller-1=https://10\.240\.0\.11:2380,controller-2=https://10\.240\.0\.12:2380$' "initial-cluster, built from the inventory, is written for the node"
+tap_like "$node_conf" '^name = controller-2$' "and the member's name"
+tap_like "$node_conf" '^etcd-servers = https://10\.240\.0\.10:2379,' "and etcd-servers"
 
 tap_done

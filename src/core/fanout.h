@@ -22,6 +22,8 @@ struct fanout_options {
          * of our events or came on stderr. */
         void (*on_line)(const struct fanout_host *fh, const struct jevent *e, const char *line,
                         bool is_stderr, void *userdata);
+        /* Once a started host has ended (its result set), after its last line; may be NULL. */
+        void (*on_done)(const struct fanout_host *fh, void *userdata);
         void *userdata;
 };
 
@@ -35,6 +37,7 @@ enum fanout_result {
 
 struct fanout_host {
         const struct host *host;
+        size_t index; /* its place in the list fanout_run() was given */
         enum fanout_result result;
         int exit_code;
         long long started_usec, ended_usec;

@@ -106,6 +106,8 @@ static int cmd_fanout(struct cmd_ctx *ctx)
             .max_fail = -2, .on_line = on_line, .on_done = on_done, .userdata = &g};
         char **names = ctx->argc > 0 ? ctx->argv : NULL;
         unsigned max_fail;
+        /* Without -j, FANOUT_JOBS_DEFAULT at once (bench/fleet): 0 is "all". */
+        o.jobs = FANOUT_JOBS_DEFAULT;
         int r = count_opt(ctx, "jobs", "-j", &o.jobs);
         if (r == EXIT_OK)
                 r = count_opt(ctx, "max-fail", "--max-fail", &max_fail);
@@ -196,8 +198,11 @@ static int cmd_fanout(struct cmd_ctx *ctx)
         return worst;
 }
 
+#define JOBS_TEXT_(n) #n
+#define JOBS_TEXT(n)  JOBS_TEXT_(n) /* the number, as text for the help */
 static const struct cmd_option fanout_options[] = {
-    {"jobs", 'j', "N", "at most N hosts at once (default: all)"},
+    {"jobs", 'j', "N",
+     "at most N hosts at once (default: " JOBS_TEXT(FANOUT_JOBS_DEFAULT) "; 0: all)"},
     {"serial", 0, NULL, "one host at a time, the next only after the previous succeeded"},
     {"max-fail", 0, "K", "start no more hosts once more than K failed (default: 0 with --serial)"},
     {"group", 0, NULL, "hold each host's output until it ends, then show it in one piece"},

@@ -11,6 +11,9 @@
 struct fanout_host;
 struct jevent;
 
+/* Hosts at once unless told (-j). Measured with bench/fleet (README, "Fleets"): ... */
+#define FANOUT_JOBS_DEFAULT 32
+
 struct fanout_options {
         unsigned jobs;    /* at most this many hosts at once (0: all) */
         bool serial;      /* one at a time, the next only after the previous succeeded */

@@ -11,7 +11,9 @@
 struct fanout_host;
 struct jevent;
 
-/* Hosts at once unless told (-j). Measured with bench/fleet (README, "Fleets"): ... */
+/* Hosts at once unless told (-j). bench/fleet (bench/README.md, "Fleets"): the time grows
+ * linearly with the hosts and goes to ssh and sshd; past a few dozen sessions at once they
+ * only contend, and each running host holds two of our descriptors and an ssh process. */
 #define FANOUT_JOBS_DEFAULT 32
 
 struct fanout_options {

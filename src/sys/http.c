@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,22 +50,21 @@ CURL_SYMBOLS(DECLARE_SYM)
 
 /* Why libcurl could not be had, kept for every later caller: dlerror() says it only once. */
 static char *load_error;
+static int load_result;
+static void *handle; /* kept, so the library is seen to stay in use */
 
-/* 0 once libcurl is loaded and initialised; else -ELIBACC, with load_error saying why (the
- * soname and the package to install). */
-static int http_init(void)
+/* Once per run, whichever thread asks first (the tarball stream fetches on a thread of its
+ * own): libcurl loaded and initialised, or load_error saying why (the soname and the package
+ * to install). The library stays loaded for the rest of the run. */
+static void load_curl(void)
 {
-        static void *handle; /* kept: the library stays for the rest of the run */
-        if (handle)
-                return 0;
-        if (load_error)
-                return -ELIBACC;
         void *h = dlopen(HTTP_SONAME, RTLD_NOW | RTLD_LOCAL);
         if (!h) {
                 const char *why = dlerror();
                 asprintf_safe(&load_error, "cannot load %s (%s): install libcurl4", HTTP_SONAME,
                               why ? why : "no reason given");
-                return -ELIBACC;
+                load_result = -ELIBACC;
+                return;
         }
 #define RESOLVE_SYM(name)                                                                          \
         sym_##name = (__typeof__(sym_##name))dlsym(h, #name);                                      \
@@ -72,16 +72,25 @@ static int http_init(void)
                 asprintf_safe(&load_error, "%s lacks %s: libcurl 7.85 or later is needed",         \
                               HTTP_SONAME, #name);                                                 \
                 dlclose(h);                                                                        \
-                return -ELIBACC;                                                                   \
+                load_result = -ELIBACC;                                                            \
+                return;                                                                            \
         }
         CURL_SYMBOLS(RESOLVE_SYM)
 #undef RESOLVE_SYM
         if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                /* not closed: curl may have started threads */
                 asprintf_safe(&load_error, "%s did not initialise (curl_global_init)", HTTP_SONAME);
-                return -ELIBACC; /* not closed: curl may have started threads */
+                load_result = -ELIBACC;
         }
         handle = h;
-        return 0;
+}
+
+/* 0 once libcurl is there; else -ELIBACC, with load_error saying why. */
+static int http_init(void)
+{
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, load_curl);
+        return load_result;
 }
 
 /* curl.h defines these three as macros of themselves, for its own reasons */

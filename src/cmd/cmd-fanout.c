@@ -10,20 +10,61 @@
 #include "bundle.h"
 #include "cmd.h"
 #include "fanout.h"
+#include "jsonread.h"
 #include "log.h"
 #include "marker.h"
 #include "pipeline.h"
 #include "report.h"
 
-/* Each line a host writes, shown as it comes. */
-static void on_line(const struct fanout_host *fh, const struct jevent *e, const char *line,
-                    bool is_stderr, void *userdata)
+static void show_line(const struct fanout_host *fh, const struct jevent *e, const char *line,
+                      bool is_stderr)
 {
-        (void)userdata;
         if (is_stderr)
                 report_remote_stderr(fh->host->name, line);
         else
                 report_remote_stdout(fh->host->name, e, line);
+}
+
+/* --group: each host's lines are held until it ends, then shown together, so a hundred hosts'
+ * output does not interleave line by line. Per host, records of a marker byte ('e' stderr,
+ * 'o' stdout) and the line with its NUL: a line never holds a NUL (fanout.c cuts at one). The
+ * memory is what the hosts wrote, as with a pipe into less. */
+struct grouping {
+        struct buf *held; /* one per host, by fanout_host.index; NULL: show lines as they come */
+};
+
+/* Each line a host writes, shown as it comes (or held, with --group). */
+static void on_line(const struct fanout_host *fh, const struct jevent *e, const char *line,
+                    bool is_stderr, void *userdata)
+{
+        struct grouping *g = userdata;
+        if (!g->held) {
+                show_line(fh, e, line, is_stderr);
+                return;
+        }
+        struct buf *b = &g->held[fh->index];
+        if (buf_append(b, is_stderr ? "e" : "o", 1) < 0 ||
+            buf_append(b, line, strlen(line) + 1) < 0)
+                show_line(fh, e, line, is_stderr); /* out of memory: better shown than lost */
+}
+
+static void on_done(const struct fanout_host *fh, void *userdata)
+{
+        struct grouping *g = userdata;
+        if (!g->held)
+                return;
+        struct buf *b = &g->held[fh->index];
+        for (size_t at = 0; at < b->len;) {
+                const char *line = b->data + at + 1;
+                _cleanup_jevent_ struct jevent *e = NULL;
+                bool is_stderr = b->data[at] == 'e';
+                /* parsed again as fanout.c did: e only when it is one of our events */
+                if (!is_stderr && (jevent_parse(line, &e) < 0 || !jevent_str(e, "event")))
+                        e = jevent_free(e);
+                show_line(fh, e, line, is_stderr);
+                at += strlen(line) + 2;
+        }
+        buf_done(b);
 }
 
 /* A marker ([cluster] version = stable-1.NN) is read once here, for the whole run, when the
@@ -107,9 +148,13 @@ static int count_opt(struct cmd_ctx *ctx, const char *name, const char *shown, u
 
 static int cmd_fanout(struct cmd_ctx *ctx)
 {
-        struct fanout_options o = {.max_fail = -2, .on_line = on_line};
+        struct grouping g = {0};
+        struct fanout_options o = {
+            .max_fail = -2, .on_line = on_line, .on_done = on_done, .userdata = &g};
         char **names = ctx->argc > 0 ? ctx->argv : NULL;
         unsigned max_fail;
+        /* Without -j, FANOUT_JOBS_DEFAULT at once (bench/fleet): 0 is "all". */
+        o.jobs = FANOUT_JOBS_DEFAULT;
         int r = count_opt(ctx, "jobs", "-j", &o.jobs);
         if (r == EXIT_OK)
                 r = count_opt(ctx, "max-fail", "--max-fail", &max_fail);
@@ -165,6 +210,12 @@ static int cmd_fanout(struct cmd_ctx *ctx)
         }
         o.bundle_path = path;
         o.private_dir = dir;
+        if (cmd_opt(ctx, "group") && !(g.held = calloc(n ? n : 1, sizeof(*g.held)))) {
+                log_error_errno(-ENOMEM, "fanout: %m");
+                fanout_private_dir_remove(dir);
+                model_free(m);
+                return EXIT_RUN_FAILED;
+        }
         struct fanout_host *fh = NULL;
         r = etcd_first_pass(m, hosts, n, &o);
         if (r == EXIT_OK)
@@ -172,6 +223,9 @@ static int cmd_fanout(struct cmd_ctx *ctx)
         else
                 r = -ECANCELED;
         fanout_private_dir_remove(dir);
+        for (size_t k = 0; g.held && k < n; k++)
+                buf_done(&g.held[k]); /* a run that stopped early: hosts never ended */
+        free(g.held);
         if (r == -ECANCELED) {
                 model_free(m);
                 return EXIT_RUN_FAILED;
@@ -199,10 +253,14 @@ static int cmd_fanout(struct cmd_ctx *ctx)
         return worst;
 }
 
+#define JOBS_TEXT_(n) #n
+#define JOBS_TEXT(n)  JOBS_TEXT_(n) /* the number, as text for the help */
 static const struct cmd_option fanout_options[] = {
-    {"jobs", 'j', "N", "at most N hosts at once (default: all)"},
+    {"jobs", 'j', "N",
+     "at most N hosts at once (default: " JOBS_TEXT(FANOUT_JOBS_DEFAULT) "; 0: all)"},
     {"serial", 0, NULL, "one host at a time, the next only after the previous succeeded"},
     {"max-fail", 0, "K", "start no more hosts once more than K failed (default: 0 with --serial)"},
+    {"group", 0, NULL, "hold each host's output until it ends, then show it in one piece"},
     {0},
 };
 
@@ -211,7 +269,7 @@ const struct command cmd_fanout_entry = {
     .min_args = 0,
     .max_args = -1,
     .flags = CMD_PASSTHROUGH,
-    .usage = "fanout [-j N] [--serial] [--max-fail K] [HOST...] -- VERB [ARGS]",
+    .usage = "fanout [-j N] [--serial] [--max-fail K] [--group] [HOST...] -- VERB [ARGS]",
     .options = fanout_options,
     .summary = "run a verb on the inventory's hosts over SSH (parallel or rolling)",
     .exec = cmd_fanout,

@@ -1,5 +1,5 @@
-/* The test hierarchy's command line: `sigtool ca DIR` makes it, `sigtool sign DIR FILE
- * [options]` writes FILE.sig and FILE.cert in the release format (test/lib/mirror.sh signs
+/* The test hierarchy's command line: `sigtool ca DIR` makes it, `sigtool sign DIR
+ * [options] FILE...` writes FILE.sig and FILE.cert in the release format (test/lib/mirror.sh signs
  * the stand-ins with it, and the integration tests make the hostile variants). */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +15,10 @@
 static int usage(void)
 {
         fprintf(stderr, "usage: sigtool ca DIR\n"
-                        "       sigtool sign DIR FILE [--identity EMAIL] [--issuer URL] "
+                        "       sigtool sign DIR [--identity EMAIL] [--issuer URL] "
                         "[--issuer-v1-only] [--no-eku]\n"
                         "            [--chain good|other|late] [--sct good|unknown|bad|none] "
-                        "[--raw-pem] [--out PREFIX]\n");
+                        "[--raw-pem] [--out PREFIX] FILE...\n");
         return 2;
 }
 
@@ -29,6 +29,42 @@ static int write_file(const char *path, const char *s)
                 return -errno;
         int ok = fputs(s, f) >= 0;
         return fclose(f) == 0 && ok ? 0 : -EIO;
+}
+
+static int sign_one(const char *dir, const struct sigtool_opts *o, const char *file,
+                    const char *out)
+{
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                fprintf(stderr, "sigtool: %s: %s\n", file, strerror(errno));
+                return -errno;
+        }
+        void *data =
+            st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : (void *)"";
+        close(fd);
+        if (data == MAP_FAILED) {
+                fprintf(stderr, "sigtool: %s: %s\n", file, strerror(errno));
+                return -errno;
+        }
+        char *sig = NULL, *cert = NULL;
+        int r = sigtool_sign(dir, o, data, (size_t)st.st_size, &sig, &cert);
+        if (st.st_size)
+                munmap(data, (size_t)st.st_size);
+        char path[4096];
+        if (r >= 0) {
+                snprintf(path, sizeof(path), "%s.sig", out);
+                r = write_file(path, sig);
+        }
+        if (r >= 0) {
+                snprintf(path, sizeof(path), "%s.cert", out);
+                r = write_file(path, cert);
+        }
+        if (r < 0)
+                fprintf(stderr, "sigtool sign %s: %s\n", file, strerror(-r));
+        free(sig);
+        free(cert);
+        return r;
 }
 
 int main(int argc, char **argv)
@@ -42,8 +78,9 @@ int main(int argc, char **argv)
         if (argc < 4 || strcmp(argv[1], "sign") != 0)
                 return usage();
         struct sigtool_opts o = {0};
-        const char *out = argv[3];
-        for (int i = 4; i < argc; i++) {
+        const char *out = NULL;
+        int i = 3;
+        for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
                 const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
                 if (strcmp(a, "--issuer-v1-only") == 0)
                         o.issuer_v1_only = true;
@@ -71,33 +108,10 @@ int main(int argc, char **argv)
                 else
                         return usage();
         }
-        int fd = open(argv[3], O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                fprintf(stderr, "sigtool: %s: %s\n", argv[3], strerror(errno));
-                return 1;
-        }
-        void *data =
-            st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : (void *)"";
-        if (data == MAP_FAILED) {
-                fprintf(stderr, "sigtool: %s: %s\n", argv[3], strerror(errno));
-                return 1;
-        }
-        char *sig = NULL, *cert = NULL;
-        int r = sigtool_sign(argv[2], &o, data, (size_t)st.st_size, &sig, &cert);
-        char path[4096];
-        if (r >= 0) {
-                snprintf(path, sizeof(path), "%s.sig", out);
-                r = write_file(path, sig);
-        }
-        if (r >= 0) {
-                snprintf(path, sizeof(path), "%s.cert", out);
-                r = write_file(path, cert);
-        }
-        if (r < 0)
-                fprintf(stderr, "sigtool sign %s: %s\n", argv[3], strerror(-r));
-        free(sig);
-        free(cert);
-        close(fd);
-        return r < 0;
+        if (i >= argc || (out && i + 1 != argc))
+                return usage();
+        int failed = 0;
+        for (; i < argc; i++)
+                failed |= sign_one(argv[2], &o, argv[i], out ? out : argv[i]) < 0;
+        return failed;
 }

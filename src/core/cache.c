@@ -125,7 +125,43 @@ int cache_remove(struct target *t, const char *cache_dir, const struct cache_ent
         int r = open_alg_dir(t, cache_dir, e->alg, false, &dfd);
         if (r < 0)
                 return r;
+        _cleanup_free_ char *rec = strjoin3(e->hex, ".signed", NULL);
+        if (rec)
+                (void)unlinkat(dfd, rec, 0);
         return unlinkat(dfd, e->hex, 0) < 0 ? -errno : 0;
+}
+
+int cache_put_signed(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,
+                     const char *signed_by)
+{
+        _cleanup_close_ int cdir = -1;
+        _cleanup_free_ char *rec = strjoin3(hex, ".signed", NULL), *line = NULL;
+        if (!rec || asprintf_safe(&line, "%s\n", signed_by) < 0 || !line)
+                return -ENOMEM;
+        int r = open_alg_dir(t, cache_dir, alg, true, &cdir);
+        if (r < 0)
+                return r;
+        return atomic_write_at(cdir, rec, line, strlen(line), 0644, true);
+}
+
+int cache_signed_by(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,
+                    char **ret)
+{
+        _cleanup_close_ int cdir = -1;
+        _cleanup_free_ char *rec = strjoin3(hex, ".signed", NULL), *text = NULL;
+        size_t len = 0;
+        if (!rec)
+                return -ENOMEM;
+        if (open_alg_dir(t, cache_dir, alg, false, &cdir) < 0)
+                return -ENOENT;
+        int r = read_file_trusted_at(cdir, rec, 4096, &text, &len);
+        if (r < 0)
+                return r;
+        if (len == 0 || text[len - 1] != '\n' || memchr(text, 0, len))
+                return -EBADMSG;
+        text[len - 1] = 0;
+        *ret = TAKE_PTR(text);
+        return 0;
 }
 
 int cache_open_entry(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,

@@ -46,6 +46,15 @@ int cache_take(struct target *t, const char *cache_dir, enum digest_alg alg, con
 int cache_put(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,
               int dir_fd, const char *name, int fd);
 
+/* The record that entry alg/hex passed a release-signature check, and by whom
+ * ("IDENTITY (ISSUER)"): <alg>/<hex>.signed. An entry without one (cached before signatures
+ * were checked, or with them off) is not taken where a signature is required. */
+int cache_put_signed(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,
+                     const char *signed_by);
+/* -ENOENT when the entry has no record. */
+int cache_signed_by(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,
+                    char **ret);
+
 /* A fresh scratch directory in the cache (made if missing), for downloads meant for the cache
  * only: they are staged there and join the cache the way apply's do. */
 struct cache_scratch {

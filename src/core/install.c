@@ -11,6 +11,7 @@
 
 #include "archive.h"
 #include "cache.h"
+#include "signature.h"
 #include "tarball.h"
 #include "util.h"
 
@@ -56,6 +57,72 @@ static int stage_item(struct target *t, struct item *it, struct staged *s)
                 r = stage_finish(fd, it->mode, true);
         close(fd);
         return r;
+}
+
+static bool signatures_on(const struct plan *p)
+{
+        return p->sig && p->sig->mode != SIGNATURE_OFF;
+}
+
+/* "IDENTITY (ISSUER)", as a verified signature and the cache's record say it. */
+static char *expected_signer(const struct plan *p)
+{
+        char *s = NULL;
+        asprintf_safe(&s, "%s (%s)", p->sig->identity, p->sig->issuer);
+        return s;
+}
+
+/* A memory job for the .sig or .cert next to each of urls (the same mirrors, in order). */
+static int signature_job(struct fetch_job *j, char *const *urls, const char *ext)
+{
+        *j = (struct fetch_job){.fd = -1, .alg = DIGEST_SHA256, .max_mem = 64u << 10};
+        for (char *const *u = urls; u && *u; u++) {
+                char *s = strjoin3(*u, ext, NULL);
+                if (!s || strv_push(&j->urls, s) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static void signature_jobs_done(struct fetch_job *j, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                j[i].urls = strv_free(j[i].urls);
+                fetch_job_done(&j[i]);
+        }
+}
+
+/* Checks a file that arrived from url with the SHA-256 computed as it did, against its .sig
+ * and .cert jobs. Not signed: refused under require; a warning under if-present, and
+ * *ret_signed_by stays NULL. */
+static int check_signed(struct plan *p, const char *name, const char *url, const char *sha256,
+                        struct fetch_job *sj, struct fetch_job *cj, char **ret_signed_by,
+                        char **ret_error)
+{
+        struct fetch_job *missing = sj->result == -ENOENT ? sj : cj->result == -ENOENT ? cj : NULL;
+        if (missing && p->sig->mode == SIGNATURE_IF_PRESENT) {
+                _cleanup_free_ char *w = NULL;
+                asprintf_safe(&w,
+                              "%s (%s): not signature-verified: %s ([download] signatures = "
+                              "if-present)",
+                              name, url, missing->error ? missing->error : "not found");
+                return w ? strv_extend(&p->warnings, w) : -ENOMEM;
+        }
+        if (missing) {
+                asprintf_safe(ret_error,
+                              "%s (%s): signature refused: no signature: %s ([download] "
+                              "signatures = require)",
+                              name, url, missing->error ? missing->error : "not found");
+                return -ENOENT;
+        }
+        for (struct fetch_job *j = sj; j; j = j == sj ? cj : NULL)
+                if (j->result < 0) {
+                        asprintf_safe(ret_error, "%s (%s): signature not fetched: %s", name, url,
+                                      j->error ? j->error : strerror(-j->result));
+                        return j->result;
+                }
+        return signature_check(p->sig, name, url, sha256, sj->body, sj->body_len, cj->body,
+                               cj->body_len, ret_signed_by, ret_error);
 }
 
 /* download.source = tarball: the members are extracted into their staging files as the
@@ -116,10 +183,13 @@ static int settle_unknown(struct plan *p, struct staged *s)
 static int fill_downloads(struct plan *p, struct target *t, struct staged *s, size_t n,
                           const struct install_hooks *h, char **ret_error)
 {
-        struct fetch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+        /* per binary: its own job, then (signatures on) its .sig and .cert jobs after all */
+        struct fetch_job *jobs = calloc(3 * n + 1, sizeof(*jobs));
         struct staged **owner = calloc(n ? n : 1, sizeof(*owner));
-        size_t k = 0;
-        int r = 0;
+        bool sig = signatures_on(p);
+        _cleanup_free_ char *signer = sig ? expected_signer(p) : NULL;
+        size_t k = 0, n_jobs = 0;
+        int r = sig && !signer ? -ENOMEM : 0;
         if (!jobs || !owner) {
                 free(jobs);
                 free(owner);
@@ -130,9 +200,16 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
         for (size_t i = 0; i < n && r >= 0; i++) {
                 if (s[i].fd < 0)
                         continue;
+                /* with signatures on, only an entry recorded as verified by the same signer is
+                 * taken: any other is fetched and verified again */
+                _cleanup_free_ char *by = NULL;
                 if (s[i].it->hex[0] &&
+                    (!sig ||
+                     (cache_signed_by(t, p->cache_dir, s[i].it->alg, s[i].it->hex, &by) >= 0 &&
+                      streq(by, signer))) &&
                     cache_take(t, p->cache_dir, s[i].it->alg, s[i].it->hex, s[i].fd) == 0) {
                         s[i].it->from_cache = true;
+                        s[i].it->signed_by = TAKE_PTR(by);
                         p->from_cache++;
                         continue;
                 }
@@ -156,11 +233,19 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                 jobs[k] = (struct fetch_job){.urls = s[i].it->urls,
                                              .fd = s[i].fd,
                                              .alg = s[i].it->alg,
-                                             .expect_hex = s[i].it->hex};
+                                             .expect_hex = s[i].it->hex,
+                                             .want_sha256 = sig};
                 owner[k++] = &s[i];
         }
-        if (k > 0)
-                r = fetch_run(jobs, k, &p->http, &p->policy, h ? h->progress : NULL,
+        n_jobs = k;
+        for (size_t i = 0; sig && i < k && r >= 0; i++) {
+                r = signature_job(&jobs[k + 2 * i], owner[i]->it->urls, ".sig");
+                if (r >= 0)
+                        r = signature_job(&jobs[k + 2 * i + 1], owner[i]->it->urls, ".cert");
+                n_jobs = k + 2 * i + 2;
+        }
+        if (k > 0 && r >= 0)
+                r = fetch_run(jobs, n_jobs, &p->http, &p->policy, h ? h->progress : NULL,
                               h ? h->userdata : NULL);
         for (size_t i = 0; i < k && r >= 0; i++) {
                 if (jobs[i].result < 0) {
@@ -168,6 +253,13 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                         asprintf_safe(ret_error, "%s", jobs[i].error);
                         break;
                 }
+                /* verified before anything is staged for good, let alone published */
+                if (sig)
+                        r = check_signed(p, strrchr(owner[i]->it->path, '/') + 1, jobs[i].url_used,
+                                         jobs[i].sha256, &jobs[k + 2 * i], &jobs[k + 2 * i + 1],
+                                         &owner[i]->it->signed_by, ret_error);
+                if (r < 0)
+                        break;
                 owner[i]->it->url_used = jobs[i].url_used;
                 if (jobs[i].error) /* earlier URLs failed before this one served the file */
                         (void)strv_extend(&p->warnings, jobs[i].error);
@@ -186,6 +278,9 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                             ? cache_put(t, p->cache_dir, s[i].it->alg, s[i].it->hex, s[i].dirfd,
                                         s[i].tmp, s[i].fd)
                             : 0;
+                if (q >= 0 && !s[i].it->from_cache && s[i].it->signed_by)
+                        q = cache_put_signed(t, p->cache_dir, s[i].it->alg, s[i].it->hex,
+                                             s[i].it->signed_by);
                 if (q < 0) {
                         /* the install goes on; only the next run pays, with a download */
                         _cleanup_free_ char *w = NULL;
@@ -197,6 +292,8 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
         }
         for (size_t i = 0; i < k; i++)
                 fetch_job_done(&jobs[i]);
+        if (n_jobs > k)
+                signature_jobs_done(jobs + k, n_jobs - k);
         free(jobs);
         free(owner);
         return r;
@@ -234,6 +331,7 @@ static enum state_kind item_kind_to_state(const struct item *it)
 /* Remembers every item we own; binaries with their digest and stat fingerprint. */
 static int record_items(struct plan *p, struct target *t, struct state *st)
 {
+        _cleanup_free_ char *signer = NULL;
         for (size_t i = 0; i < p->n_items; i++) {
                 struct item *it = &p->items[i];
                 struct state_entry e = {
@@ -247,6 +345,14 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
                                 continue;
                         e.url = it->url;
                         e.digest_url = it->digest_from;
+                        /* an unchanged binary keeps what an earlier run verified (copied:
+                         * state_put frees the slot it replaces) */
+                        const struct state_entry *was = state_find(st, it->path);
+                        free(signer);
+                        signer = it->signed_by                      ? strdup(it->signed_by)
+                                 : it->action == ACTION_NONE && was ? strdup(was->signed_by)
+                                                                    : NULL;
+                        e.signed_by = signer;
                         memcpy(e.hex, it->hex, sizeof(e.hex));
                         state_set_stat(&e, &sb);
                 } else if (it->kind == ITEM_SYMLINK)

@@ -382,6 +382,8 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
                 if (!plan_add(p, ITEM_DIR, dirs[i], 0755, ROLE_DIRECTORY))
                         r = -ENOMEM;
         if (r >= 0)
+                r = signature_policy_new(m, p->version, &p->sig, ret_error);
+        if (r >= 0)
                 r = add_binaries(m, st, p, ret_error);
         if (r >= 0)
                 r = add_pki(m, p, ret_error);
@@ -561,6 +563,7 @@ struct plan *plan_free(struct plan *p)
                 free(it->local_path);
 
                 free(it->digest_from);
+                free(it->signed_by);
                 free(it->link_target);
                 free(it->diff);
         }
@@ -570,6 +573,7 @@ struct plan *plan_free(struct plan *p)
         strv_free(p->warnings);
         strv_free(p->tarball_urls);
         free(p->tarball_digest_from);
+        signature_policy_free(p->sig);
 
         free(p);
         return NULL;

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "model.h"
 #include "render.h"
+#include "signature.h"
 #include "state.h"
 
 enum item_kind {
@@ -65,6 +66,9 @@ struct item {
         char *local_path;  /* --bundle: the verified file to install */
         bool verify_after; /* tarball source: digest unknown until extracted */
         const char *url_used;
+        /* release signature: "IDENTITY (ISSUER)" once verified (this run, or recorded by the
+         * cache or the state); NULL when not verified */
+        char *signed_by;
 };
 
 struct plan {
@@ -85,7 +89,8 @@ struct plan {
         enum digest_alg tarball_alg;
         char tarball_hex[DIGEST_HEX_MAX];
         char *tarball_digest_from;
-        const struct bundle *bundle; /* --bundle: binaries come from it, no network */
+        const struct bundle *bundle;  /* --bundle: binaries come from it, no network */
+        struct signature_policy *sig; /* [download] signatures for this release */
 };
 
 /* Builds the desired items from the model and rendered files; resolves digests (pins, digests

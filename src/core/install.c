@@ -20,7 +20,9 @@ struct staged {
         char *tmp;
         const char *name;
         struct item *it;
-        int fd; /* downloads: open until verified */
+        int fd;           /* downloads: open until verified */
+        char *sig, *cert; /* the .sig and .cert it was verified with, for the cache */
+        size_t sig_len, cert_len;
 };
 
 static void staged_abort_all(struct staged *s, size_t n)
@@ -33,6 +35,8 @@ static void staged_abort_all(struct staged *s, size_t n)
                 free(s[i].tmp);
                 if (s[i].dirfd >= 0)
                         close(s[i].dirfd);
+                free(s[i].sig);
+                free(s[i].cert);
         }
         free(s);
 }
@@ -92,29 +96,35 @@ static void signature_jobs_done(struct fetch_job *j, size_t n)
         }
 }
 
+/* Not signed (missing says why): refused under require; a warning under if-present. */
+static int unsigned_file(struct plan *p, const char *name, const char *url, const char *missing,
+                         char **ret_error)
+{
+        if (p->sig->mode == SIGNATURE_IF_PRESENT) {
+                _cleanup_free_ char *w = NULL;
+                asprintf_safe(&w,
+                              "%s (%s): not signature-verified: %s ([download] signatures = "
+                              "if-present)",
+                              name, url, missing);
+                return w ? strv_extend(&p->warnings, w) : -ENOMEM;
+        }
+        asprintf_safe(ret_error,
+                      "%s (%s): signature refused: no signature: %s ([download] signatures = "
+                      "require)",
+                      name, url, missing);
+        return -ENOENT;
+}
+
 /* Checks a file that arrived from url with the SHA-256 computed as it did, against its .sig
- * and .cert jobs. Not signed: refused under require; a warning under if-present, and
- * *ret_signed_by stays NULL. */
+ * and .cert jobs; *ret_signed_by stays NULL when it is let through unsigned. */
 static int check_signed(struct plan *p, const char *name, const char *url, const char *sha256,
                         struct fetch_job *sj, struct fetch_job *cj, char **ret_signed_by,
                         char **ret_error)
 {
         struct fetch_job *missing = sj->result == -ENOENT ? sj : cj->result == -ENOENT ? cj : NULL;
-        if (missing && p->sig->mode == SIGNATURE_IF_PRESENT) {
-                _cleanup_free_ char *w = NULL;
-                asprintf_safe(&w,
-                              "%s (%s): not signature-verified: %s ([download] signatures = "
-                              "if-present)",
-                              name, url, missing->error ? missing->error : "not found");
-                return w ? strv_extend(&p->warnings, w) : -ENOMEM;
-        }
-        if (missing) {
-                asprintf_safe(ret_error,
-                              "%s (%s): signature refused: no signature: %s ([download] "
-                              "signatures = require)",
-                              name, url, missing->error ? missing->error : "not found");
-                return -ENOENT;
-        }
+        if (missing)
+                return unsigned_file(p, name, url, missing->error ? missing->error : "not found",
+                                     ret_error);
         for (struct fetch_job *j = sj; j; j = j == sj ? cj : NULL)
                 if (j->result < 0) {
                         asprintf_safe(ret_error, "%s (%s): signature not fetched: %s", name, url,
@@ -123,6 +133,41 @@ static int check_signed(struct plan *p, const char *name, const char *url, const
                 }
         return signature_check(p->sig, name, url, sha256, sj->body, sj->body_len, cj->body,
                                cj->body_len, ret_signed_by, ret_error);
+}
+
+/* A bundle's binary: its .sig and .cert travel beside it (bin/NAME.sig, bin/NAME.cert) and are
+ * checked here, offline, against the SHA-256 of the copy just made. */
+static int check_signed_local(struct plan *p, struct staged *s, const char *sha256,
+                              char **ret_error)
+{
+        const char *name = strrchr(s->it->path, '/') + 1;
+        _cleanup_free_ char *sp = strjoin3(s->it->local_path, ".sig", NULL);
+        _cleanup_free_ char *cp = strjoin3(s->it->local_path, ".cert", NULL);
+        _cleanup_free_ char *sig = NULL, *cert = NULL, *why = NULL;
+        size_t sl = 0, cl = 0;
+        if (!sp || !cp)
+                return -ENOMEM;
+        int r = read_file_trusted(sp, 64u << 10, &sig, &sl);
+        if (r >= 0)
+                r = read_file_trusted(cp, 64u << 10, &cert, &cl);
+        if (r == -ENOENT) {
+                asprintf_safe(&why, "the bundle carries no bin/%s.sig and bin/%s.cert", name, name);
+                return why ? unsigned_file(p, name, s->it->url, why, ret_error) : -ENOMEM;
+        }
+        if (r < 0) {
+                asprintf_safe(ret_error, "%s (%s): signature not read: %s", name, s->it->url,
+                              fileio_strerror(r));
+                return r;
+        }
+        r = signature_check(p->sig, name, s->it->url, sha256, sig, sl, cert, cl, &s->it->signed_by,
+                            ret_error);
+        if (r >= 0) {
+                s->sig = TAKE_PTR(sig);
+                s->cert = TAKE_PTR(cert);
+                s->sig_len = sl;
+                s->cert_len = cl;
+        }
+        return r;
 }
 
 /* download.source = tarball: the members are extracted into their staging files as the
@@ -136,6 +181,7 @@ static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
         for (size_t i = 0; i < n; i++)
                 want[i] = (struct archive_want){
                     .path = s[i]->it->member, .fd = s[i]->fd, .alg = s[i]->it->alg};
+        bool sig = signatures_on(p);
         const struct tarball_source src = {
             .urls = p->tarball_urls,
             .alg = p->tarball_alg,
@@ -145,15 +191,36 @@ static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
             .progress = h ? h->progress : NULL,
             .userdata = h ? h->userdata : NULL,
             .warnings = &p->warnings,
+            .want_sha256 = sig,
         };
+        /* the tarball's own .sig and .cert, fetched first: small, and the tarball is then
+         * checked as soon as its last byte is hashed */
+        struct fetch_job sj[2] = {0};
+        _cleanup_free_ char *signed_by = NULL;
+        int r = 0;
+        if (sig) {
+                r = signature_job(&sj[0], p->tarball_urls, ".sig");
+                if (r >= 0)
+                        r = signature_job(&sj[1], p->tarball_urls, ".cert");
+                if (r >= 0)
+                        r = fetch_run(sj, 2, &p->http, &p->policy, NULL, NULL);
+        }
         struct tarball_result res = {0};
-        int r = tarball_extract(&src, want, n, &res, ret_error);
+        if (r >= 0)
+                r = tarball_extract(&src, want, n, &res, ret_error);
+        /* verified before any member is staged for good */
+        if (r >= 0 && sig)
+                r = check_signed(p, strrchr(p->tarball_urls[0], '/') + 1, res.url_used, res.sha256,
+                                 &sj[0], &sj[1], &signed_by, ret_error);
+        signature_jobs_done(sj, 2);
         if (r < 0)
                 return r;
         p->bytes_downloaded += res.bytes;
         for (size_t i = 0; i < n; i++) {
                 memcpy(s[i]->it->hex, want[i].hex, sizeof(want[i].hex));
                 s[i]->it->url_used = res.url_used;
+                if (signed_by && !(s[i]->it->signed_by = strdup(signed_by)))
+                        return -ENOMEM;
         }
         return 0;
 }
@@ -217,12 +284,16 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                         /* checked against the bundle's manifest when it was opened, and
                          * again here, byte by byte, as it is copied into place */
                         _cleanup_close_ int in = open_regular_at(AT_FDCWD, s[i].it->local_path);
+                        char sha256[DIGEST_HEX_MAX];
                         r = in < 0 ? in
-                                   : digest_copy_verified(in, s[i].fd, s[i].it->alg, s[i].it->hex);
+                                   : digest_copy_verified_sha256(in, s[i].fd, s[i].it->alg,
+                                                                 s[i].it->hex, sig ? sha256 : NULL);
                         if (r < 0)
                                 asprintf_safe(ret_error, "%s: %s", s[i].it->local_path,
                                               r == -EBADMSG ? "does not match its digest"
                                                             : fileio_strerror(r));
+                        else if (sig) /* offline: what the bundle carries, nothing fetched */
+                                r = check_signed_local(p, &s[i], sha256, ret_error);
                         continue;
                 }
                 if (s[i].it->member) {
@@ -260,6 +331,12 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                                          &owner[i]->it->signed_by, ret_error);
                 if (r < 0)
                         break;
+                if (sig && owner[i]->it->signed_by) { /* kept beside its cache entry */
+                        owner[i]->sig = TAKE_PTR(jobs[k + 2 * i].body);
+                        owner[i]->sig_len = jobs[k + 2 * i].body_len;
+                        owner[i]->cert = TAKE_PTR(jobs[k + 2 * i + 1].body);
+                        owner[i]->cert_len = jobs[k + 2 * i + 1].body_len;
+                }
                 owner[i]->it->url_used = jobs[i].url_used;
                 if (jobs[i].error) /* earlier URLs failed before this one served the file */
                         (void)strv_extend(&p->warnings, jobs[i].error);
@@ -280,7 +357,8 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                             : 0;
                 if (q >= 0 && !s[i].it->from_cache && s[i].it->signed_by)
                         q = cache_put_signed(t, p->cache_dir, s[i].it->alg, s[i].it->hex,
-                                             s[i].it->signed_by);
+                                             s[i].it->signed_by, s[i].sig, s[i].sig_len, s[i].cert,
+                                             s[i].cert_len);
                 if (q < 0) {
                         /* the install goes on; only the next run pays, with a download */
                         _cleanup_free_ char *w = NULL;

@@ -305,6 +305,15 @@ _mirror_probe() {
     esac
 }
 
+# The test hierarchy's tool (test/sigtool.c): $SIGTOOL, else beside $STANDIN (a build's test/).
+_mirror_sigtool() {
+    if [ -n "${SIGTOOL:-}" ]; then
+        printf '%s\n' "$SIGTOOL"
+    else
+        printf '%s/sigtool\n' "$(dirname "${STANDIN:-${top_builddir:-.}/test/standin}")"
+    fi
+}
+
 # mirror_start DIR
 mirror_start() {
     local d=${1-} ports p_tls p_bad p_http p_h1 attempt ng_opts user_hint=""
@@ -363,7 +372,7 @@ mirror_start() {
     export MIRROR_ERROR_LOG="$d/error.log"
     export MIRROR_PID_FILE="$d/nginx.pid"
     export MIRROR_SIGSTORE="$d/sigstore"
-    mkdir -p "$MIRROR_SIGSTORE" && "${SIGTOOL:-$top_builddir/test/sigtool}" ca "$MIRROR_SIGSTORE" ||
+    mkdir -p "$MIRROR_SIGSTORE" && "$(_mirror_sigtool)" ca "$MIRROR_SIGSTORE" ||
         { _mirror_err "mirror_start: cannot make the signing hierarchy"; return 1; }
 
     # Ports are checked free, but another process may grab one before nginx
@@ -490,7 +499,7 @@ mirror_publish() {
 # by the hierarchy of $MIRROR_SIGSTORE (options make hostile variants: test/sigtool.c).
 mirror_sign() {
     local f
-    "${SIGTOOL:-$top_builddir/test/sigtool}" sign "$MIRROR_SIGSTORE" "$@" || return 1
+    "$(_mirror_sigtool)" sign "$MIRROR_SIGSTORE" "$@" || return 1
     for f in "$@"; do
         case $f in --*) ;; *) [ ! -f "$f.sig" ] || chmod 0644 "$f.sig" "$f.cert" ;; esac
     done

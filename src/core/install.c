@@ -206,12 +206,18 @@ static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
                         r = fetch_run(sj, 2, &p->http, &p->policy, NULL, NULL);
         }
         struct tarball_result res = {0};
+        const char *tname = strrchr(p->tarball_urls[0], '/') + 1;
+        /* no signature to be had under require: refused before the tarball is fetched */
+        if (r >= 0 && sig && p->sig->mode == SIGNATURE_REQUIRE &&
+            (sj[0].result < 0 || sj[1].result < 0))
+                r = check_signed(p, tname, p->tarball_urls[0], "", &sj[0], &sj[1], &signed_by,
+                                 ret_error);
         if (r >= 0)
                 r = tarball_extract(&src, want, n, &res, ret_error);
         /* verified before any member is staged for good */
         if (r >= 0 && sig)
-                r = check_signed(p, strrchr(p->tarball_urls[0], '/') + 1, res.url_used, res.sha256,
-                                 &sj[0], &sj[1], &signed_by, ret_error);
+                r = check_signed(p, tname, res.url_used, res.sha256, &sj[0], &sj[1], &signed_by,
+                                 ret_error);
         signature_jobs_done(sj, 2);
         if (r < 0)
                 return r;
@@ -310,10 +316,10 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
         }
         n_jobs = k;
         for (size_t i = 0; sig && i < k && r >= 0; i++) {
+                n_jobs = k + 2 * i + 2; /* set first: a half-made job is freed too */
                 r = signature_job(&jobs[k + 2 * i], owner[i]->it->urls, ".sig");
                 if (r >= 0)
                         r = signature_job(&jobs[k + 2 * i + 1], owner[i]->it->urls, ".cert");
-                n_jobs = k + 2 * i + 2;
         }
         if (k > 0 && r >= 0)
                 r = fetch_run(jobs, n_jobs, &p->http, &p->policy, h ? h->progress : NULL,

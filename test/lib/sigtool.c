@@ -44,26 +44,18 @@ static int write_pem(const char *dir, const char *name, X509 *x, EVP_PKEY *k, bo
         return fclose(f) == 0 && ok == 1 ? 0 : -EIO;
 }
 
-static X509 *read_cert(const char *dir, const char *name)
+/* A certificate (key false) or private key (key true) of the hierarchy, from dir/name. */
+static void *read_pem(const char *dir, const char *name, bool key)
 {
         char *p = path_of(dir, name);
         FILE *f = p ? fopen(p, "re") : NULL;
         free(p);
-        X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+        void *v = !f    ? NULL
+                  : key ? (void *)PEM_read_PrivateKey(f, NULL, NULL, NULL)
+                        : (void *)PEM_read_X509(f, NULL, NULL, NULL);
         if (f)
                 fclose(f);
-        return x;
-}
-
-static EVP_PKEY *read_key(const char *dir, const char *name)
-{
-        char *p = path_of(dir, name);
-        FILE *f = p ? fopen(p, "re") : NULL;
-        free(p);
-        EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-        if (f)
-                fclose(f);
-        return k;
+        return v;
 }
 
 static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
@@ -323,11 +315,11 @@ static X509 *make_leaf(const char *dir, const struct sigtool_opts *o, EVP_PKEY *
                                                           : "intermediate";
         char f[64];
         snprintf(f, sizeof(f), "%s.pem", ca);
-        X509 *issuer = read_cert(dir, f);
+        X509 *issuer = read_pem(dir, f, false);
         snprintf(f, sizeof(f), "%s.key", ca);
-        EVP_PKEY *ik = read_key(dir, f);
+        EVP_PKEY *ik = read_pem(dir, f, true);
         EVP_PKEY *log_key =
-            read_key(dir, o->sct == SIGTOOL_SCT_UNKNOWN ? "other-ct-log.key" : "ct-log.key");
+            read_pem(dir, o->sct == SIGTOOL_SCT_UNKNOWN ? "other-ct-log.key" : "ct-log.key", true);
         X509_NAME *empty = X509_NAME_new();
         time_t nb = time(NULL) - 3600;
         X509 *x = issuer && ik && log_key && empty ? new_cert(empty, leaf_key, nb, nb + 600) : NULL;

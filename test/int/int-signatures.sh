@@ -34,6 +34,21 @@ tap_like "$OUT" "kube-apiserver.*signature-verified: $ID \\(https://accounts.goo
         "status says kube-apiserver is signature-verified and by whom"
 tap_like "$OUT" "kubectl.*signature-verified: $ID" "and kubectl"
 
+# cloud-init carries the roots and CT log keys the config names, and points the node at them
+ks -c "$CONF" cloud-init
+tap_is "$RC" 0 "cloud-init user-data written"
+tap_like "$OUT" "path: /etc/kubestrap/signature-roots.pem" "cloud-init carries the signature roots"
+tap_like "$OUT" "path: /etc/kubestrap/ct-log-keys.pem" "and the CT log keys"
+printf '%s\n' "$OUT" > "$WORK/user-data"
+nconf=$(python3 - "$WORK/user-data" <<'PY'
+import base64, sys, yaml
+for f in yaml.safe_load(open(sys.argv[1]))["write_files"]:
+    if f["path"] == "/etc/kubestrap/kubestrap.conf":
+        sys.stdout.write(base64.b64decode(f["content"]).decode())
+PY
+)
+tap_like "$nconf" "signature-roots = /etc/kubestrap/signature-roots.pem" "and the node's config points at its copy"
+
 # The hostile cases run through three paths. A path is set by MODE: the file whose signature
 # is attacked (F), its name and URL in the messages (NAME, URLRE), how an attacker who also
 # controls its digest makes that match again (fix_digest), and how the install runs (run).

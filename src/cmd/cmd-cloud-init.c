@@ -27,6 +27,16 @@ static int write_file_entry(const char *path, const char *mode, const char *data
         return 0;
 }
 
+/* Files the config names that the node needs too: carried in the user-data, and the node's
+ * config pointed at its copies. */
+static const struct {
+        const char *key, *node_path;
+} carried[] = {
+    {"download.ca-file", NODE_DIR "/download-ca.pem"},
+    {"download.signature-roots", NODE_DIR "/signature-roots.pem"},
+    {"download.ct-log-keys", NODE_DIR "/ct-log-keys.pem"},
+};
+
 static int cmd_cloud_init(struct cmd_ctx *ctx)
 {
         struct model *m = NULL;
@@ -37,9 +47,13 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
         _cleanup_free_ char *ini = NULL;
         /* on the node, the files are where this user-data puts them */
         r = strv_extend(&over, "pki.source-dir=" NODE_DIR "/pki");
-        const char *ca = m->cfg.download.ca_file;
-        if (r >= 0 && ca && *ca)
-                r = strv_extend(&over, "download.ca-file=" NODE_DIR "/download-ca.pem");
+        for (size_t i = 0; i < ELEMENTSOF(carried) && r >= 0; i++) {
+                const char *v = model_get(m, carried[i].key);
+                _cleanup_free_ char *o =
+                    v && *v ? strjoin3(carried[i].key, "=", carried[i].node_path) : NULL;
+                if (v && *v)
+                        r = o ? strv_extend(&over, o) : -ENOMEM;
+        }
         if (r >= 0 && ctx->host) {
                 _cleanup_free_ char *ip =
                     strjoin3("node.internal-ip=", m->cfg.node.internal_ip, NULL);
@@ -98,14 +112,17 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
                 r = dest ? write_file_entry(dest, pki_files[i].secret ? "0600" : "0644", data, len)
                          : -ENOMEM;
         }
-        if (r >= 0 && ca && *ca) {
+        for (size_t i = 0; i < ELEMENTSOF(carried) && r >= 0; i++) {
+                const char *v = model_get(m, carried[i].key);
                 _cleanup_free_ char *data = NULL;
                 size_t len = 0;
-                r = read_file_trusted(ca, 1 << 20, &data, &len);
+                if (!v || !*v)
+                        continue;
+                r = read_file_trusted(v, 1 << 20, &data, &len);
                 if (r < 0)
-                        log_error_errno(r, "cloud-init: %s: %m", ca);
+                        log_error_errno(r, "cloud-init: %s: %m", v);
                 else
-                        r = write_file_entry(NODE_DIR "/download-ca.pem", "0644", data, len);
+                        r = write_file_entry(carried[i].node_path, "0644", data, len);
         }
         if (r >= 0) {
                 /* --no-block: runcmd runs inside cloud-final.service, which must not wait on it */

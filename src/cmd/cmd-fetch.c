@@ -29,12 +29,25 @@ static int write_bundle(struct job *job, const char *out, const char *config_pat
                 struct item *it = &job->plan->items[i];
                 if (it->kind != ITEM_DOWNLOAD)
                         continue;
-                src[n] = (struct bundle_source){
-                    .name = strrchr(it->path, '/') + 1, .alg = it->alg, .hex = it->hex, .fd = -1};
+                src[n] = (struct bundle_source){.name = strrchr(it->path, '/') + 1,
+                                                .alg = it->alg,
+                                                .hex = it->hex,
+                                                .fd = -1,
+                                                .sig_fd = -1,
+                                                .cert_fd = -1};
                 r = cache_open_entry(&job->target, job->plan->cache_dir, it->alg, it->hex,
                                      &src[n].fd);
                 if (r < 0)
                         log_error_errno(r, "%s is not in the cache: %m", it->path);
+                /* its signature as verified, when the cache kept it (not for tarball members:
+                 * the tarball's signature covers them, and stays behind) */
+                else if (cache_open_signature(&job->target, job->plan->cache_dir, it->alg, it->hex,
+                                              ".sig", &src[n].sig_fd) >= 0 &&
+                         cache_open_signature(&job->target, job->plan->cache_dir, it->alg, it->hex,
+                                              ".cert", &src[n].cert_fd) < 0) {
+                        close(src[n].sig_fd);
+                        src[n].sig_fd = -1;
+                }
                 n++;
         }
         _cleanup_close_ int fd = -1, dir_fd = -1;
@@ -80,9 +93,14 @@ static int write_bundle(struct job *job, const char *out, const char *config_pat
                 r = stage_commit(dir_fd, tmp, name);
         if (r < 0 && tmp)
                 stage_abort(dir_fd, tmp);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 if (src[i].fd >= 0)
                         close(src[i].fd);
+                if (src[i].sig_fd >= 0)
+                        close(src[i].sig_fd);
+                if (src[i].cert_fd >= 0)
+                        close(src[i].cert_fd);
+        }
         if (r < 0 && err)
                 log_error("bundle %s: %s", out, err);
         else if (r < 0)

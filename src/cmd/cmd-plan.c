@@ -17,6 +17,7 @@ static int cmd_plan(struct cmd_ctx *ctx)
                 return detailed ? EXIT_RUN_FAILED : r;
         }
         report_release(job.marker, job.model->cfg.cluster.version, job.version_from, job.installed);
+        report_signatures(job.plan);
         size_t changed = 0;
         for (size_t i = 0; i < job.plan->n_items; i++) {
                 const struct item *it = &job.plan->items[i];

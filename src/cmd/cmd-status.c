@@ -24,6 +24,13 @@ int status_verb(struct cmd_ctx *ctx, const char *verb, bool strict)
                 return log_error_errno(r, "Failed to collect the status: %m"), EXIT_RUN_FAILED;
         }
         report_status(&s);
+        /* which binaries were signature-verified, and by whom: what the state recorded */
+        struct target t = {.root_fd = -1, .lock_fd = -1};
+        struct state *st = NULL;
+        if (target_open(ctx->root, &t) >= 0 && cmd_load_state(&t, m, &st) >= 0)
+                report_signed(st);
+        state_free(st);
+        target_close(&t);
         bool ok = s.all_ok;
         report_status_summary(verb, ok);
         status_done(&s);

@@ -59,6 +59,11 @@ int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
                 r = model_set(*ret, "pki.source-dir", ctx->bundle->pki_dir);
                 if (r >= 0 && ctx->bundle->ca_file)
                         r = model_set(*ret, "download.ca-file", ctx->bundle->ca_file);
+                if (r >= 0 && ctx->bundle->signature_roots)
+                        r = model_set(*ret, "download.signature-roots",
+                                      ctx->bundle->signature_roots);
+                if (r >= 0 && ctx->bundle->ct_log_keys)
+                        r = model_set(*ret, "download.ct-log-keys", ctx->bundle->ct_log_keys);
                 if (r < 0) {
                         *ret = model_free(*ret);
                         return log_error_errno(r, "bundle %s: %m", ctx->bundle_path),

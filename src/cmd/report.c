@@ -173,6 +173,53 @@ void report_item(const struct target *t, const struct item *it, const char *even
         fflush(stdout);
 }
 
+void report_signatures(const struct plan *p)
+{
+        const struct signature_policy *sp = p->sig;
+        if (!sp)
+                return;
+        if (output == OUTPUT_JSON) {
+                struct json_event e;
+                json_begin(&e, "signatures");
+                json_str(&e, "mode", signature_mode_to_string(sp->mode));
+                json_str(&e, "identity", sp->identity);
+                json_str(&e, "issuer", sp->issuer);
+                json_str(&e, "roots", sp->roots_path);
+                json_str(&e, "ct_log_keys", sp->logs_path);
+                json_end(&e);
+        } else if (sp->mode == SIGNATURE_OFF)
+                printf("signatures: off (release binaries are checked against their digest "
+                       "only)\n");
+        else
+                printf("signatures: %s (identity %s, issuer %s; roots %s, CT log keys %s)\n",
+                       signature_mode_to_string(sp->mode), sp->identity, sp->issuer, sp->roots_path,
+                       sp->logs_path);
+        fflush(stdout);
+}
+
+void report_signed(const struct state *st)
+{
+        for (size_t i = 0; st && i < st->n; i++) {
+                const struct state_entry *e = &st->entries[i];
+                if (e->kind != STATE_KIND_DOWNLOAD)
+                        continue;
+                bool verified = e->signed_by && !streq(e->signed_by, "-");
+                if (output == OUTPUT_JSON) {
+                        struct json_event j;
+                        json_begin(&j, "binary");
+                        json_str(&j, "path", e->path);
+                        json_bool(&j, "signature_verified", verified);
+                        if (verified)
+                                json_str(&j, "signed_by", e->signed_by);
+                        json_end(&j);
+                } else if (verified)
+                        printf("%s: signature-verified: %s\n", e->path, e->signed_by);
+                else
+                        printf("%s: not signature-verified (digest only)\n", e->path);
+        }
+        fflush(stdout);
+}
+
 void report_release(const char *marker, const char *version, const char *from,
                     const char *installed)
 {

@@ -41,6 +41,10 @@ void report_warnings(const struct plan *p);
 /* The release this run installs: "version: stable-1.34 → v1.34.2 (from URL)" when a marker
  * named it, and one "kube-apiserver v1.33.4 → v1.34.2" line per component whose binary
  * changes release from the one installed. */
+/* The release-signature policy in force (plan): mode, and the identity and issuer required. */
+void report_signatures(const struct plan *p);
+/* Per installed binary (status): who signed it, as recorded when it was verified. */
+void report_signed(const struct state *st);
 void report_release(const char *marker, const char *version, const char *from,
                     const char *installed);
 void report_summary(const char *verb, const struct plan *p, size_t changed, size_t failed,

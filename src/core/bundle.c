@@ -77,6 +77,13 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
         for (size_t i = 0; i < n_bins && r >= 0; i++) {
                 _cleanup_free_ char *member = strjoin3(BUNDLE_TOP "/bin/", bins[i].name, NULL);
                 r = member ? archive_writer_add_fd(w, member, bins[i].fd, 0755) : -ENOMEM;
+                /* the release signature, so the node checks it again, offline */
+                _cleanup_free_ char *ms = member ? strjoin3(member, ".sig", NULL) : NULL;
+                _cleanup_free_ char *mc = member ? strjoin3(member, ".cert", NULL) : NULL;
+                if (r >= 0 && bins[i].sig_fd >= 0 && bins[i].cert_fd >= 0)
+                        r = ms && mc ? archive_writer_add_fd(w, ms, bins[i].sig_fd, 0644) : -ENOMEM;
+                if (r >= 0 && bins[i].sig_fd >= 0 && bins[i].cert_fd >= 0)
+                        r = archive_writer_add_fd(w, mc, bins[i].cert_fd, 0644);
         }
         /* The config as written: the target resolves its paths and values itself. */
         if (r >= 0) {
@@ -111,6 +118,23 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
                                      ret_error);
                 }
         }
+        const struct {
+                const char *path, *as;
+        } trust[] = {{m->cfg.download.signature_roots, "signature-roots.pem"},
+                     {m->cfg.download.ct_log_keys, "ct-log-keys.pem"}};
+        for (size_t i = 0; i < ELEMENTSOF(trust) && r >= 0; i++) {
+                if (!trust[i].path || !*trust[i].path)
+                        continue; /* the node's shipped ones */
+                _cleanup_free_ char *dir = strdup(trust[i].path);
+                char *slash = dir ? strrchr(dir, '/') : NULL;
+                if (!slash)
+                        r = -ENOMEM;
+                else {
+                        *slash = 0;
+                        r = add_file(w, *dir ? dir : "/", slash + 1, trust[i].as, 0644, false,
+                                     ret_error);
+                }
+        }
         const char *over = m->cfg.paths.template_dir;
         /* every template of every component, so the bundle renders with no other files */
         FOREACH_COMPONENT (c)
@@ -140,6 +164,8 @@ struct bundle *bundle_close(struct bundle *b)
         free(b->pki_dir);
         free(b->templates_dir);
         free(b->ca_file);
+        free(b->signature_roots);
+        free(b->ct_log_keys);
         free(b->version);
         free(b->arch);
         free(b);
@@ -236,6 +262,12 @@ int bundle_open(const char *file, struct bundle **ret, char **ret_error)
                 _cleanup_free_ char *ca = path_join(top, "download-ca.pem");
                 if (ca && access(ca, F_OK) == 0)
                         b->ca_file = TAKE_PTR(ca);
+                _cleanup_free_ char *sr = path_join(top, "signature-roots.pem");
+                _cleanup_free_ char *cl = path_join(top, "ct-log-keys.pem");
+                if (sr && access(sr, F_OK) == 0)
+                        b->signature_roots = TAKE_PTR(sr);
+                if (cl && access(cl, F_OK) == 0)
+                        b->ct_log_keys = TAKE_PTR(cl);
                 if (!b->config_path || !b->pki_dir || !b->templates_dir)
                         r = -ENOMEM;
         }

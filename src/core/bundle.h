@@ -20,6 +20,9 @@ struct bundle {
         char *pki_dir;
         char *templates_dir;
         char *ca_file; /* the download server's extra CA, if the config named one */
+        /* the signature roots and CT log keys, if the config named its own: the node then
+         * verifies against what the sender trusted, with no file copied first */
+        char *signature_roots, *ct_log_keys;
         char *version, *arch;
         char *etcd_version; /* the etcd release its etcd and etcdctl are, NULL: none */
         struct bundle_binary *bins;
@@ -37,7 +40,8 @@ struct bundle_source {
         const char *name;
         enum digest_alg alg;
         const char *hex;
-        int fd; /* the verified binary */
+        int fd;              /* the verified binary */
+        int sig_fd, cert_fd; /* its .sig and .cert (the cache's), or -1: travel beside it */
 };
 /* Writes a bundle to out_fd: the given binaries (already verified), the config file, the PKI
  * files of the model and the templates in use. */

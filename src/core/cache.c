@@ -80,6 +80,17 @@ static int open_alg_dir(struct target *t, const char *cache_dir, enum digest_alg
         return d ? target_open_dir(t, d, create, ret_fd) : -ENOMEM;
 }
 
+/* <cache-dir>/signed/<alg>: the signature records, apart from the entries so that an entry's
+ * directory holds nothing but files named by their digest. */
+static int open_signed_dir(struct target *t, const char *cache_dir, enum digest_alg alg,
+                           bool create, int *ret_fd)
+{
+        _cleanup_free_ char *d = NULL;
+        if (asprintf_safe(&d, "%s/signed/%s", cache_dir, digest_alg_to_string(alg)) < 0 || !d)
+                return -ENOMEM;
+        return target_open_dir(t, d, create, ret_fd);
+}
+
 char *cache_entry_path(const char *cache_dir, const struct cache_entry *e)
 {
         char *p = NULL; /* cache_dir as configured, trailing slash and all */
@@ -125,7 +136,72 @@ int cache_remove(struct target *t, const char *cache_dir, const struct cache_ent
         int r = open_alg_dir(t, cache_dir, e->alg, false, &dfd);
         if (r < 0)
                 return r;
+        static const char *const ext[] = {".signed", ".sig", ".cert"};
+        _cleanup_close_ int sfd = -1;
+        bool have = open_signed_dir(t, cache_dir, e->alg, false, &sfd) >= 0;
+        for (size_t i = 0; have && i < ELEMENTSOF(ext); i++) {
+                _cleanup_free_ char *side = strjoin3(e->hex, ext[i], NULL);
+                if (side)
+                        (void)unlinkat(sfd, side, 0);
+        }
         return unlinkat(dfd, e->hex, 0) < 0 ? -errno : 0;
+}
+
+int cache_put_signed(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,
+                     const char *signed_by, const char *sig, size_t sig_len, const char *cert,
+                     size_t cert_len)
+{
+        _cleanup_close_ int cdir = -1;
+        _cleanup_free_ char *rec = strjoin3(hex, ".signed", NULL), *line = NULL;
+        _cleanup_free_ char *sp = strjoin3(hex, ".sig", NULL), *cp = strjoin3(hex, ".cert", NULL);
+        if (!rec || !sp || !cp || asprintf_safe(&line, "%s\n", signed_by) < 0 || !line)
+                return -ENOMEM;
+        int r = open_signed_dir(t, cache_dir, alg, true, &cdir);
+        /* the record last: it vouches for the two files beside it */
+        if (r >= 0 && sig)
+                r = atomic_write_at(cdir, sp, sig, sig_len, 0644, true);
+        if (r >= 0 && cert)
+                r = atomic_write_at(cdir, cp, cert, cert_len, 0644, true);
+        if (r >= 0)
+                r = atomic_write_at(cdir, rec, line, strlen(line), 0644, true);
+        return r;
+}
+
+int cache_open_signature(struct target *t, const char *cache_dir, enum digest_alg alg,
+                         const char *hex, const char *ext, int *ret_fd)
+{
+        _cleanup_close_ int cdir = -1;
+        _cleanup_free_ char *name = strjoin3(hex, ext, NULL);
+        if (!name)
+                return -ENOMEM;
+        int r = open_signed_dir(t, cache_dir, alg, false, &cdir);
+        if (r < 0)
+                return r;
+        int fd = open_regular_at(cdir, name);
+        if (fd < 0)
+                return fd;
+        *ret_fd = fd;
+        return 0;
+}
+
+int cache_signed_by(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,
+                    char **ret)
+{
+        _cleanup_close_ int cdir = -1;
+        _cleanup_free_ char *rec = strjoin3(hex, ".signed", NULL), *text = NULL;
+        size_t len = 0;
+        if (!rec)
+                return -ENOMEM;
+        if (open_signed_dir(t, cache_dir, alg, false, &cdir) < 0)
+                return -ENOENT;
+        int r = read_file_trusted_at(cdir, rec, 4096, &text, &len);
+        if (r < 0)
+                return r;
+        if (len == 0 || text[len - 1] != '\n' || memchr(text, 0, len))
+                return -EBADMSG;
+        text[len - 1] = 0;
+        *ret = TAKE_PTR(text);
+        return 0;
 }
 
 int cache_open_entry(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,
@@ -241,9 +317,12 @@ void cache_sweep(struct target *t, const char *cache_dir)
 {
         /* the cache is all ours: any staging name in it is a leftover */
         for (int a = 0; a < _DIGEST_MAX; a++) {
-                _cleanup_free_ char *d = path_join(cache_dir, digest_alg_to_string(a));
+                _cleanup_free_ char *d = path_join(cache_dir, digest_alg_to_string(a)), *sd = NULL;
                 if (d)
                         target_sweep_staging(t, d, NULL);
+                if (asprintf_safe(&sd, "%s/signed/%s", cache_dir, digest_alg_to_string(a)) >= 0 &&
+                    sd)
+                        target_sweep_staging(t, sd, NULL);
         }
         _cleanup_close_ int cdir = -1;
         DIR *d;

@@ -1,4 +1,5 @@
-/* The download cache, <cache-dir>/<alg>/<hex>: verified binaries by digest. Taking an entry
+/* The download cache, <cache-dir>/<alg>/<hex>: verified binaries by digest (and in
+ * <cache-dir>/signed/<alg>/ who signed them). Taking an entry
  * out and putting one in, listing and removing entries, fetch's scratch directory, and
  * sweeping what interrupted runs left in it. No other module knows this layout. */
 #pragma once
@@ -45,6 +46,20 @@ int cache_take(struct target *t, const char *cache_dir, enum digest_alg alg, con
 /* Makes the verified file dir_fd/name (open as fd) entry alg/hex, replacing any old one. */
 int cache_put(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,
               int dir_fd, const char *name, int fd);
+
+/* The record that entry alg/hex passed a release-signature check, and by whom
+ * ("IDENTITY (ISSUER)"): signed/<alg>/<hex>.signed, with the .sig and .cert it was checked
+ * with (<hex>.sig, <hex>.cert) for a bundle to carry. An entry without one (cached before
+ * signatures were checked, or with them off) is not taken where a signature is required. */
+int cache_put_signed(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,
+                     const char *signed_by, const char *sig, size_t sig_len, const char *cert,
+                     size_t cert_len);
+/* Opens <hex>.sig or <hex>.cert (ext ".sig"/".cert") of entry alg/hex; -ENOENT if none. */
+int cache_open_signature(struct target *t, const char *cache_dir, enum digest_alg alg,
+                         const char *hex, const char *ext, int *ret_fd);
+/* -ENOENT when the entry has no record. */
+int cache_signed_by(struct target *t, const char *cache_dir, enum digest_alg alg, const char *hex,
+                    char **ret);
 
 /* A fresh scratch directory in the cache (made if missing), for downloads meant for the cache
  * only: they are staged there and join the cache the way apply's do. */

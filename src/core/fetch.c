@@ -40,9 +40,17 @@ struct fetch_writer {
         struct fetch_slot *slots;
 };
 
-static int store(struct fetch_job *j, const void *data, size_t len)
+static int hash(struct fetch_job *j, const void *data, size_t len)
 {
         int r = digest_update(j->d, data, len);
+        if (r >= 0 && j->d256)
+                r = digest_update(j->d256, data, len);
+        return r;
+}
+
+static int store(struct fetch_job *j, const void *data, size_t len)
+{
+        int r = hash(j, data, len);
         return r < 0 ? r : write_behind(j->fd, data, len, &j->stored, &j->synced);
 }
 
@@ -203,7 +211,10 @@ static int job_restart(struct fetch_job *j)
         }
         j->werr = 0;
         j->d = digest_free(j->d);
+        j->d256 = digest_free(j->d256);
         int r = digest_new(j->alg, &j->d);
+        if (r >= 0 && j->want_sha256 && j->alg != DIGEST_SHA256)
+                r = digest_new(DIGEST_SHA256, &j->d256);
         if (r < 0)
                 return r;
         j->mem.len = 0;
@@ -246,7 +257,7 @@ static int job_sink(const void *data, size_t len, void *userdata)
         else if (j->mem.len + len > j->max_mem)
                 r = -EFBIG;
         else {
-                r = digest_update(j->d, data, len);
+                r = hash(j, data, len);
                 if (r >= 0)
                         r = buf_append(&j->mem, data, len);
         }
@@ -477,6 +488,10 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                 if (j->result < 0)
                         continue;
                 int q = digest_final_hex(j->d, j->hex);
+                if (q >= 0 && j->d256)
+                        q = digest_final_hex(j->d256, j->sha256);
+                else if (q >= 0 && j->alg == DIGEST_SHA256)
+                        memcpy(j->sha256, j->hex, sizeof(j->sha256));
                 if (q < 0)
                         return q;
                 if (j->fd < 0) {
@@ -499,6 +514,7 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
 void fetch_job_done(struct fetch_job *j)
 {
         j->d = digest_free(j->d);
+        j->d256 = digest_free(j->d256);
         buf_done(&j->mem);
         free(j->error);
         j->error = NULL;

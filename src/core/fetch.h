@@ -28,12 +28,16 @@ struct fetch_job {
         enum digest_alg alg;
         const char *expect_hex; /* checked at the end when set (file jobs) */
         size_t max_mem;         /* memory jobs: largest body accepted */
+        /* also the SHA-256 in the same pass when alg is another one: a signature is over
+         * SHA-256 whatever the pin is, and the file is never read a second time */
+        bool want_sha256;
 
         /* out */
         int result;
         char *error; /* names every URL tried and why it failed */
         char hex[DIGEST_HEX_MAX];
-        char *body; /* memory jobs */
+        char sha256[DIGEST_HEX_MAX]; /* when want_sha256 (or alg is SHA-256) */
+        char *body;                  /* memory jobs */
         size_t body_len;
         const char *url_used;
         unsigned attempts, resumes;
@@ -42,6 +46,7 @@ struct fetch_job {
 
         /* private */
         struct digest *d;
+        struct digest *d256; /* want_sha256 with another alg */
         struct buf mem;
         uint64_t written; /* received and accepted (queued for the writer, for file jobs) */
         uint64_t stored;  /* file jobs: hashed and written by the writer thread */

@@ -12,6 +12,7 @@
 
 #include "archive.h"
 #include "cache.h"
+#include "signature.h"
 #include "tarball.h"
 #include "util.h"
 
@@ -20,7 +21,9 @@ struct staged {
         char *tmp;
         const char *name;
         struct item *it;
-        int fd; /* downloads: open until verified */
+        int fd;           /* downloads: open until verified */
+        char *sig, *cert; /* the .sig and .cert it was verified with, for the cache */
+        size_t sig_len, cert_len;
 };
 
 static void staged_abort_all(struct staged *s, size_t n)
@@ -33,6 +36,8 @@ static void staged_abort_all(struct staged *s, size_t n)
                 free(s[i].tmp);
                 if (s[i].dirfd >= 0)
                         close(s[i].dirfd);
+                free(s[i].sig);
+                free(s[i].cert);
         }
         free(s);
 }
@@ -59,6 +64,113 @@ static int stage_item(struct target *t, struct item *it, struct staged *s)
         return r;
 }
 
+static bool signatures_on(const struct plan *p)
+{
+        return p->sig && p->sig->mode != SIGNATURE_OFF;
+}
+
+/* "IDENTITY (ISSUER)", as a verified signature and the cache's record say it. */
+static char *expected_signer(const struct plan *p)
+{
+        char *s = NULL;
+        asprintf_safe(&s, "%s (%s)", p->sig->identity, p->sig->issuer);
+        return s;
+}
+
+/* A memory job for the .sig or .cert next to each of urls (the same mirrors, in order). */
+static int signature_job(struct fetch_job *j, char *const *urls, const char *ext)
+{
+        *j = (struct fetch_job){.fd = -1, .alg = DIGEST_SHA256, .max_mem = 64u << 10};
+        for (char *const *u = urls; u && *u; u++) {
+                char *s = strjoin3(*u, ext, NULL);
+                if (!s || strv_push(&j->urls, s) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static void signature_jobs_done(struct fetch_job *j, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                j[i].urls = strv_free(j[i].urls);
+                fetch_job_done(&j[i]);
+        }
+}
+
+/* Not signed (missing says why): refused under require; a warning under if-present. */
+static int unsigned_file(struct plan *p, const char *name, const char *url, const char *missing,
+                         char **ret_error)
+{
+        if (p->sig->mode == SIGNATURE_IF_PRESENT) {
+                _cleanup_free_ char *w = NULL;
+                asprintf_safe(&w,
+                              "%s (%s): not signature-verified: %s ([download] signatures = "
+                              "if-present)",
+                              name, url, missing);
+                return w ? strv_extend(&p->warnings, w) : -ENOMEM;
+        }
+        asprintf_safe(ret_error,
+                      "%s (%s): signature refused: no signature: %s ([download] signatures = "
+                      "require)",
+                      name, url, missing);
+        return -ENOENT;
+}
+
+/* Checks a file that arrived from url with the SHA-256 computed as it did, against its .sig
+ * and .cert jobs; *ret_signed_by stays NULL when it is let through unsigned. */
+static int check_signed(struct plan *p, const char *name, const char *url, const char *sha256,
+                        struct fetch_job *sj, struct fetch_job *cj, char **ret_signed_by,
+                        char **ret_error)
+{
+        struct fetch_job *missing = sj->result == -ENOENT ? sj : cj->result == -ENOENT ? cj : NULL;
+        if (missing)
+                return unsigned_file(p, name, url, missing->error ? missing->error : "not found",
+                                     ret_error);
+        for (struct fetch_job *j = sj; j; j = j == sj ? cj : NULL)
+                if (j->result < 0) {
+                        asprintf_safe(ret_error, "%s (%s): signature not fetched: %s", name, url,
+                                      j->error ? j->error : strerror(-j->result));
+                        return j->result;
+                }
+        return signature_check(p->sig, name, url, sha256, sj->body, sj->body_len, cj->body,
+                               cj->body_len, ret_signed_by, ret_error);
+}
+
+/* A bundle's binary: its .sig and .cert travel beside it (bin/NAME.sig, bin/NAME.cert) and are
+ * checked here, offline, against the SHA-256 of the copy just made. */
+static int check_signed_local(struct plan *p, struct staged *s, const char *sha256,
+                              char **ret_error)
+{
+        const char *name = strrchr(s->it->path, '/') + 1;
+        _cleanup_free_ char *sp = strjoin3(s->it->local_path, ".sig", NULL);
+        _cleanup_free_ char *cp = strjoin3(s->it->local_path, ".cert", NULL);
+        _cleanup_free_ char *sig = NULL, *cert = NULL, *why = NULL;
+        size_t sl = 0, cl = 0;
+        if (!sp || !cp)
+                return -ENOMEM;
+        int r = read_file_trusted(sp, 64u << 10, &sig, &sl);
+        if (r >= 0)
+                r = read_file_trusted(cp, 64u << 10, &cert, &cl);
+        if (r == -ENOENT) {
+                asprintf_safe(&why, "the bundle carries no bin/%s.sig and bin/%s.cert", name, name);
+                return why ? unsigned_file(p, name, s->it->url, why, ret_error) : -ENOMEM;
+        }
+        if (r < 0) {
+                asprintf_safe(ret_error, "%s (%s): signature not read: %s", name, s->it->url,
+                              fileio_strerror(r));
+                return r;
+        }
+        r = signature_check(p->sig, name, s->it->url, sha256, sig, sl, cert, cl, &s->it->signed_by,
+                            ret_error);
+        if (r >= 0) {
+                s->sig = TAKE_PTR(sig);
+                s->cert = TAKE_PTR(cert);
+                s->sig_len = sl;
+                s->cert_len = cl;
+        }
+        return r;
+}
+
 /* The members of one tarball are extracted into their staging files as it streams by; their
  * digests are learnt on the way. */
 static int fill_from_tarball(struct plan *p, const struct plan_tarball *tb, struct staged **s,
@@ -70,6 +182,7 @@ static int fill_from_tarball(struct plan *p, const struct plan_tarball *tb, stru
         for (size_t i = 0; i < n; i++)
                 want[i] = (struct archive_want){
                     .path = s[i]->it->member, .fd = s[i]->fd, .alg = s[i]->it->alg};
+        bool sig = signatures_on(p) && tb->release_signed;
         const struct tarball_source src = {
             .urls = tb->urls,
             .alg = tb->alg,
@@ -79,15 +192,41 @@ static int fill_from_tarball(struct plan *p, const struct plan_tarball *tb, stru
             .progress = h ? h->progress : NULL,
             .userdata = h ? h->userdata : NULL,
             .warnings = &p->warnings,
+            .want_sha256 = sig,
         };
+        /* the tarball's own .sig and .cert, fetched first: small, and the tarball is then
+         * checked as soon as its last byte is hashed */
+        struct fetch_job sj[2] = {0};
+        _cleanup_free_ char *signed_by = NULL;
+        int r = 0;
+        if (sig) {
+                r = signature_job(&sj[0], tb->urls, ".sig");
+                if (r >= 0)
+                        r = signature_job(&sj[1], tb->urls, ".cert");
+                if (r >= 0)
+                        r = fetch_run(sj, 2, &p->http, &p->policy, NULL, NULL);
+        }
         struct tarball_result res = {0};
-        int r = tarball_extract(&src, want, n, &res, ret_error);
+        const char *tname = strrchr(tb->urls[0], '/') + 1;
+        /* no signature to be had under require: refused before the tarball is fetched */
+        if (r >= 0 && sig && p->sig->mode == SIGNATURE_REQUIRE &&
+            (sj[0].result < 0 || sj[1].result < 0))
+                r = check_signed(p, tname, tb->urls[0], "", &sj[0], &sj[1], &signed_by, ret_error);
+        if (r >= 0)
+                r = tarball_extract(&src, want, n, &res, ret_error);
+        /* verified before any member is staged for good */
+        if (r >= 0 && sig)
+                r = check_signed(p, tname, res.url_used, res.sha256, &sj[0], &sj[1], &signed_by,
+                                 ret_error);
+        signature_jobs_done(sj, 2);
         if (r < 0)
                 return r;
         p->bytes_downloaded += res.bytes;
         for (size_t i = 0; i < n; i++) {
                 memcpy(s[i]->it->hex, want[i].hex, sizeof(want[i].hex));
                 s[i]->it->url_used = res.url_used;
+                if (signed_by && !(s[i]->it->signed_by = strdup(signed_by)))
+                        return -ENOMEM;
         }
         return 0;
 }
@@ -134,10 +273,13 @@ static int settle_unknown(struct plan *p, struct staged *s)
 static int fill_downloads(struct plan *p, struct target *t, struct staged *s, size_t n,
                           const struct install_hooks *h, char **ret_error)
 {
-        struct fetch_job *jobs = calloc(n ? n : 1, sizeof(*jobs));
+        /* per binary: its own job, then (signatures on) its .sig and .cert jobs after all */
+        struct fetch_job *jobs = calloc(3 * n + 1, sizeof(*jobs));
         struct staged **owner = calloc(n ? n : 1, sizeof(*owner));
-        size_t k = 0;
-        int r = 0;
+        bool sig = signatures_on(p);
+        _cleanup_free_ char *signer = sig ? expected_signer(p) : NULL;
+        size_t k = 0, n_jobs = 0;
+        int r = sig && !signer ? -ENOMEM : 0;
         if (!jobs || !owner) {
                 free(jobs);
                 free(owner);
@@ -150,9 +292,17 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
         for (size_t i = 0; i < n && r >= 0; i++) {
                 if (s[i].fd < 0)
                         continue;
+                /* with signatures on, only an entry recorded as verified by the same signer is
+                 * taken: any other is fetched and verified again */
+                _cleanup_free_ char *by = NULL;
+                bool isig = sig && s[i].it->release_signed;
                 if (s[i].it->hex[0] &&
+                    (!isig ||
+                     (cache_signed_by(t, p->cache_dir, s[i].it->alg, s[i].it->hex, &by) >= 0 &&
+                      streq(by, signer))) &&
                     cache_take(t, p->cache_dir, s[i].it->alg, s[i].it->hex, s[i].fd) == 0) {
                         s[i].it->from_cache = true;
+                        s[i].it->signed_by = TAKE_PTR(by);
                         p->from_cache++;
                         continue;
                 }
@@ -160,12 +310,17 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                         /* checked against the bundle's manifest when it was opened, and
                          * again here, byte by byte, as it is copied into place */
                         _cleanup_close_ int in = open_regular_at(AT_FDCWD, s[i].it->local_path);
-                        r = in < 0 ? in
-                                   : digest_copy_verified(in, s[i].fd, s[i].it->alg, s[i].it->hex);
+                        char sha256[DIGEST_HEX_MAX];
+                        r = in < 0
+                                ? in
+                                : digest_copy_verified_sha256(in, s[i].fd, s[i].it->alg,
+                                                              s[i].it->hex, isig ? sha256 : NULL);
                         if (r < 0)
                                 asprintf_safe(ret_error, "%s: %s", s[i].it->local_path,
                                               r == -EBADMSG ? "does not match its digest"
                                                             : fileio_strerror(r));
+                        else if (isig) /* offline: what the bundle carries, nothing fetched */
+                                r = check_signed_local(p, &s[i], sha256, ret_error);
                         continue;
                 }
                 if (s[i].it->member) {
@@ -175,17 +330,38 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                 jobs[k] = (struct fetch_job){.urls = s[i].it->urls,
                                              .fd = s[i].fd,
                                              .alg = s[i].it->alg,
-                                             .expect_hex = s[i].it->hex};
+                                             .expect_hex = s[i].it->hex,
+                                             .want_sha256 = sig};
                 owner[k++] = &s[i];
         }
-        if (k > 0)
-                r = fetch_run(jobs, k, &p->http, &p->policy, h ? h->progress : NULL,
+        n_jobs = k;
+        for (size_t i = 0; sig && i < k && r >= 0; i++) {
+                n_jobs = k + 2 * i + 2; /* set first: a half-made job is freed too */
+                r = signature_job(&jobs[k + 2 * i], owner[i]->it->urls, ".sig");
+                if (r >= 0)
+                        r = signature_job(&jobs[k + 2 * i + 1], owner[i]->it->urls, ".cert");
+        }
+        if (k > 0 && r >= 0)
+                r = fetch_run(jobs, n_jobs, &p->http, &p->policy, h ? h->progress : NULL,
                               h ? h->userdata : NULL);
         for (size_t i = 0; i < k && r >= 0; i++) {
                 if (jobs[i].result < 0) {
                         r = jobs[i].result;
                         asprintf_safe(ret_error, "%s", jobs[i].error);
                         break;
+                }
+                /* verified before anything is staged for good, let alone published */
+                if (sig)
+                        r = check_signed(p, strrchr(owner[i]->it->path, '/') + 1, jobs[i].url_used,
+                                         jobs[i].sha256, &jobs[k + 2 * i], &jobs[k + 2 * i + 1],
+                                         &owner[i]->it->signed_by, ret_error);
+                if (r < 0)
+                        break;
+                if (sig && owner[i]->it->signed_by) { /* kept beside its cache entry */
+                        owner[i]->sig = TAKE_PTR(jobs[k + 2 * i].body);
+                        owner[i]->sig_len = jobs[k + 2 * i].body_len;
+                        owner[i]->cert = TAKE_PTR(jobs[k + 2 * i + 1].body);
+                        owner[i]->cert_len = jobs[k + 2 * i + 1].body_len;
                 }
                 owner[i]->it->url_used = jobs[i].url_used;
                 if (jobs[i].error) /* earlier URLs failed before this one served the file */
@@ -205,6 +381,10 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                             ? cache_put(t, p->cache_dir, s[i].it->alg, s[i].it->hex, s[i].dirfd,
                                         s[i].tmp, s[i].fd)
                             : 0;
+                if (q >= 0 && !s[i].it->from_cache && s[i].it->signed_by)
+                        q = cache_put_signed(t, p->cache_dir, s[i].it->alg, s[i].it->hex,
+                                             s[i].it->signed_by, s[i].sig, s[i].sig_len, s[i].cert,
+                                             s[i].cert_len);
                 if (q < 0) {
                         /* the install goes on; only the next run pays, with a download */
                         _cleanup_free_ char *w = NULL;
@@ -216,6 +396,8 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
         }
         for (size_t i = 0; i < k; i++)
                 fetch_job_done(&jobs[i]);
+        if (n_jobs > k)
+                signature_jobs_done(jobs + k, n_jobs - k);
         free(jobs);
         free(owner);
         return r;
@@ -253,6 +435,7 @@ static enum state_kind item_kind_to_state(const struct item *it)
 /* Remembers every item we own; binaries with their digest and stat fingerprint. */
 static int record_items(struct plan *p, struct target *t, struct state *st)
 {
+        _cleanup_free_ char *signer = NULL;
         for (size_t i = 0; i < p->n_items; i++) {
                 struct item *it = &p->items[i];
                 struct state_entry e = {
@@ -266,6 +449,14 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
                                 continue;
                         e.url = it->url;
                         e.digest_url = it->digest_from;
+                        /* an unchanged binary keeps what an earlier run verified (copied:
+                         * state_put frees the slot it replaces) */
+                        const struct state_entry *was = state_find(st, it->path);
+                        free(signer);
+                        signer = it->signed_by                      ? strdup(it->signed_by)
+                                 : it->action == ACTION_NONE && was ? strdup(was->signed_by)
+                                                                    : NULL;
+                        e.signed_by = signer;
                         memcpy(e.hex, it->hex, sizeof(e.hex));
                         state_set_stat(&e, &sb);
                 } else if (it->kind == ITEM_SYMLINK)

@@ -66,6 +66,7 @@ enum vtype {
         T_DEADLINE,
         T_ETCD_VERSION,
         T_INITIAL_CLUSTER,
+        T_SIGNATURES,
 };
 
 /* Where a value lands in struct config, and as what. */
@@ -124,6 +125,18 @@ static const struct key_spec schema[] = {
     {"download", "timeout", T_DEADLINE, "1800", false, UINT(download.timeout)},
     {"download", "source", T_SOURCE, "binaries", false, CFG_SOURCE,
      offsetof(struct config, download.source)},
+    /* Release signatures (issue 14). signatures left empty follows the version: require from
+     * v1.26 (the first release signed), off below; signature.c decides. The identity and
+     * issuer are the ones Kubernetes signs with (kubernetes/release gcb/release/cloudbuild.yaml);
+     * empty roots and log keys are the Sigstore ones shipped in the package's data directory. */
+    {"download", "signatures", T_SIGNATURES, "", false, STR(download.signatures)},
+    {"download", "signature-identity", T_TEXT,
+     "krel-staging@k8s-releng-prod.iam.gserviceaccount.com", false,
+     STR(download.signature_identity)},
+    {"download", "signature-issuer", T_HTTPS_URL, "https://accounts.google.com", false,
+     STR(download.signature_issuer)},
+    {"download", "signature-roots", T_PATH, "", false, STR(download.signature_roots)},
+    {"download", "ct-log-keys", T_PATH, "", false, STR(download.ct_log_keys)},
 /* download.digest.<binary>: one pin key per release binary */
 /* clang-format off */
 #define PIN_KEY(id, name) {"download", "digest." name, T_PIN, "", false, NONE},
@@ -474,6 +487,12 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
                 break;
         case T_INITIAL_CLUSTER:
                 r = validate_initial_cluster(value, &why);
+                break;
+        case T_SIGNATURES:
+                r = streq(value, "require") || streq(value, "if-present") || streq(value, "off")
+                        ? 0
+                        : -EINVAL;
+                why = "expected require, if-present or off";
                 break;
         case T_PIN: {
                 enum digest_alg alg;

@@ -94,6 +94,11 @@ struct config {
                 const char *base_url, *arch, *ca_file, *mirrors;
                 unsigned retries, retry_delay_ms, connect_timeout, stall_timeout, max_size, timeout;
                 enum download_source source;
+                const char *signatures; /* "", require, if-present, off: signature.c */
+                const char *signature_identity;
+                const char *signature_issuer;
+                const char *signature_roots; /* "": SIGSTOREDIR/roots.pem */
+                const char *ct_log_keys;     /* "": SIGSTOREDIR/ct-log-keys.pem */
         } download;
         struct {
                 unsigned timeout;

@@ -250,10 +250,14 @@ static int add_tarball_binaries(const struct model *m, const struct state *st, s
         }
         size_t ti;
         int r = add_tarball(p, st, urls, m->checksum, NULL, NULL, &ti, ret_error);
+        if (r >= 0)
+                p->tarballs[ti].release_signed = true;
         for (int b = 0; b < _BINARY_MAX && r >= 0; b++) {
                 _cleanup_free_ char *path = path_join(bin, binary_names[b]);
                 r = path ? add_member(p, st, ti, path, release_tarball_member(binary_names[b]))
                          : -ENOMEM;
+                if (r >= 0)
+                        p->items[p->n_items - 1].release_signed = true;
         }
         return r;
 }
@@ -338,6 +342,7 @@ static int add_bundle_binaries(const struct model *m, struct plan *p, char **ret
                 it->alg = x->alg;
                 memcpy(it->hex, x->hex, sizeof(it->hex));
                 it->local_path = strdup(x->path);
+                it->release_signed = b < _BINARY_MAX;
                 it->url = strjoin3("bundle:", name, NULL);
                 it->digest_from = strdup("bundle");
                 if (!it->local_path || !it->url || !it->digest_from)
@@ -375,6 +380,7 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
                 struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, ROLE_BINARY) : NULL;
                 if (!it)
                         return -ENOMEM;
+                it->release_signed = true;
                 it->url = release_binary_url(m->cfg.download.base_url, m->cfg.cluster.version,
                                              m->cfg.download.arch, binary_names[b]);
                 if (!it->url || strv_extend(&it->urls, it->url) < 0)
@@ -544,6 +550,8 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
         for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0 && !m->only_etcd; i++)
                 if (!plan_add(p, ITEM_DIR, dirs[i], 0755, ROLE_DIRECTORY))
                         r = -ENOMEM;
+        if (r >= 0)
+                r = signature_policy_new(m, m->cfg.cluster.version, &p->sig, ret_error);
         if (r >= 0)
                 r = add_binaries(m, st, p, ret_error);
         if (r >= 0 && !m->only_etcd)
@@ -731,6 +739,7 @@ struct plan *plan_free(struct plan *p)
                 free(it->local_path);
 
                 free(it->digest_from);
+                free(it->signed_by);
                 free(it->link_target);
                 free(it->diff);
         }
@@ -743,6 +752,7 @@ struct plan *plan_free(struct plan *p)
                 free(p->tarballs[i].digest_from);
         }
         free(p->tarballs);
+        signature_policy_free(p->sig);
 
         free(p);
         return NULL;

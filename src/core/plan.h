@@ -12,6 +12,7 @@
 #include "http.h"
 #include "model.h"
 #include "render.h"
+#include "signature.h"
 #include "state.h"
 
 enum item_kind {
@@ -66,6 +67,12 @@ struct item {
         char *local_path;  /* --bundle: the verified file to install */
         bool verify_after; /* tarball source: digest unknown until extracted */
         const char *url_used;
+        /* release signature: "IDENTITY (ISSUER)" once verified (this run, or recorded by the
+         * cache or the state); NULL when not verified */
+        char *signed_by;
+        /* a Kubernetes release binary, under [download] signatures; etcd's are not signed by
+         * the Kubernetes release process and are checked by digest alone */
+        bool release_signed;
 };
 
 /* A release tarball that binaries are members of: Kubernetes' server tarball (download.source
@@ -75,8 +82,9 @@ struct plan_tarball {
         char **urls; /* the primary, then mirrors */
         enum digest_alg alg;
         char hex[DIGEST_HEX_MAX];
-        char *digest_from; /* "pinned", or the checksum file's URL */
-        bool remember;     /* keep the digest in the state: it was asked of the server */
+        char *digest_from;   /* "pinned", or the checksum file's URL */
+        bool remember;       /* keep the digest in the state: it was asked of the server */
+        bool release_signed; /* Kubernetes' own tarball: under [download] signatures */
 };
 
 struct plan {
@@ -94,7 +102,8 @@ struct plan {
         /* the tarballs binaries are extracted from (item->tarball indexes them) */
         struct plan_tarball *tarballs;
         size_t n_tarballs;
-        const struct bundle *bundle; /* --bundle: binaries come from it, no network */
+        const struct bundle *bundle;  /* --bundle: binaries come from it, no network */
+        struct signature_policy *sig; /* [download] signatures for this release */
 };
 
 /* Builds the desired items from the model and rendered files; resolves digests (pins, digests

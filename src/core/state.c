@@ -43,6 +43,7 @@ static void entry_done(struct state_entry *e)
         free(e->path);
         free(e->url);
         free(e->digest_url);
+        free(e->signed_by);
 }
 
 struct state *state_free(struct state *s)
@@ -93,7 +94,8 @@ int state_put(struct state *s, const struct state_entry *e)
         slot->path = dup_field(e->path);
         slot->url = dup_field(e->url);
         slot->digest_url = dup_field(e->digest_url);
-        if (!slot->path || !slot->url || !slot->digest_url)
+        slot->signed_by = dup_field(e->signed_by);
+        if (!slot->path || !slot->url || !slot->digest_url || !slot->signed_by)
                 return -ENOMEM;
         return 0;
 }
@@ -151,13 +153,14 @@ bool state_stat_matches(const struct state_entry *e, const struct stat *st)
 
 static int parse_line(char *line, struct state_entry *e)
 {
-        char *f[11];
+        /* the twelfth field (who signed a download) is new: a state without it still loads */
+        char *f[12];
         size_t n = 0;
         char *save = NULL;
-        for (char *tok = strtok_r(line, "\t", &save); tok && n < 11;
+        for (char *tok = strtok_r(line, "\t", &save); tok && n < 12;
              tok = strtok_r(NULL, "\t", &save))
                 f[n++] = tok;
-        if (n != 11)
+        if (n != 11 && n != 12)
                 return -EBADMSG;
         int kind = state_kind_from_string(f[0]);
         int alg = digest_alg_from_string(f[4]);
@@ -167,6 +170,7 @@ static int parse_line(char *line, struct state_entry *e)
                                   .path = f[1],
                                   .url = f[2],
                                   .digest_url = f[3],
+                                  .signed_by = n == 12 ? f[11] : NULL,
                                   .alg = (enum digest_alg)alg};
         if (!streq(f[5], "-") && digest_normalize_hex(e->alg, f[5], e->hex) < 0)
                 return -EBADMSG;
@@ -232,12 +236,15 @@ int state_save(struct target *t, const char *state_dir, struct state *s)
         int r = buf_puts(&b, STATE_HEADER);
         for (size_t i = 0; i < s->n && r >= 0; i++) {
                 const struct state_entry *e = &s->entries[i];
+                /* only signed downloads carry the twelfth field: other lines stay as they were */
+                bool has_signer = e->signed_by && !streq(e->signed_by, "-");
                 r = buf_printf(&b,
                                "%s\t%s\t%s\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
-                               "\t%" PRId64 "\t%" PRId64 "\n",
+                               "\t%" PRId64 "\t%" PRId64 "%s%s\n",
                                state_kind_to_string(e->kind), e->path, e->url, e->digest_url,
                                digest_alg_to_string(e->alg), e->hex[0] ? e->hex : "-", e->dev,
-                               e->ino, e->size, e->mtime_ns, e->ctime_ns);
+                               e->ino, e->size, e->mtime_ns, e->ctime_ns, has_signer ? "\t" : "",
+                               has_signer ? e->signed_by : "");
         }
         if (r < 0) {
                 buf_done(&b);

@@ -35,6 +35,7 @@ struct state_entry {
         char *path;
         char *url;        /* download: where it came from */
         char *digest_url; /* download: the sidecar the digest came from ("pinned" if pinned) */
+        char *signed_by;  /* download: "IDENTITY (ISSUER)" of its verified signature, or "-" */
         enum digest_alg alg;
         char hex[DIGEST_HEX_MAX];
         uint64_t dev, ino, size;

@@ -38,7 +38,11 @@ static int stream_tarball(const struct tarball_source *src, struct archive_want 
         /* A deeper pipe lets the two sides run longer without waking each other up. */
         (void)fcntl(pfd[1], F_SETPIPE_SZ, 1 << 20);
         struct tarball_stream ts = {
-            .job = {.urls = urls, .fd = pfd[1], .alg = src->alg, .expect_hex = src->hex},
+            .job = {.urls = urls,
+                    .fd = pfd[1],
+                    .alg = src->alg,
+                    .expect_hex = src->hex,
+                    .want_sha256 = src->want_sha256},
             .src = src,
         };
         pthread_t th;
@@ -66,6 +70,7 @@ static int stream_tarball(const struct tarball_source *src, struct archive_want 
         if (r >= 0) {
                 res->bytes = ts.job.bytes;
                 res->url_used = ts.job.url_used;
+                memcpy(res->sha256, ts.job.sha256, sizeof(res->sha256));
         }
         fetch_job_done(&ts.job);
         return r;

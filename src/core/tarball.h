@@ -4,6 +4,7 @@
  * archive a reader of tar streams, each knowing nothing of the other. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "archive.h"
@@ -20,11 +21,13 @@ struct tarball_source {
         fetch_progress_t progress;
         void *userdata;
         char ***warnings; /* strv appended to: a tarball that had to start over */
+        bool want_sha256; /* also its SHA-256, in the same pass, for its signature */
 };
 
 struct tarball_result {
-        const char *url_used; /* one of src->urls */
-        uint64_t bytes;       /* downloaded by the run that succeeded */
+        const char *url_used;        /* one of src->urls */
+        uint64_t bytes;              /* downloaded by the run that succeeded */
+        char sha256[DIGEST_HEX_MAX]; /* with want_sha256 */
 };
 
 /* Extracts want[] (each fd an empty file at offset 0) from the tarball at src->urls; the

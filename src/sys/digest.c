@@ -80,11 +80,15 @@ struct digest *digest_free(struct digest *d)
         return NULL;
 }
 
-/* Hashes fd from its position to the end, writing every chunk to out_fd too when >= 0. */
-static int hash_copy(int fd, int out_fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX])
+/* Hashes fd from its position to the end, writing every chunk to out_fd too when >= 0, and
+ * into ret_sha256 its SHA-256 as well when asked. */
+static int hash_copy(int fd, int out_fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX],
+                     char *ret_sha256)
 {
-        _cleanup_(digest_freep) struct digest *d = NULL;
+        _cleanup_(digest_freep) struct digest *d = NULL, *d256 = NULL;
         int r = digest_new(alg, &d);
+        if (r >= 0 && ret_sha256 && alg != DIGEST_SHA256)
+                r = digest_new(DIGEST_SHA256, &d256);
         if (r < 0)
                 return r;
         static char chunk[1 << 17];
@@ -98,23 +102,36 @@ static int hash_copy(int fd, int out_fd, enum digest_alg alg, char ret[DIGEST_HE
                 if (n == 0)
                         break;
                 r = digest_update(d, chunk, (size_t)n);
+                if (r >= 0 && d256)
+                        r = digest_update(d256, chunk, (size_t)n);
                 if (r >= 0 && out_fd >= 0)
                         r = write_all(out_fd, chunk, (size_t)n);
                 if (r < 0)
                         return r;
         }
-        return digest_final_hex(d, ret);
+        r = digest_final_hex(d, ret);
+        if (r >= 0 && d256)
+                r = digest_final_hex(d256, ret_sha256);
+        else if (r >= 0 && ret_sha256)
+                memcpy(ret_sha256, ret, DIGEST_HEX_MAX);
+        return r;
 }
 
 int digest_fd(int fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX])
 {
-        return hash_copy(fd, -1, alg, ret);
+        return hash_copy(fd, -1, alg, ret, NULL);
 }
 
 int digest_copy_verified(int in_fd, int out_fd, enum digest_alg alg, const char *expect_hex)
 {
+        return digest_copy_verified_sha256(in_fd, out_fd, alg, expect_hex, NULL);
+}
+
+int digest_copy_verified_sha256(int in_fd, int out_fd, enum digest_alg alg, const char *expect_hex,
+                                char ret_sha256[DIGEST_HEX_MAX])
+{
         char hex[DIGEST_HEX_MAX];
-        int r = hash_copy(in_fd, out_fd, alg, hex);
+        int r = hash_copy(in_fd, out_fd, alg, hex, ret_sha256);
         if (r < 0)
                 return r;
         if (streq(hex, expect_hex))

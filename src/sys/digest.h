@@ -39,6 +39,10 @@ int digest_fd(int fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX]);
 /* Copies in_fd (from its position) to out_fd, hashing on the way; -EBADMSG, with out_fd
  * emptied again, when the bytes are not expect_hex. */
 int digest_copy_verified(int in_fd, int out_fd, enum digest_alg alg, const char *expect_hex);
+/* The same, also computing the SHA-256 in that pass when ret_sha256 is not NULL (a release
+ * signature is over SHA-256 whatever alg is). */
+int digest_copy_verified_sha256(int in_fd, int out_fd, enum digest_alg alg, const char *expect_hex,
+                                char ret_sha256[DIGEST_HEX_MAX]);
 
 /* Checks that hex is exactly a lowercase/uppercase hex string of the length alg needs and
  * stores it lowercased. */

@@ -55,6 +55,12 @@ check "over-long line" "s/^name = kubernetes/name = $long/" \
         "kubestrap: $C:$(line_of '^name = '): line too long (at most 197 bytes)"
 check "bad pinned digest" 's/^;digest.kubectl = .*/digest.kubectl = sha256:abc/' \
         "kubestrap: $C:$(line_of '^;digest.kubectl'): [download] digest.kubectl: invalid value 'sha256:abc': expected sha256:<64 hex digits> or sha512:<128 hex digits>"
+check "unknown signatures mode" 's/^;signatures = .*/signatures = maybe/' \
+        "kubestrap: $C:$(line_of '^;signatures'): [download] signatures: invalid value 'maybe': expected require, if-present or off"
+check "relative signature-roots" 's|^signature-roots = .*|signature-roots = roots.pem|' \
+        "kubestrap: $C:$(line_of '^signature-roots'): [download] signature-roots: invalid value 'roots.pem': expected an absolute path"
+check "plain http signature-issuer" 's|^;signature-issuer = .*|signature-issuer = http://accounts.google.com|' \
+        "kubestrap: $C:$(line_of '^;signature-issuer'): [download] signature-issuer: invalid value 'http://accounts.google.com': expected an https:// URL (plain http is never used)"
 
 # all problems are reported in one run
 sed -e 's/^version = .*/version = 1.21/' -e 's/^cluster-cidr = .*/cluster-cidr = 10.200.0.0\/99/' "$CONF" > "$C"

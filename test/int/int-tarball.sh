@@ -20,6 +20,7 @@ publish_tarball() { # version source-tarball
         mkdir -p "$MIRROR_WWW/$1"
         cp "$2" "$MIRROR_WWW/$1/$T"
         sha256sum "$2" | cut -d' ' -f1 > "$MIRROR_WWW/$1/$T.sha256"
+        mirror_sign "$MIRROR_WWW/$1/$T" # v1.26 and later require its signature
         chmod -R a+rX "$MIRROR_WWW/$1"
 }
 tar -C "$mk" -czf "$WORK/good.tar.gz" kubernetes

@@ -66,6 +66,8 @@ ks_write_config() { # extra lines appended to [download] via $1, rest of file fr
         sed -e "s|^version = .*|version = $VERSION|" \
             -e "s|^base-url = .*|base-url = $MIRROR_URL|" \
             -e "s|^;ca-file = .*|ca-file = $MIRROR_CA|" \
+            -e "s|^;signature-roots = .*|signature-roots = $MIRROR_SIGSTORE/roots.pem|" \
+            -e "s|^;ct-log-keys = .*|ct-log-keys = $MIRROR_SIGSTORE/ct-log-keys.pem|" \
             -e "s|^source-dir = .*|source-dir = $PKI|" \
             "$top_srcdir/examples/controller-0.conf" > "$CONF"
         chmod 0644 "$CONF"

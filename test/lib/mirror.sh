@@ -36,6 +36,9 @@
 #   MIRROR_ACCESS_LOG          access log (one line per request, all servers)
 #   MIRROR_ERROR_LOG           nginx error log
 #   MIRROR_PID_FILE            nginx master pid file
+#   MIRROR_SIGSTORE            the test's Sigstore-like hierarchy (test/sigtool ca): roots.pem
+#                              and ct-log-keys.pem for [download] signature-roots/ct-log-keys;
+#                              every file published gets FILE.sig and FILE.cert signed by it
 #
 # nginx runs with "daemon off" as a background job of the shell that calls
 # mirror_start (so that shell reaps it; a daemonized master gets re-parented
@@ -302,6 +305,15 @@ _mirror_probe() {
     esac
 }
 
+# The test hierarchy's tool (test/sigtool.c): $SIGTOOL, else beside $STANDIN (a build's test/).
+_mirror_sigtool() {
+    if [ -n "${SIGTOOL:-}" ]; then
+        printf '%s\n' "$SIGTOOL"
+    else
+        printf '%s/sigtool\n' "$(dirname "${STANDIN:-${top_builddir:-.}/test/standin}")"
+    fi
+}
+
 # mirror_start DIR
 mirror_start() {
     local d=${1-} ports p_tls p_bad p_http p_h1 attempt ng_opts user_hint=""
@@ -359,6 +371,9 @@ mirror_start() {
     export MIRROR_ACCESS_LOG="$d/access.log"
     export MIRROR_ERROR_LOG="$d/error.log"
     export MIRROR_PID_FILE="$d/nginx.pid"
+    export MIRROR_SIGSTORE="$d/sigstore"
+    mkdir -p "$MIRROR_SIGSTORE" && "$(_mirror_sigtool)" ca "$MIRROR_SIGSTORE" ||
+        { _mirror_err "mirror_start: cannot make the signing hierarchy"; return 1; }
 
     # Ports are checked free, but another process may grab one before nginx
     # binds it: retry with new ports if nginx dies with EADDRINUSE.
@@ -476,7 +491,18 @@ mirror_publish() {
     sum512=$(sha512sum <"$dst" | cut -d' ' -f1) && [ -n "$sum512" ] || return 1
     printf '%s\n' "$sum256" >"$dst.sha256" || return 1
     printf '%s  %s\n' "$sum512" "$name" >"$dst.sha512" || return 1
+    mirror_sign "$dst" || return 1
     chmod 0644 "$dst.sha256" "$dst.sha512"
+}
+
+# mirror_sign [SIGTOOL-OPTIONS] FILE...: FILE.sig and FILE.cert in the release format, signed
+# by the hierarchy of $MIRROR_SIGSTORE (options make hostile variants: test/sigtool.c).
+mirror_sign() {
+    local f
+    "$(_mirror_sigtool)" sign "$MIRROR_SIGSTORE" "$@" || return 1
+    for f in "$@"; do
+        case $f in --*) ;; *) [ ! -f "$f.sig" ] || chmod 0644 "$f.sig" "$f.cert" ;; esac
+    done
 }
 
 # The versions the test mirror publishes with mirror_publish_standins: one per minor the tests
@@ -520,6 +546,7 @@ mirror_publish_standin() {
         printf '%s  %s\n' "$sum" "${path##*/}" >"$path.sha512" || return 1
     done < <(sha512sum -- "${files[@]}")
     [ "${#files[@]}" -gt 0 ] && [ -s "${files[-1]}.sha512" ] || return 1
+    mirror_sign "${files[@]}" || return 1
     chmod 0644 "${files[@]}" "${files[@]/%/.sha256}" "${files[@]/%/.sha512}"
 }
 

@@ -22,6 +22,8 @@ prov_mirror_up() {
 prov_conf() {
         sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" \
             -e "s|^;ca-file = .*|ca-file = /etc/kubestrap/mirror-ca.pem|" \
+            -e "s|^;signature-roots = .*|signature-roots = /etc/kubestrap/sigstore-roots.pem|" \
+            -e "s|^;ct-log-keys = .*|ct-log-keys = /etc/kubestrap/ct-log-keys.pem|" \
             -e "s|^source-dir = .*|source-dir = /etc/kubestrap/pki|" \
             -e "s|^internal-ip = .*|internal-ip = $2|" \
             -e "s|^public-address = .*|public-address = $3|" \
@@ -39,6 +41,9 @@ prov_install() {
                 host_copy_in "$i" "$t" "/usr/local/share/kubestrap/templates/${t##*/}" || return 1
         done
         host_copy_in "$i" "$MIRROR_CA" /etc/kubestrap/mirror-ca.pem || return 1
+        host_copy_in "$i" "$MIRROR_SIGSTORE/roots.pem" /etc/kubestrap/sigstore-roots.pem || return 1
+        host_copy_in "$i" "$MIRROR_SIGSTORE/ct-log-keys.pem" /etc/kubestrap/ct-log-keys.pem ||
+                return 1
         for f in "$pki"/*; do host_copy_in "$i" "$f" "/etc/kubestrap/pki/${f##*/}" || return 1; done
         host_copy_in "$i" "$conf" /etc/kubestrap/kubestrap.conf
 }
@@ -57,6 +62,8 @@ prov_fanout_conf() {
         local out=$1 d=$2 i ip
         sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" \
             -e "s|^;ca-file = .*|ca-file = $MIRROR_CA|" \
+            -e "s|^;signature-roots = .*|signature-roots = $MIRROR_SIGSTORE/roots.pem|" \
+            -e "s|^;ct-log-keys = .*|ct-log-keys = $MIRROR_SIGSTORE/ct-log-keys.pem|" \
             -e "s|^source-dir = .*|source-dir = $d/pki|" \
             -e "s|^public-address = .*|public-address = $HOST_IP_0|" \
             "$top_srcdir/examples/controller-0.conf" > "$out" || return 1

@@ -25,6 +25,8 @@ prov_mirror_up "$wd" || tap_bail "mirror did not start"
 "$top_srcdir/scripts/make-pki" "$wd/pki" "$IP" "$IP" >/dev/null
 conf=$wd/cluster.conf
 sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" -e "s|^;ca-file = .*|ca-file = $MIRROR_CA|" \
+    -e "s|^;signature-roots = .*|signature-roots = $MIRROR_SIGSTORE/roots.pem|" \
+    -e "s|^;ct-log-keys = .*|ct-log-keys = $MIRROR_SIGSTORE/ct-log-keys.pem|" \
     -e "s|^source-dir = .*|source-dir = $wd/pki|" -e "s|^public-address = .*|public-address = $IP|" \
     -e "s|^internal-ip = .*|internal-ip = auto|" \
     "$top_srcdir/examples/controller-0.conf" > "$conf"

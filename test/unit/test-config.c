@@ -4,6 +4,7 @@
 
 #include "config.h"
 #include "model.h"
+#include "signature.h"
 #include "tap.h"
 #include "util.h"
 
@@ -230,6 +231,19 @@ static void test_model_valid(void)
         is_int(m->cfg.download.max_size, 2147483648U, "cfg: default max-size, 2 GiB");
         is_int(m->cfg.download.timeout, 1800, "cfg: default download timeout");
         is_int(m->cfg.cluster.apply_rbac, RBAC_ONCE, "cfg: apply-rbac defaults to once");
+        is_str(m->cfg.download.signatures, "", "cfg: signatures unset: follows the version");
+        is_str(m->cfg.download.signature_identity,
+               "krel-staging@k8s-releng-prod.iam.gserviceaccount.com",
+               "cfg: default signature-identity, the one Kubernetes signs with");
+        is_str(m->cfg.download.signature_issuer, "https://accounts.google.com",
+               "cfg: default signature-issuer");
+        is_str(m->cfg.download.signature_roots, "", "cfg: signature-roots unset: the shipped ones");
+        is_str(m->cfg.download.ct_log_keys, "", "cfg: ct-log-keys unset: the shipped ones");
+        is_int(signature_mode_for(m, "v1.21.0"), SIGNATURE_OFF, "signatures default off for v1.21");
+        is_int(signature_mode_for(m, "v1.25.16"), SIGNATURE_OFF, "and for v1.25");
+        is_int(signature_mode_for(m, "v1.26.0"), SIGNATURE_REQUIRE,
+               "signatures default to require from v1.26");
+        is_int(signature_mode_for(m, "v1.36.0"), SIGNATURE_REQUIRE, "and for v1.36");
         is_int(m->cfg.download.source, SOURCE_BINARIES, "cfg: source defaults to binaries");
         is_int(model_set(m, "pki.source-dir", "/bundle/pki"), 0, "model_set succeeds");
         is_str(m->cfg.pki.source_dir, "/bundle/pki", "cfg: model_set updates the typed view");

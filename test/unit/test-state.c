@@ -218,6 +218,43 @@ static void test_damaged(struct target *t)
         state_free(s);
 }
 
+/* Who signed a download (issue 14) is a twelfth field, written only when known: a line without
+ * it (every line of an older state) still loads, and one with it reads back. */
+static void test_signed_by(struct target *t)
+{
+        char dir[512], path[512];
+        snprintf(dir, sizeof(dir), "%s/sig", root);
+        snprintf(path, sizeof(path), "%s/sig/" STATE_FILE, root);
+        ok(mkdir(dir, 0700) == 0, "signed-by: state dir made");
+        struct state *s = calloc(1, sizeof(*s));
+        struct state_entry e = {.kind = STATE_KIND_DOWNLOAD,
+                                .path = (char *)"/usr/local/bin/kubectl",
+                                .url = (char *)"https://x/kubectl",
+                                .signed_by = (char *)"me@example.com (https://issuer.example)"};
+        struct state_entry plain = {.kind = STATE_KIND_DOWNLOAD,
+                                    .path = (char *)"/usr/local/bin/kube-scheduler",
+                                    .url = (char *)"https://x/kube-scheduler"};
+        is_int(state_put(s, &e), 0, "signed-by: put a signed download");
+        is_int(state_put(s, &plain), 0, "signed-by: put an unsigned one");
+        is_int(state_save(t, "/sig", s), 0, "signed-by: saves");
+        state_free(s);
+        _cleanup_free_ char *text = slurp(path);
+        like_str(text, "\t0\tme@example.com (https://issuer.example)\n",
+                 "signed-by: the signer is the twelfth field");
+        like_str(text,
+                 "/usr/local/bin/kube-scheduler\thttps://x/"
+                 "kube-scheduler\t-\tsha256\t-\t0\t0\t0\t0\t0\n",
+                 "signed-by: an unsigned download keeps eleven fields");
+        s = NULL;
+        is_int(state_load(t, "/sig", &s), 0, "signed-by: loads again");
+        const struct state_entry *a = s ? state_find(s, "/usr/local/bin/kubectl") : NULL;
+        const struct state_entry *b = s ? state_find(s, "/usr/local/bin/kube-scheduler") : NULL;
+        is_str(a ? a->signed_by : NULL, "me@example.com (https://issuer.example)",
+               "signed-by: reads back");
+        is_str(b ? b->signed_by : NULL, "-", "signed-by: an eleven-field line reads as unsigned");
+        state_free(s);
+}
+
 int main(void)
 {
         struct target t;
@@ -227,6 +264,7 @@ int main(void)
         test_put_retain();
         test_stat();
         test_damaged(&t);
+        test_signed_by(&t);
         target_close(&t);
         rm_rf(root);
         ok(!exists(root), "temp dir removed");

@@ -58,4 +58,6 @@ mkdir "$WORK/dir.d"
 touch "$WORK/file.ks"
 tap_is "$(complete_words --bundle "$WORK/fi")" "$WORK/file.ks" "--bundle: files"
 tap_is "$(complete_words apply --root "$WORK/")" "$WORK/dir.d" "--root: directories"
+tap_is "$(complete_words cloud-init --deb "$WORK/fi")" "$WORK/file.ks" "a verb's own FILE argument: files"
+tap_is "$(complete_words cloud-init --apt-source '')" "" "a verb's own other argument: nothing to offer"
 tap_done

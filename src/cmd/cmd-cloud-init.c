@@ -119,17 +119,20 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
         _cleanup_free_ char *error = NULL;
         _cleanup_free_ char *deb_path = deb_name ? strjoin3(DEB_DIR "/", deb_name, NULL) : NULL;
 
-        buf_printf(&out, "#cloud-config\n");
-        buf_printf(&out, "# kubestrap: first-boot provisioning of %s (from %s)\n",
-                   ctx->host ? ctx->host : "this controller", ctx->config_path);
-        if (apt) {
-                /* the package from the operator's repository, before runcmd runs */
-                buf_printf(&out, "apt:\n  sources:\n    kubestrap.list:\n      source: '%s'\n",
-                           apt);
-                buf_printf(&out, "package_update: true\npackages:\n  - kubestrap\n");
-        }
-        buf_printf(&out, "write_files:\n");
-        r = write_file_entry(&out, NODE_DIR "/kubestrap.conf", "0644", ini, strlen(ini), &error);
+        r = buf_printf(&out,
+                       "#cloud-config\n# kubestrap: first-boot provisioning of %s (from %s)\n",
+                       ctx->host ? ctx->host : "this controller", ctx->config_path);
+        /* the package from the operator's repository, installed before runcmd runs */
+        if (r >= 0 && apt)
+                r = buf_printf(&out,
+                               "apt:\n  sources:\n    kubestrap.list:\n      source: '%s'\n"
+                               "package_update: true\npackages:\n  - kubestrap\n",
+                               apt);
+        if (r >= 0)
+                r = buf_printf(&out, "write_files:\n");
+        if (r >= 0)
+                r = write_file_entry(&out, NODE_DIR "/kubestrap.conf", "0644", ini, strlen(ini),
+                                     &error);
         const char *src = m->cfg.pki.source_dir;
         for (size_t i = 0; r >= 0 && i < n_pki_files; i++) {
                 const char *name = model_pki_name(m, pki_files[i].name);
@@ -172,19 +175,20 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
                 } else
                         r = write_file_entry(&out, deb_path, "0644", data, len, &error);
         }
-        if (r >= 0) {
-                buf_printf(&out, "runcmd:\n");
-                /* runcmd runs after write_files and after the packages module */
-                if (deb)
-                        buf_printf(&out,
-                                   "  - [env, DEBIAN_FRONTEND=noninteractive, apt-get, "
-                                   "install, -y, -q, '%s']\n",
-                                   deb_path);
-                /* --no-block: runcmd runs inside cloud-final.service, which must not wait on it */
-                buf_printf(&out, "  - [systemctl, daemon-reload]\n");
-                r = buf_printf(&out, "  - [systemctl, enable, --now, --no-block, "
+        /* runcmd runs after write_files and after the packages module; --no-block: it runs
+         * inside cloud-final.service, which must not wait on the first-boot unit */
+        if (r >= 0)
+                r = buf_printf(&out, "runcmd:\n");
+        if (r >= 0 && deb)
+                r = buf_printf(
+                    &out,
+                    "  - [env, DEBIAN_FRONTEND=noninteractive, apt-get, install, -y, -q, "
+                    "'%s']\n",
+                    deb_path);
+        if (r >= 0)
+                r = buf_printf(&out, "  - [systemctl, daemon-reload]\n"
+                                     "  - [systemctl, enable, --now, --no-block, "
                                      "kubestrap-firstboot.service]\n");
-        }
         if (r < 0) {
                 if (error)
                         log_error("cloud-init: %s", error);

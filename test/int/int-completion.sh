@@ -12,6 +12,13 @@ trap 'rm -rf "$WORK"' EXIT
 CONF=$WORK/inventory.conf
 printf '[cluster]\nversion = v1.21.0\n\n[host controller-0]\naddress = root@10.240.0.10\n\n  [host  controller-1 ]\naddress = 10.240.0.11\n;[host commented-out]\n' > "$CONF"
 
+# zsh_line LINE: what zsh's line editor makes of LINE<TAB>, with the zsh completion
+# (completion/zsh/_kubestrap, through compinit) and the program on PATH
+zsh_line() {
+        KS_BIN_DIR=$(dirname "$KUBESTRAP") KS_SRC=$top_srcdir timeout 60 zsh -f "$WORK/zpty.zsh" "$1" |
+                tr -d '\r' | sed -n 's/^LINE: //p' | head -n 1
+}
+
 # complete WORD... : the candidates for the last word (the one being typed), sorted, one line
 complete_words() {
         COMP_WORDS=("$KUBESTRAP" "$@")
@@ -58,6 +65,33 @@ mkdir "$WORK/dir.d"
 touch "$WORK/file.ks"
 tap_is "$(complete_words --bundle "$WORK/fi")" "$WORK/file.ks" "--bundle: files"
 tap_is "$(complete_words apply --root "$WORK/")" "$WORK/dir.d" "--root: directories"
+
+# zsh: the same function through bashcompinit, in a real interactive zsh on a pseudo-terminal
+if command -v zsh >/dev/null; then
+        cat > "$WORK/zpty.zsh" <<'ZSH'
+zmodload zsh/zpty
+zpty z 'TERM=dumb zsh -f -i'
+zpty -w z "PS1='%% '; bindkey -e; unsetopt beep; PATH=$KS_BIN_DIR:\$PATH; KUBESTRAP_BASH_COMPLETION=$KS_SRC/completion/bash/kubestrap; fpath=($KS_SRC/completion/zsh \$fpath); autoload -U compinit; compinit -u -D; print RE''ADY"
+zpty -r z out '*READY*'
+zpty -w -n z "$1"$'\t'
+# Ctrl-A to the line's start, where "print -r -- LI''NE:" turns the line into a command that
+# prints what the line held (its words), apart from the screen's redrawing
+zpty -w -n z $'\x01print -r -- LI\'\'NE: \n'
+zpty -r z out $'*LINE: *\n*'
+print -r -- "$out"
+zpty -d z
+ZSH
+        tap_is "$(zsh_line 'kubestrap ap')" "kubestrap apply" "zsh: kubestrap ap<TAB> is apply"
+        tap_is "$(zsh_line 'kubestrap plan --det')" "kubestrap plan --detailed-exitcode" "zsh: a verb's own option"
+        tap_is "$(zsh_line 'kubestrap apply --ignore etcd-')" "kubestrap apply --ignore etcd-disk" "zsh: --ignore checks"
+        printf '[host edge-7]\naddress = 10.240.0.17\n' > "$WORK/edge.conf"
+        tap_is "$(zsh_line "kubestrap -c $WORK/edge.conf tmux ed")" "kubestrap -c $WORK/edge.conf tmux edge-7" "zsh: a host of the inventory"
+        tap_is "$(zsh_line "kubestrap -c $WORK/edge.conf --host e")" "kubestrap -c $WORK/edge.conf --host edge-7" "zsh: --host"
+        tap_is "$(zsh_line "kubestrap -c $CONF fanout controller-0 -- pla")" "kubestrap -c $CONF fanout controller-0 -- plan" "zsh: after fanout's --"
+        tap_is "$(zsh_line "kubestrap --bundle $WORK/fi")" "kubestrap --bundle $WORK/file.ks" "zsh: files"
+else
+        tap_skip "zsh: completion" "zsh is not installed (scripts/deps)"
+fi
 tap_is "$(complete_words cloud-init --deb "$WORK/fi")" "$WORK/file.ks" "a verb's own FILE argument: files"
 tap_is "$(complete_words cloud-init --apt-source '')" "" "a verb's own other argument: nothing to offer"
 tap_done

@@ -19,7 +19,7 @@ tap_is "$DEB_WHY" "" "dpkg-buildpackage -us -uc -b builds the package"
 contents=$(dpkg-deb -c "$DEB" | awk '{ print $6 }' | sed 's|^\./|/|')
 for f in /usr/sbin/kubestrap /usr/share/kubestrap/templates/kube-apiserver.service \
         /usr/share/kubestrap/templates/nginx-healthz.conf /usr/share/man/man8/kubestrap.8.gz \
-        /usr/share/man/man5/kubestrap.conf.5.gz /usr/share/bash-completion/completions/kubestrap \
+        /usr/share/man/man5/kubestrap.conf.5.gz /usr/share/bash-completion/completions/kubestrap /usr/share/zsh/vendor-completions/_kubestrap \
         /etc/kubestrap/kubestrap.conf.example /lib/systemd/system/kubestrap-firstboot.service \
         /usr/share/doc/kubestrap/copyright; do
         tap_is "$(printf '%s\n' "$contents" | grep -x -c -- "$f")" 1 "the package holds $f"

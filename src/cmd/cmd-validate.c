@@ -1,5 +1,7 @@
 /* kubestrap validate: is the configuration, with the templates it uses, what kubestrap can
  * install? Checked offline, before a change is rolled out: nothing is fetched or changed. */
+#include <stdio.h>
+
 #include "cmd.h"
 #include "etcd.h"
 #include "log.h"
@@ -7,8 +9,25 @@
 #include "render.h"
 #include "report.h"
 
+/* Every key kubestrap reads, one per line: section, key, type, default (tab-separated), so the
+ * documentation can be checked against the program (test/int/int-docs.sh) and tools can read
+ * it. No configuration is needed. */
+static int list_keys(void)
+{
+        struct model_key k;
+        for (size_t i = 0; model_key_at(i, &k); i++)
+                printf("%s\t%s\t%s%s\t%s\n", k.section, k.key, k.type,
+                       k.repeat ? ",repeatable" : "",
+                       !k.def      ? "(required)"
+                       : !k.def[0] ? "(none)"
+                                   : k.def);
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUN_FAILED;
+}
+
 static int cmd_validate(struct cmd_ctx *ctx)
 {
+        if (cmd_opt(ctx, "list-keys"))
+                return list_keys();
         struct model *m = NULL;
         /* every configuration error, each naming file, line, section and key */
         int r = cmd_load_model(ctx, &m);
@@ -42,11 +61,17 @@ static int cmd_validate(struct cmd_ctx *ctx)
         return r < 0 ? EXIT_USAGE : EXIT_OK;
 }
 
+static const struct cmd_option options[] = {
+    {"list-keys", 0, NULL, "list every section and key (type, default) instead; no config read"},
+    {0},
+};
+
 const struct command cmd_validate_entry = {
     .name = "validate",
     .min_args = 0,
     .max_args = 0,
-    .usage = "validate",
+    .usage = "validate [--list-keys]",
     .summary = "check the configuration and templates offline; exit 0 or 2",
+    .options = options,
     .exec = cmd_validate,
 };

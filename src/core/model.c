@@ -69,6 +69,33 @@ enum vtype {
         T_SIGNATURES,
 };
 
+/* Each type's name as validate --list-keys prints it (and kubestrap.conf(5) documents it). */
+static const char *const type_names[] = {
+    [T_NAME] = "name",
+    [T_IP_OR_AUTO] = "ip-or-auto",
+    [T_HOST] = "host",
+    [T_CIDR] = "cidr",
+    [T_PORT_RANGE] = "port-range",
+    [T_HTTPS_URL] = "https-url",
+    [T_HTTPS_URL_LIST] = "https-url-list",
+    [T_ETCD_URL_LIST] = "etcd-url-list",
+    [T_VERSION] = "version",
+    [T_PKI_LAYOUT] = "pki-layout",
+    [T_PATH] = "path",
+    [T_COUNT] = "count",
+    [T_ARCH] = "arch",
+    [T_CHECKSUM] = "checksum",
+    [T_PIN] = "digest",
+    [T_SMALL] = "retries",
+    [T_DELAY] = "milliseconds",
+    [T_SOURCE] = "source",
+    [T_RBAC] = "rbac",
+    [T_SECONDS] = "seconds",
+    [T_TEXT] = "text",
+    [T_BYTES] = "bytes",
+    [T_DEADLINE] = "seconds",
+};
+
 /* Where a value lands in struct config, and as what. */
 enum cfg_kind {
         CFG_NONE, /* kept as text only (digest pins: see struct pin) */
@@ -252,6 +279,38 @@ static const struct component *component_from_section(const char *s)
 {
         const struct component *c = component_find(s);
         return c && has_flags(c) ? c : NULL;
+}
+
+bool model_key_at(size_t i, struct model_key *ret)
+{
+        if (i < ELEMENTSOF(schema)) {
+                const struct key_spec *k = &schema[i];
+                *ret = (struct model_key){k->section, k->key,
+                                          (size_t)k->type < ELEMENTSOF(type_names) &&
+                                                  type_names[k->type]
+                                              ? type_names[k->type]
+                                              : "text",
+                                          k->def, k->repeat};
+                return true;
+        }
+        i -= ELEMENTSOF(schema);
+        /* the inventory's keys (add_host_key) */
+        static const struct model_key host_keys[] = {
+            {"host NAME", "address", "ssh-address", NULL, false},
+            {"host NAME", "internal-ip", "ip-or-auto", "", false},
+        };
+        if (i < ELEMENTSOF(host_keys)) {
+                *ret = host_keys[i];
+                return true;
+        }
+        i -= ELEMENTSOF(host_keys);
+        /* one flag-edit section per component with flags (add_edit) */
+        for (size_t s = ELEMENTSOF(base_sections); section_name(s); s++)
+                if (i-- == 0) {
+                        *ret = (struct model_key){section_name(s), "FLAG", "flag-edit", "", false};
+                        return true;
+                }
+        return false;
 }
 
 /* Keys that older versions accepted and that do nothing now: a config that sets one still

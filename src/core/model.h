@@ -165,6 +165,17 @@ const char *model_pki_name(const struct model *m, const char *name_2021);
 
 /* A component is on unless its row names a section the configuration does not have. */
 bool model_component_on(const struct model *m, const struct component *c);
+/* One key of the configuration, as kubestrap.conf(5) documents it. */
+struct model_key {
+        const char *section; /* "host NAME": any [host ...] section */
+        const char *key;     /* "FLAG": any flag name, with '+' or '-' in front */
+        const char *type;
+        const char *def; /* NULL: required; "": optional, empty */
+        bool repeat;     /* may be given on several lines */
+};
+/* The i-th key: the schema's, the inventory's, then each component's flag edits; false past
+ * the end. */
+bool model_key_at(size_t i, struct model_key *ret);
 
 /* Finds the key names known in a section, for suggestions ("did you mean"). */
 const char *model_suggest(const char *section, const char *key);

@@ -35,6 +35,17 @@ bool preflight_known(const char *name)
         return false;
 }
 
+const char *preflight_check_name(size_t i)
+{
+        if (i < ELEMENTSOF(check_names))
+                return check_names[i];
+        i -= ELEMENTSOF(check_names);
+        FOREACH_COMPONENT (c)
+                if (c->package && i-- == 0)
+                        return c->package;
+        return NULL;
+}
+
 const char *check_status_to_string(enum check_status s)
 {
         switch (s) {

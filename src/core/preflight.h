@@ -37,3 +37,5 @@ void preflight_done(struct preflight *p);
 const char *check_status_to_string(enum check_status s);
 /* Every check's name, for --ignore validation. */
 bool preflight_known(const char *name);
+/* The i-th name --ignore accepts (besides 'all'); NULL past the end. */
+const char *preflight_check_name(size_t i);

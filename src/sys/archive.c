@@ -49,8 +49,13 @@
         X(archive_write_free)                                                                      \
         X(archive_write_header)                                                                    \
         X(archive_write_new)                                                                       \
+        X(archive_write_open)                                                                      \
         X(archive_write_open_fd)                                                                   \
-        X(archive_write_set_format_pax_restricted)
+        X(archive_write_add_filter_gzip)                                                           \
+        X(archive_write_set_bytes_in_last_block)                                                   \
+        X(archive_write_set_filter_option)                                                         \
+        X(archive_write_set_format_pax_restricted)                                                 \
+        X(archive_write_set_format_raw)
 
 #define DECLARE_SYM(name) static __typeof__(name) *sym_##name;
 ARCHIVE_SYMBOLS(DECLARE_SYM)
@@ -114,8 +119,69 @@ static int archive_dlopen(char **ret_error)
 #define archive_write_free                      sym_archive_write_free
 #define archive_write_header                    sym_archive_write_header
 #define archive_write_new                       sym_archive_write_new
+#define archive_write_open                      sym_archive_write_open
 #define archive_write_open_fd                   sym_archive_write_open_fd
+#define archive_write_add_filter_gzip           sym_archive_write_add_filter_gzip
+#define archive_write_set_bytes_in_last_block   sym_archive_write_set_bytes_in_last_block
+#define archive_write_set_filter_option         sym_archive_write_set_filter_option
 #define archive_write_set_format_pax_restricted sym_archive_write_set_format_pax_restricted
+#define archive_write_set_format_raw            sym_archive_write_set_format_raw
+
+static la_ssize_t gzip_write(struct archive *a, void *userdata, const void *data, size_t len)
+{
+        return buf_append(userdata, data, len) < 0 ? -1 : (la_ssize_t)len;
+}
+
+int archive_gzip(const void *data, size_t len, char **ret, size_t *ret_len, char **ret_error)
+{
+        int q = archive_dlopen(ret_error);
+        if (q < 0)
+                return q;
+        _cleanup_buf_ struct buf out = {0};
+        struct archive *a = archive_write_new();
+        struct archive_entry *e = archive_entry_new();
+        int r = -ENOMEM;
+        if (!a || !e)
+                goto done;
+        r = -EIO;
+        /* one raw stream, gzip by libarchive's own zlib code (ARCHIVE_WARN would mean an external
+         * gzip program); no time stamp in the header, so the same input gives the same bytes;
+         * no padding of the last block, which would be bytes after the gzip stream */
+        if (archive_write_set_format_raw(a) != ARCHIVE_OK ||
+            archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+            archive_write_set_filter_option(a, "gzip", "timestamp", NULL) != ARCHIVE_OK ||
+            archive_write_set_filter_option(a, "gzip", "compression-level", "9") != ARCHIVE_OK ||
+            archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+            archive_write_open(a, &out, NULL, gzip_write, NULL) != ARCHIVE_OK)
+                goto fail;
+        archive_entry_set_pathname(e, "data");
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t)len);
+        if (archive_write_header(a, e) != ARCHIVE_OK)
+                goto fail;
+        for (size_t off = 0; off < len;) {
+                la_ssize_t n = archive_write_data(a, (const char *)data + off, len - off);
+                if (n <= 0)
+                        goto fail;
+                off += (size_t)n;
+        }
+        if (archive_write_close(a) != ARCHIVE_OK)
+                goto fail;
+        *ret_len = out.len;
+        *ret = buf_steal(&out);
+        r = *ret ? 0 : -ENOMEM;
+        goto done;
+fail:
+        if (ret_error)
+                asprintf_safe(ret_error, "gzip: %s", archive_error_string(a));
+done:
+        if (e)
+                archive_entry_free(e);
+        if (a)
+                archive_write_free(a);
+        return r;
+}
 
 char *archive_safe_name(const char *name)
 {

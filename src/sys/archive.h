@@ -35,5 +35,9 @@ struct archive_writer *archive_writer_free(struct archive_writer *w);
  * message names it). */
 int archive_unpack_all(int in_fd, const char *dir, char **ret_error);
 
+/* data compressed as one gzip stream (RFC 1952) into *ret (*ret_len bytes): deterministic, no
+ * time stamp or name in the header. */
+int archive_gzip(const void *data, size_t len, char **ret, size_t *ret_len, char **ret_error);
+
 /* Prints an entry name with non-printable bytes escaped, for messages. */
 char *archive_safe_name(const char *name);

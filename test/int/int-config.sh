@@ -126,13 +126,14 @@ for host in "" controller-0; do
         rm -rf "$node"; mkdir -p "$node"
         # the files where the user-data puts them, under $node instead of /
         python3 - "$WORK/user-data" "$node" <<'PY'
-import base64, os, sys, yaml
+import base64, gzip, os, sys, yaml
 ud = yaml.safe_load(open(sys.argv[1]))
 for f in ud["write_files"]:
     dest = sys.argv[2] + f["path"]
     os.makedirs(os.path.dirname(dest), exist_ok=True)
+    assert f["encoding"] == "gz+b64", f["encoding"]
     with open(dest, "wb") as out:
-        out.write(base64.b64decode(f["content"]))
+        out.write(gzip.decompress(base64.b64decode(f["content"])))
     os.chmod(dest, int(f["permissions"], 8))
 PY
         nconf=$node/etc/kubestrap/kubestrap.conf

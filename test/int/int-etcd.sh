@@ -300,7 +300,7 @@ fi
 sed -i -e '/^name = controller-0$/d' -e '/^data-dir = /d' "$CONF"
 ks -c "$CONF" --host controller-2 cloud-init
 tap_is "$RC" 0 "cloud-init --host controller-2 with [etcd]"
-node_conf=$(printf '%s\n' "$OUT" | awk '/path: \/etc\/kubestrap\/kubestrap.conf/ { on = 1 } on && /content:/ { print $2; exit }' | base64 -d)
+node_conf=$(printf '%s\n' "$OUT" | awk '/path: \/etc\/kubestrap\/kubestrap.conf/ { on = 1 } on && /content:/ { print $2; exit }' | base64 -d | gzip -dc)
 tap_like "$node_conf" '^initial-cluster = controller-0=https://10\.240\.0\.10:2380,controller-1=https://10\.240\.0\.11:2380,controller-2=https://10\.240\.0\.12:2380$' "initial-cluster, built from the inventory, is written for the node"
 tap_like "$node_conf" '^name = controller-2$' "and the member's name"
 tap_like "$node_conf" '^etcd-servers = https://10\.240\.0\.10:2379,' "and etcd-servers"

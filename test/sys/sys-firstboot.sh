@@ -1,15 +1,20 @@
 #!/bin/bash
 # System test: 'kubestrap cloud-init' user-data is valid per cloud-init's own schema checker
 # (Debian's cloud-init package, unpacked on this machine), and the real cloud-init, booting a
-# host with that user-data as its NoCloud seed, provisions it: cloud-init's systemd stages run
-# at boot, write_files puts the config and PKI in place with their modes, runcmd starts the
-# shipped first-boot unit, which runs kubestrap apply once.
+# host without kubestrap with that user-data (carrying kubestrap's .deb, --deb) as its NoCloud
+# seed, provisions it: cloud-init's systemd stages run at boot, write_files puts the config,
+# PKI and package in place with their modes (gz+b64), runcmd installs the package with apt-get
+# and starts its first-boot unit, which runs kubestrap apply once.
 # The hosts boot from a base with cloud-init in it (HOSTS_EXTRA_PACKAGES, its own cached base;
 # test/HOSTS.md); without a mirror to build that base, the boot checks are skipped.
 set -eu
 . "${top_srcdir:-$(dirname "$0")/../..}/test/lib/system.sh"
-UNIT=$top_builddir/units/kubestrap-firstboot.service
-[ -f "$UNIT" ] || skip_all "$UNIT is not built"
+. "$top_srcdir/test/lib/deb.sh"
+# the package the host installs from its user-data: built once per run (sys-deb built it)
+if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
+        skip_all "dpkg-buildpackage or debhelper is not installed (scripts/deps)"
+fi
+deb_build || { echo "Bail out! the package did not build: $DEB_WHY"; exit 1; }
 # python3-cffi-backend: python3-cryptography (for cloud-init) needs it through a virtual package,
 # which debootstrap does not resolve
 HOSTS_EXTRA_PACKAGES="cloud-init python3-cffi-backend"
@@ -34,9 +39,11 @@ printf '\n[health]\ntimeout = 30\n\n[host controller-0]\naddress = root@%s\ninte
 chmod 0644 "$conf"
 
 ud=$wd/user-data
-"$KUBESTRAP" -c "$conf" --host controller-0 cloud-init > "$ud"
-tap_is "$?" 0 "cloud-init user-data is written"
+"$KUBESTRAP" -c "$conf" --host controller-0 cloud-init --deb "$DEB" > "$ud" 2> "$wd/ud.err"
+tap_is "$?" 0 "cloud-init user-data with the package is written"
+tap_like "$(cat "$wd/ud.err")" "above EC2's limit of 16384 bytes" "it warns that it is too large for EC2"
 tap_is "$(head -n 1 "$ud")" "#cloud-config" "it starts with #cloud-config"
+tap_is "$(grep -c '^    encoding: gz+b64$' "$ud")" "$(grep -c '^  - path: ' "$ud")" "every entry is gz+b64"
 tap_like "$(grep -c '^  - path: /etc/kubestrap/pki/' "$ud")" '^(9|1[0-2])$' "it carries the PKI"
 tap_like "$(grep -A2 'path: /etc/kubestrap/pki/ca-key.pem' "$ud")" "permissions: '0600'" "keys are written 0600"
 
@@ -52,6 +59,12 @@ if [ -x "$ci/usr/bin/cloud-init" ]; then
         out=$(schema "$ud") && rc=0 || rc=$?
         tap_is "$rc" 0 "cloud-init schema accepts the user-data"
         tap_like "$out" "^Valid cloud-config" "and says so"
+        "$KUBESTRAP" -c "$conf" --host controller-0 cloud-init > "$wd/ud-plain"
+        out=$(schema "$wd/ud-plain") && rc=0 || rc=$?
+        tap_is "$rc" 0 "and the user-data without the package"
+        "$KUBESTRAP" -c "$conf" cloud-init --apt-source 'deb [signed-by=/usr/share/keyrings/kubestrap.gpg] https://packages.invalid/debian bookworm main' > "$wd/ud-apt"
+        out=$(schema "$wd/ud-apt") && rc=0 || rc=$?
+        tap_is "$rc" 0 "and the one that installs kubestrap from a repository (--apt-source)"
         sed 's/permissions: .0600./permissions: [0600]/' "$ud" > "$wd/broken"
         out=$(schema "$wd/broken") && rc=0 || rc=$?
         tap_isnt_zero() { if [ "$1" != 0 ]; then tap_pass "$2"; else tap_fail "$2"; fi; }
@@ -59,15 +72,13 @@ if [ -x "$ci/usr/bin/cloud-init" ]; then
 else
         tap_skip "cloud-init schema accepts the user-data" "cloud-init package not downloadable here"
         tap_skip "and says so" "-"
+        tap_skip "and the user-data without the package" "-"
+        tap_skip "and the one that installs kubestrap from a repository (--apt-source)" "-"
         tap_skip "the same checker rejects a broken variant" "-"
 fi
 
-# The booted host stands for a cloud image: kubestrap, its templates and the shipped unit are
-# in it; cloud-init's NoCloud seed brings the rest, at the next boot.
-host_copy_in 0 "$KUBESTRAP" /usr/local/sbin/kubestrap
-host_exec 0 mkdir -p /usr/local/lib/systemd/system /usr/local/share/kubestrap/templates
-host_copy_in 0 "$UNIT" /usr/local/lib/systemd/system/kubestrap-firstboot.service
-for t in "$top_srcdir"/templates/*; do host_copy_in 0 "$t" "/usr/local/share/kubestrap/templates/${t##*/}"; done
+# The booted host stands for a stock cloud image (Debian with cloud-init): no kubestrap in it;
+# cloud-init's NoCloud seed brings everything, the package included, at the next boot.
 if [ -n "$no_ci" ]; then
         tap_skip "the real cloud-init provisions a host from the user-data at boot" "$no_ci"
         tap_done
@@ -76,7 +87,7 @@ fi
 # what write_files should leave: "path mode sha256" per entry, decoded here only to compare
 awk '/^  - path: /{p=$3} /^    permissions: /{m=$2; gsub("\047", "", m)} /^    content: /{print p, m, $2}' "$ud" |
 while read -r path mode content; do
-        printf '%s %s %s\n' "$path" "${mode#0}" "$(printf '%s' "$content" | base64 -d | sha256sum | cut -d' ' -f1)"
+        printf '%s %s %s\n' "$path" "${mode#0}" "$(printf '%s' "$content" | base64 -d | gzip -dc | sha256sum | cut -d' ' -f1)"
 done > "$wd/want"
 mapfile -t paths < <(cut -d' ' -f1 "$wd/want")
 n=$(wc -l < "$wd/want")
@@ -97,6 +108,8 @@ ci_diag() {
 # At the first boot, with no seed, ds-identify finds no datasource and cloud-init stays off.
 tap_is "$(host_exec 0 cloud-init status 2>&1 | head -n 1) $(host_exec 0 test -e /etc/kubestrap && echo exists)" \
         "status: disabled " "before the seed, cloud-init is off and nothing of kubestrap's config is there"
+tap_is "$(host_exec 0 sh -c 'command -v kubestrap; ls /lib/systemd/system/kubestrap-firstboot.service 2>/dev/null' || true)" "" \
+        "and kubestrap is not installed"
 
 # The seed: the user-data as generated, a new instance-id, and the image's cloud.cfg.d drop-in.
 host_exec 0 mkdir -p /var/lib/cloud/seed/nocloud
@@ -118,9 +131,13 @@ tap_is "$(host_exec 0 python3 -c 'import json; r = json.load(open("/run/cloud-in
 print(r["datasource"].split()[0], "errors:", len(r["errors"]))' 2>&1)" "DataSourceNoCloud errors: 0" \
         "from the NoCloud seed, with no errors"
 tap_is "$(have "${paths[@]}")" "$(cat "$wd/want")" "every write_files entry is on the host, byte for byte, with its mode ($n files)"
-tap_is "$(host_exec 0 grep -cE "Writing to /etc/kubestrap/.* - wb: \[[0-7]+\]" /var/log/cloud-init.log 2>&1)" "$n" \
+tap_is "$(host_exec 0 grep -cE "Writing to /(etc|var/lib)/kubestrap/.* - wb: \[[0-7]+\]" /var/log/cloud-init.log 2>&1)" "$n" \
         "cloud-init's log says it wrote them"
 tap_is "$(host_exec 0 stat -c %a /etc/kubestrap/pki/kubernetes-key.pem 2>&1)" 600 "the key is 0600"
+tap_is "$(host_exec 0 dpkg-query -W -f='${Status} ${Version}' kubestrap 2>&1)" "install ok installed 0.1.0" \
+        "runcmd installed the carried package"
+tap_is "$(host_exec 0 systemctl show -p FragmentPath --value kubestrap-firstboot.service 2>&1)" \
+        /lib/systemd/system/kubestrap-firstboot.service "the first-boot unit is the package's"
 tap_is "$(host_exec 0 systemctl is-enabled kubestrap-firstboot.service 2>&1)" enabled "runcmd enabled the first-boot unit"
 ok=0
 for _ in $(seq 200); do

@@ -202,6 +202,37 @@ else
     tap_skip "the stand-ins of every version" "no stand-in build at $STANDIN"
 fi
 
+# --- the etcd release, made from Debian's binaries ------------------------------------
+if [ -x "$MIRROR_ETCD_BIN" ] && [ -x "$MIRROR_ETCD_CTL" ]; then
+    E=$MIRROR_ETCD_VERSION TGZ=etcd-$MIRROR_ETCD_VERSION-linux-$ARCH.tar.gz
+    tap_is "$MIRROR_ETCD_URL" "$MIRROR_URL/etcd" "MIRROR_ETCD_URL is the etcd base under the mirror"
+    tap_ok "mirror_publish_etcd" mirror_publish_etcd "$ARCH"
+    ed="$tmp/work/etcd"
+    mkdir -p "$ed"
+    tap_ok "the tarball downloads from <base>/<version>/" \
+        curl -fsS --cacert "$MIRROR_CA" -o "$ed/$TGZ" "$MIRROR_ETCD_URL/$E/$TGZ"
+    tap_ok "SHA256SUMS downloads from next to it" \
+        curl -fsS --cacert "$MIRROR_CA" -o "$ed/SHA256SUMS" "$MIRROR_ETCD_URL/$E/SHA256SUMS"
+    tap_like "$(cat "$ed/SHA256SUMS")" "^[0-9a-f]{64}  $TGZ\$" "SHA256SUMS has shasum -a 256's '<hex>  name' lines"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    tap_ok "sha256sum -c accepts SHA256SUMS for the tarball" bash -c 'cd "$1" && sha256sum -c --status SHA256SUMS' _ "$ed"
+    top=etcd-$E-linux-$ARCH
+    tap_is "$(tar -tzf "$ed/$TGZ" | sort | tr '\n' ' ')" \
+        "$top/ $top/Documentation/ $top/Documentation/README.md $top/README-etcdctl.md $top/README.md $top/READMEv2-etcdctl.md $top/etcd $top/etcdctl " \
+        "the release layout: one top directory with etcd, etcdctl, the READMEs and Documentation/"
+    tar -C "$ed" -xzf "$ed/$TGZ"
+    tap_like "$("$ed/$top/etcd" --version)" "^etcd Version: ${E#v}" "its etcd is ${E#v}"
+    tap_like "$("$ed/$top/etcdctl" version)" "^etcdctl version: ${E#v}" "its etcdctl is ${E#v}"
+    tap_ok "and they are Debian's binaries, byte for byte" \
+        sh -c 'cmp -s "$1/etcd" "$2" && cmp -s "$1/etcdctl" "$3"' _ "$ed/$top" "$MIRROR_ETCD_BIN" "$MIRROR_ETCD_CTL"
+    cp "$MIRROR_WWW/etcd/$E/$TGZ" "$ed/first.tgz"
+    mirror_publish_etcd "$ARCH"
+    tap_ok "publishing again gives the same bytes (SHA256SUMS stays valid)" cmp -s "$ed/first.tgz" "$MIRROR_WWW/etcd/$E/$TGZ"
+    tap_is "$(grep -c . "$MIRROR_WWW/etcd/$E/SHA256SUMS")" 1 "and one line per file in SHA256SUMS"
+else
+    tap_skip "the etcd release" "no $MIRROR_ETCD_BIN or $MIRROR_ETCD_CTL (scripts/deps installs them)"
+fi
+
 # --- stop ----------------------------------------------------------------
 pid=$(cat "$MIRROR_PID_FILE")
 tap_ok "mirror_stop" mirror_stop

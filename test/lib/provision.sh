@@ -8,14 +8,15 @@ PROV_BRIDGE_ADDR=10.240.0.1
 
 # prov_mirror_up DIR: the mirror on 127.0.0.1 and the bridge, with the stand-ins of every
 # version in MIRROR_STANDIN_VERSIONS (v1.21.0, the seed's, and the current minors), the bad
-# releases of MIRROR_STANDIN_CRASH_VERSIONS, and the stable markers (mirror.sh).
+# releases of MIRROR_STANDIN_CRASH_VERSIONS, the stable markers, and the etcd release under
+# MIRROR_EXTRA_ETCD_URL (mirror.sh).
 prov_mirror_up() {
         local d=$1
         MIRROR_EXTRA_ADDR=$PROV_BRIDGE_ADDR
         export MIRROR_EXTRA_ADDR
         mkdir -p "$d/mirror"
         mirror_start "$d/mirror" >/dev/null || return 1
-        mirror_publish_standins amd64 "$STANDIN"
+        mirror_publish_standins amd64 "$STANDIN" && mirror_publish_etcd amd64
 }
 
 # prov_conf OUT INTERNAL_IP PUBLIC_ADDRESS: the example config pointed at the mirror.

@@ -16,6 +16,7 @@ export KUBESTRAP_TEMPLATES
 
 . "$top_srcdir/test/lib/tap.sh"
 . "$top_srcdir/test/lib/mirror.sh"
+. "$top_srcdir/test/lib/etcd.sh"
 
 VERSION=v1.21.0
 ARCH=amd64
@@ -49,6 +50,7 @@ ks_apply_cut() {
 }
 
 ks_cleanup() {
+        etcd_stop 2>/dev/null || true
         mirror_stop 2>/dev/null || true
         [ -n "${WORK:-}" ] && rm -rf "$WORK"
 }

@@ -8,6 +8,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/lib/tap.sh"
 # shellcheck source=test/lib/mirror.sh
 . "$here/lib/mirror.sh"
+# shellcheck source=test/lib/etcd.sh
+. "$here/lib/etcd.sh"
+export STANDIN_REQUIRE_ETCD=1 # the API server stand-in starts only with a healthy etcd
 
 for tool in nginx openssl curl ss; do
     if ! command -v "$tool" >/dev/null 2>&1; then
@@ -19,6 +22,7 @@ done
 tmp=$(mktemp -d)
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
+    etcd_stop
     mirror_stop
     rm -rf "$tmp"
 }
@@ -154,11 +158,13 @@ if [ -x "$STANDIN" ]; then
     tap_unlike "$(cat "$MIRROR_WWW"/stable*.txt)" crash "no marker names a -crash release"
 
     # serve_version FILE: runs FILE as kube-apiserver (the mirror's own server certificate)
-    # on a free port and prints its /version.
+    # on a free port, with a real etcd, and prints its /version.
+    "$here/../scripts/make-pki" "$tmp/work/pki" >/dev/null && etcd_start "$tmp/work/etcd" "$tmp/work/pki" ||
+        tap_bail "could not start etcd for the API servers"
     serve_version() {
         local log="$tmp/work/apiserver.log" pid port='' out=''
         "$1" --tls-cert-file="$MIRROR_DIR/ca/server.pem" --tls-private-key-file="$MIRROR_DIR/ca/server.key" \
-            --bind-address=127.0.0.1 --secure-port=0 >"$log" 2>&1 &
+            "${KS_ETCD_APISERVER_FLAGS[@]}" --bind-address=127.0.0.1 --secure-port=0 >"$log" 2>&1 &
         pid=$!
         # until it says where it listens, or exits; generous, since under ASan on a loaded
         # machine a start can take seconds (the bound only keeps a broken stand-in from hanging)

@@ -1,6 +1,7 @@
 /* kubestrap reset: the verb around reset.c, which does the work; here are the lock, the state
  * and the report of each path. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ static bool confirmed(const char *root)
 static int cmd_reset(struct cmd_ctx *ctx)
 {
         bool dry_run = cmd_opt(ctx, "dry-run") != NULL, yes = cmd_opt(ctx, "yes") != NULL;
+        bool purge = cmd_opt(ctx, "purge-etcd-data") != NULL;
         struct run_times times = {.start_usec = now_usec()};
         struct model *m = NULL;
         struct state *st = NULL;
@@ -94,6 +96,21 @@ static int cmd_reset(struct cmd_ctx *ctx)
                         report_reset_path(e->outcome == RESET_REMOVED ? "removed" : "kept", e->path,
                                           e->reason);
         }
+        /* etcd's data is the cluster's, not a file kubestrap installed: it stays unless asked */
+        if (m->etcd) {
+                _cleanup_free_ char *data = target_display(&t, m->cfg.etcd.data_dir);
+                struct stat dst;
+                if (data && lstat(data, &dst) == 0 && S_ISDIR(dst.st_mode) && purge) {
+                        rm_rf(data);
+                        report_reset_path("removed", data, NULL);
+                        res.removed++;
+                } else if (data && lstat(data, &dst) == 0) {
+                        report_reset_path("kept", data,
+                                          "etcd's data (the member's; --purge-etcd-data removes "
+                                          "it)");
+                        res.kept++;
+                }
+        }
         if (res.save_error)
                 log_error_errno(res.save_error, "Failed to update the state in %s: %m", state_dir);
         removed = res.removed;
@@ -114,6 +131,7 @@ out:
 static const struct cmd_option reset_options[] = {
     {"dry-run", 0, NULL, "say what would be stopped, removed and kept; change nothing"},
     {"yes", 'y', NULL, "do not ask first (reset asks only on a terminal)"},
+    {"purge-etcd-data", 0, NULL, "also remove etcd's data directory (kept otherwise)"},
     {0},
 };
 
@@ -122,7 +140,7 @@ const struct command cmd_reset_entry = {
     .min_args = 0,
     .max_args = 0,
     .flags = CMD_LOCKS,
-    .usage = "reset [--dry-run] [--yes]",
+    .usage = "reset [--dry-run] [--yes] [--purge-etcd-data]",
     .options = reset_options,
     .summary = "stop our units and remove exactly what kubestrap installed",
     .exec = cmd_reset,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "etcd.h"
 #include "log.h"
 #include "marker.h"
 #include "preflight.h"
@@ -245,7 +246,9 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
         r = resolve_version(ctx, job);
         if (r != EXIT_OK)
                 return r;
-        r = render_all(job->model, &job->target, &job->rendered, &err);
+        r = etcd_prepare(job->model, &job->target, &err);
+        if (r >= 0)
+                r = render_all(job->model, &job->target, &job->rendered, &err);
         if (r < 0) {
                 if (err)
                         log_error("%s", err);
@@ -294,7 +297,7 @@ void job_done(struct job *job)
 int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose)
 {
         struct preflight p;
-        int r = preflight_run(m, ctx->root == NULL, ctx->ignore, &p);
+        int r = preflight_run(m, ctx->root, ctx->root == NULL, ctx->ignore, &p);
         if (r < 0) {
                 preflight_done(&p);
                 return log_error_errno(r, "preflight: %m"), EXIT_RUN_FAILED;

@@ -26,6 +26,9 @@ enum probe_tls {
         PROBE_TLS_CLUSTER_CA, /* https, verified against the cluster CA in <lib-dir> */
         PROBE_TLS_INSECURE,   /* https, self-signed serving certificate */
         PROBE_PLAIN_HTTP,     /* http with a Host header, as a load balancer asks */
+        /* etcd's client port: https verified against the CA in [paths] etcd-dir, with the
+         * client certificate there (--client-cert-auth); plain http when etcd-servers is */
+        PROBE_ETCD_CLIENT,
 };
 
 struct component_probe {
@@ -34,6 +37,7 @@ struct component_probe {
         enum probe_tls tls;
         const char *host_header;   /* PROBE_PLAIN_HTTP: the Host asked for, NULL: none */
         struct minor_range minors; /* the releases that serve the path */
+        const char *expect;        /* a string the answer must hold ('"health":"true"'), or NULL */
 };
 
 struct component_port {
@@ -51,10 +55,19 @@ enum template_kind {
         TEMPLATE_SITE,
 };
 
+/* Which etcd a template is for: the chapter's TLS cluster or the current edition's single
+ * plain-http member (etcd-servers = http://...). */
+enum template_when {
+        TEMPLATE_ALWAYS,
+        TEMPLATE_ETCD_TLS,
+        TEMPLATE_ETCD_HTTP,
+};
+
 struct component_template {
         enum template_kind kind;
         const char *name; /* file under templates/ */
         const char *dest; /* installed name; NULL: the template's name */
+        enum template_when when;
 };
 
 /* A version rule on a default flag, applied before the operator's edits (who can still add the
@@ -117,6 +130,14 @@ struct component {
          * layout maps them: model_pki_name) */
         const char *const *pki;
         const char *const *after; /* names of components it needs running first */
+        /* The config section whose presence turns it on ("etcd"); NULL: always on. */
+        const char *section;
+        /* Its own release artifact (a tarball with its own version and URL layout, release.h),
+         * NULL: none; and PKI files copied into a directory of its own (model key), by their
+         * kthw-2021 names, only when it speaks TLS. */
+        const char *artifact;
+        const char *pki_dir;
+        const char *const *own_pki;
 };
 
 extern const struct component components[];

@@ -107,8 +107,13 @@ struct config {
         } fanout;
         struct {
                 const char *bin_dir, *lib_dir, *config_dir, *unit_dir, *nginx_dir, *template_dir,
-                    *state_dir, *cache_dir;
+                    *state_dir, *cache_dir, *etcd_dir;
         } paths;
+        /* [etcd]: only read when the section is there (model_etcd_on) */
+        struct {
+                const char *version, *base_url, *mirrors, *name, *initial_cluster, *cluster_token,
+                    *data_dir;
+        } etcd;
 };
 
 struct model {
@@ -123,7 +128,9 @@ struct model {
         struct pin pins[_BINARY_MAX];
         struct host *hosts;
         size_t n_hosts;
-        char **warnings; /* keys that are accepted but do nothing any more, named */
+        char **warnings;     /* keys that are accepted but do nothing any more, named */
+        bool etcd;           /* an [etcd] section is there: kubestrap runs etcd */
+        struct pin etcd_pin; /* [download] digest.etcd: the etcd release tarball's digest */
 };
 
 /* Loads and validates. On configuration errors returns -EINVAL with every problem in
@@ -148,6 +155,9 @@ int model_set(struct model *m, const char *name, const char *value);
 enum pki_layout model_pki_layout(const struct model *m);
 /* A PKI file's name in the model's layout, from its kthw-2021 name; other names unchanged. */
 const char *model_pki_name(const struct model *m, const char *name_2021);
+
+/* A component is on unless its row names a section the configuration does not have. */
+bool model_component_on(const struct model *m, const struct component *c);
 
 /* Finds the key names known in a section, for suggestions ("did you mean"). */
 const char *model_suggest(const char *section, const char *key);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -14,11 +15,12 @@
 #include <unistd.h>
 
 #include "pki.h"
+#include "etcd.h"
 #include "util.h"
 
 static const char *const check_names[] = {
-    "root",     "systemd",  "ports",       "swap", "pki-files", "key-modes",
-    "cert-key", "ca-chain", "cert-expiry", "san",  "dns",       "etcd-disk",
+    "root",     "systemd",     "ports", "swap", "pki-files", "key-modes", "cert-key",
+    "ca-chain", "cert-expiry", "san",   "dns",  "etcd-disk", "etcd-data",
 };
 
 bool preflight_known(const char *name)
@@ -162,15 +164,15 @@ static bool in_unit(const char *cgroup, const char *unit)
         return want && strncmp(cgroup, want, n) == 0 && (cgroup[n] == 0 || cgroup[n] == '/');
 }
 
-static void check_ports(struct preflight *p)
+static void check_ports(struct preflight *p, const struct model *m)
 {
         size_t bad = 0;
         struct buf all = {0};
         size_t n_ports = 0, k = 0;
         FOREACH_COMPONENT (c)
-                n_ports += c->n_ports;
+                n_ports += model_component_on(m, c) ? c->n_ports : 0;
         FOREACH_COMPONENT (c)
-                for (size_t i = 0; i < c->n_ports; i++, k++) {
+                for (size_t i = 0; model_component_on(m, c) && i < c->n_ports; i++, k++) {
                         unsigned port = c->ports[i].port;
                         (void)buf_printf(&all, "%s%u",
                                          k == 0             ? ""
@@ -407,9 +409,13 @@ static int cmp_long(const void *a, const void *b)
 }
 
 /* etcd wants fsync in single milliseconds; this is what a 2 KiB write + fdatasync costs here. */
-static void check_etcd_disk(struct preflight *p, const struct model *m)
+static void check_etcd_disk(struct preflight *p, const struct model *m, bool live)
 {
         const char *dir = m->cfg.node.etcd_data_dir;
+        /* with [etcd], its own data directory (on this machine, not a --root tree) unless
+         * [node] names another disk to test */
+        if ((!dir || !*dir) && m->etcd && live)
+                dir = m->cfg.etcd.data_dir;
         if (!dir || !*dir)
                 return;
         char path[512];
@@ -446,7 +452,51 @@ static void check_etcd_disk(struct preflight *p, const struct model *m)
             "fsync p99 %.2f ms over %zu writes in %s", (double)p99 / 1000, n, dir);
 }
 
-int preflight_run(const struct model *m, bool live, char *const *ignore, struct preflight *p)
+/* etcd's data directory: empty (the member bootstraps), or the member this configuration makes
+ * (the ID etcd derives from its peer URLs and the cluster token, read from the directory's
+ * write-ahead log). Another cluster's or another name's member would not join this cluster. */
+static void check_etcd_data(struct preflight *p, const struct model *m, const char *root)
+{
+        if (!m->etcd)
+                return;
+        const char *dir = m->cfg.etcd.data_dir;
+        struct target t = {.root_fd = -1, .lock_fd = -1};
+        uint64_t want = 0, node = 0, cluster = 0;
+        int r = etcd_member_id(m->cfg.etcd.initial_cluster, m->cfg.etcd.name,
+                               m->cfg.etcd.cluster_token, &want);
+        if (r < 0) {
+                add(p, "etcd-data", CHECK_FAIL, "set [etcd] name to one of initial-cluster's",
+                    "[etcd] name '%s' is not in initial-cluster", m->cfg.etcd.name);
+                return;
+        }
+        r = target_open(root, &t);
+        if (r >= 0) {
+                r = etcd_data_member(&t, dir, &node, &cluster);
+                target_close(&t);
+        }
+        if (r == -ENOENT)
+                add(p, "etcd-data", CHECK_PASS, NULL,
+                    "%s holds no member yet: %s bootstraps as member %016" PRIx64, dir,
+                    m->cfg.etcd.name, want);
+        else if (r < 0)
+                add(p, "etcd-data", CHECK_FAIL, "move the directory away if it is not etcd's",
+                    "%s: not an etcd data directory kubestrap can read (%s)", dir,
+                    r == -EBADMSG ? "its write-ahead log does not read as etcd's" : strerror(-r));
+        else if (node != want)
+                add(p, "etcd-data", CHECK_FAIL,
+                    "check [etcd] name, cluster-token and initial-cluster, or move the data away",
+                    "%s holds member %016" PRIx64 " of cluster %016" PRIx64
+                    ", but %s with this token and initial-cluster is member %016" PRIx64,
+                    dir, node, cluster, m->cfg.etcd.name, want);
+        else
+                add(p, "etcd-data", CHECK_PASS, NULL,
+                    "%s holds member %016" PRIx64 " (%s) of cluster %016" PRIx64
+                    ": it rejoins, never bootstraps again",
+                    dir, node, m->cfg.etcd.name, cluster);
+}
+
+int preflight_run(const struct model *m, const char *root, bool live, char *const *ignore,
+                  struct preflight *p)
 {
         *p = (struct preflight){0};
         if (live) {
@@ -456,7 +506,7 @@ int preflight_run(const struct model *m, bool live, char *const *ignore, struct 
                 add(p, "systemd", sd ? CHECK_PASS : CHECK_FAIL,
                     "boot with systemd, or use --root to install files only",
                     sd ? "systemd is the init system" : "systemd is not running");
-                check_ports(p);
+                check_ports(p, m);
                 check_swap(p);
                 FOREACH_COMPONENT (c) {
                         if (!c->package)
@@ -471,7 +521,8 @@ int preflight_run(const struct model *m, bool live, char *const *ignore, struct 
         }
         check_pki(p, m);
         check_dns(p, m);
-        check_etcd_disk(p, m);
+        check_etcd_disk(p, m, live);
+        check_etcd_data(p, m, root);
         for (size_t i = 0; i < p->n; i++) {
                 struct check_result *c = &p->results[i];
                 if (c->status == CHECK_FAIL &&

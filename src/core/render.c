@@ -401,11 +401,27 @@ static int render_one(const struct model *m, struct target *t, const char *tname
         return 0;
 }
 
+/* The component's unit template for this configuration: etcd's TLS unit (the chapter's) or
+ * its plain-http one (the current edition's), by etcd-servers. */
+static const struct component_template *unit_template(const struct model *m,
+                                                      const struct component *c)
+{
+        for (size_t i = 0; i < c->n_templates; i++) {
+                const struct component_template *ct = &c->templates[i];
+                if (ct->kind != TEMPLATE_UNIT)
+                        continue;
+                if (ct->when == TEMPLATE_ALWAYS ||
+                    (ct->when == TEMPLATE_ETCD_TLS) == version_etcd_tls(m))
+                        return ct;
+        }
+        return NULL;
+}
+
 /* A unit file from its template, with the flags block rendered and edited first. */
 static int render_unit(const struct model *m, struct target *t, const struct component *c,
                        struct render_result *res, char **ret_error)
 {
-        const struct component_template *ut = component_template(c, TEMPLATE_UNIT);
+        const struct component_template *ut = unit_template(m, c);
         const struct component_template *ft = component_template(c, TEMPLATE_FLAGS);
         _cleanup_free_ char *flags_text = NULL, *flags_src = NULL, *block = NULL;
         char *unit = NULL, *unit_src = NULL;
@@ -476,10 +492,10 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
 
         /* Units first, then config files, then sites: the plan lists them in this order. */
         FOREACH_COMPONENT (c)
-                if (r >= 0 && c->renders_unit)
+                if (r >= 0 && c->renders_unit && model_component_on(m, c))
                         r = render_unit(m, t, c, res, ret_error);
         FOREACH_COMPONENT (c)
-                for (size_t i = 0; r >= 0 && i < c->n_templates; i++) {
+                for (size_t i = 0; r >= 0 && model_component_on(m, c) && i < c->n_templates; i++) {
                         const struct component_template *ct = &c->templates[i];
                         if (ct->kind != TEMPLATE_CONFIG)
                                 continue;
@@ -493,7 +509,7 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
                                              TEMPLATE_CONFIG, NULL);
                 }
         FOREACH_COMPONENT (c)
-                for (size_t i = 0; r >= 0 && i < c->n_templates; i++)
+                for (size_t i = 0; r >= 0 && model_component_on(m, c) && i < c->n_templates; i++)
                         if (c->templates[i].kind == TEMPLATE_SITE)
                                 r = render_site(m, t, c, &c->templates[i], res, ret_error);
         if (r < 0) {

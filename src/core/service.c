@@ -303,6 +303,12 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
         r = component_start_order(order, n);
         if (r < 0)
                 goto finish;
+        /* only the components this configuration runs (etcd with [etcd]) */
+        size_t kept = 0;
+        for (size_t k = 0; k < n; k++)
+                if (model_component_on(m, order[k]))
+                        order[kept++] = order[k];
+        n = kept;
         for (size_t k = 0; k < n; k++) {
                 u[k].component = order[k];
                 r = strv_extend(&units, order[k]->unit);

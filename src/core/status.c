@@ -3,10 +3,12 @@
 #include "status.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bus.h"
+#include "etcd.h"
 #include "health.h"
 #include "http.h"
 #include "log.h"
@@ -70,6 +72,40 @@ static void version_row(struct status *s, const struct model *m, const struct pr
         http_call_done(&c);
 }
 
+/* One row per etcd member as the local member lists them: its ID, whether it leads, and its
+ * own /health at its client URL (so a member that is down is named). */
+static void etcd_rows(struct status *s, const struct model *m, const char *root)
+{
+        struct etcd_cluster c;
+        if (etcd_cluster_collect(m, root, &c) < 0) {
+                s->oom = true;
+                return;
+        }
+        if (c.error) {
+                struct status_row *row = add_row(s, "etcd members", NULL);
+                if (row) {
+                        row->detail = strdup(c.error);
+                        row->target = strdup("127.0.0.1:2379");
+                }
+        }
+        for (size_t i = 0; i < c.n; i++) {
+                const struct etcd_member *e = &c.members[i];
+                _cleanup_free_ char *label =
+                    strjoin3("etcd member ", e->name[0] ? e->name : "?", NULL);
+                struct status_row *row = label ? add_row(s, label, NULL) : NULL;
+                if (!row)
+                        break;
+                row->ok = e->healthy;
+                row->target = strdup(e->client_url ? e->client_url : "-");
+                asprintf_safe(&row->detail, "id %016" PRIx64 "%s, %s", e->id,
+                              e->leader ? ", leader" : "",
+                              e->healthy  ? "healthy"
+                              : e->detail ? e->detail
+                                          : "not healthy");
+        }
+        etcd_cluster_done(&c);
+}
+
 int status_collect(const struct model *m, const char *root, struct status *s)
 {
         *s = (struct status){.all_ok = true};
@@ -108,6 +144,8 @@ int status_collect(const struct model *m, const char *root, struct status *s)
                 version_row(s, m, api, "version (public)", m->cfg.cluster.public_address);
         }
         health_probes_free(probes, n);
+        if (m->etcd)
+                etcd_rows(s, m, root);
         for (size_t i = 0; i < s->n; i++)
                 s->all_ok = s->all_ok && s->rows[i].ok;
         return s->oom ? -ENOMEM : 0;

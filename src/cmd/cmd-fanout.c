@@ -49,6 +49,53 @@ static int resolve_marker(struct model *m, char *const *verb_argv)
         return EXIT_OK;
 }
 
+/* A new etcd cluster is healthy only once a quorum of its members runs, and a new member's
+ * start job (Type=notify) only returns then: a rolling apply would wait on its first host for
+ * ever. So --serial first runs "apply --etcd-bootstrap" on every host at once, which installs
+ * and starts etcd alone where its data directory holds no member yet and leaves every other
+ * host alone; then the rolling pass finds etcd healthy, and a member with data only ever
+ * restarts in it, one at a time. Returns an exit code. */
+static int etcd_first_pass(const struct model *m, const struct host *const *hosts, size_t n,
+                           const struct fanout_options *o)
+{
+        if (!o->serial || !m->etcd || n < 2 || !streq(o->verb_argv[0], "apply"))
+                return EXIT_OK;
+        _cleanup_strv_free_ char **argv = NULL;
+        int r = 0;
+        for (char **a = o->verb_argv; *a && r >= 0; a++)
+                r = strv_extend(&argv, *a);
+        if (r >= 0)
+                r = strv_extend(&argv, "--etcd-bootstrap");
+        if (r < 0)
+                return log_error_errno(r, "fanout: %m"), EXIT_RUN_FAILED;
+        struct fanout_options first = *o;
+        first.serial = false;
+        first.jobs = 0;
+        first.max_fail = -1;
+        first.verb_argv = argv;
+        struct fanout_host *fh = NULL;
+        r = fanout_run(m, hosts, n, &first, &fh);
+        if (r < 0) {
+                free(fh);
+                return log_error_errno(r, "fanout: %m"), EXIT_RUN_FAILED;
+        }
+        size_t bad = 0;
+        for (size_t k = 0; k < n; k++)
+                bad += fh[k].result != FANOUT_OK;
+        if (bad)
+                report_fanout_hosts(fh, n);
+        for (size_t k = 0; k < n; k++)
+                free(fh[k].error);
+        free(fh);
+        if (bad) {
+                log_error("fanout: etcd's bootstrap failed on %zu host(s); the rolling pass was "
+                          "not started",
+                          bad);
+                return EXIT_RUN_FAILED;
+        }
+        return EXIT_OK;
+}
+
 /* "-j N", "--max-fail K": a count, or a usage error */
 static int count_opt(struct cmd_ctx *ctx, const char *name, const char *shown, unsigned *ret)
 {
@@ -119,8 +166,16 @@ static int cmd_fanout(struct cmd_ctx *ctx)
         o.bundle_path = path;
         o.private_dir = dir;
         struct fanout_host *fh = NULL;
-        r = fanout_run(m, hosts, n, &o, &fh);
+        r = etcd_first_pass(m, hosts, n, &o);
+        if (r == EXIT_OK)
+                r = fanout_run(m, hosts, n, &o, &fh);
+        else
+                r = -ECANCELED;
         fanout_private_dir_remove(dir);
+        if (r == -ECANCELED) {
+                model_free(m);
+                return EXIT_RUN_FAILED;
+        }
         if (r < 0) {
                 log_error_errno(r, "fanout: %m");
                 free(fh);

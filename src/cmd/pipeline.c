@@ -230,6 +230,11 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
         int r = cmd_load_model(ctx, &job->model);
         if (r != EXIT_OK)
                 return r;
+        if (ctx->etcd_bootstrap && !job->model->etcd) {
+                log_error("--etcd-bootstrap: %s has no [etcd] section", job->model->config_path);
+                return EXIT_USAGE;
+        }
+        job->model->only_etcd = ctx->etcd_bootstrap;
         job->bundle = ctx->bundle;
         r = target_open(ctx->root, &job->target);
         if (r < 0) {

@@ -295,7 +295,7 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
                         return r;
         }
         /* The release now installed: the next plan checks the version skew against it. */
-        int q = state_put_release(st, p->version);
+        int q = p->version ? state_put_release(st, p->version) : 0;
         if (q < 0)
                 return q;
         /* Each tarball's digest asked of its server, so the next run needs no request. */

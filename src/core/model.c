@@ -817,6 +817,8 @@ static int resolve_etcd(struct loader *l)
 
 bool model_component_on(const struct model *m, const struct component *c)
 {
+        if (m->only_etcd && !streq(c->name, "etcd"))
+                return false;
         return !c->section || (streq(c->section, "etcd") && m->etcd);
 }
 

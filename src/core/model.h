@@ -131,6 +131,8 @@ struct model {
         char **warnings;     /* keys that are accepted but do nothing any more, named */
         bool etcd;           /* an [etcd] section is there: kubestrap runs etcd */
         struct pin etcd_pin; /* [download] digest.etcd: the etcd release tarball's digest */
+        /* apply --etcd-bootstrap: this run is about etcd alone (fanout --serial's first pass) */
+        bool only_etcd;
 };
 
 /* Loads and validates. On configuration errors returns -EINVAL with every problem in

@@ -297,7 +297,7 @@ static int add_etcd_binaries(const struct model *m, const struct state *st, stru
 }
 
 /* --bundle: the binaries and their digests come from the bundle (already checked against its
- * manifest), and must be the release the configuration asks for. */
+ * manifest), and must be the release the configuration asks for; etcd's too, with [etcd]. */
 static int add_bundle_binaries(const struct model *m, struct plan *p, char **ret_error)
 {
         const struct bundle *bu = p->bundle;
@@ -308,27 +308,37 @@ static int add_bundle_binaries(const struct model *m, struct plan *p, char **ret
                               m->cfg.download.arch);
                 return -EINVAL;
         }
-        for (int b = 0; b < _BINARY_MAX; b++) {
-                const struct bundle_binary *x = bundle_find(bu, binary_names[b]);
+        if (m->etcd && !(bu->etcd_version && streq(bu->etcd_version, m->cfg.etcd.version))) {
+                asprintf_safe(ret_error, "the bundle holds %s%s but %s asks for etcd %s",
+                              bu->etcd_version ? "etcd " : "no etcd",
+                              bu->etcd_version ? bu->etcd_version : "", m->config_path,
+                              m->cfg.etcd.version);
+                return -EINVAL;
+        }
+        size_t n = _BINARY_MAX + (m->etcd ? ELEMENTSOF(etcd_binaries) : 0);
+        for (size_t b = 0; b < n; b++) {
+                const char *name =
+                    b < _BINARY_MAX ? binary_names[b] : etcd_binaries[b - _BINARY_MAX];
+                const struct pin *pin = b < _BINARY_MAX ? &m->pins[b] : NULL;
+                const struct bundle_binary *x = bundle_find(bu, name);
                 if (!x) {
-                        asprintf_safe(ret_error, "the bundle has no %s", binary_names[b]);
+                        asprintf_safe(ret_error, "the bundle has no %s", name);
                         return -ENOENT;
                 }
-                if (m->pins[b].set &&
-                    (m->pins[b].alg != x->alg || !streq(m->pins[b].hex, x->hex))) {
+                if (pin && pin->set && (pin->alg != x->alg || !streq(pin->hex, x->hex))) {
                         asprintf_safe(ret_error,
-                                      "bundle's %s does not match the digest pinned in %s",
-                                      binary_names[b], m->config_path);
+                                      "bundle's %s does not match the digest pinned in %s", name,
+                                      m->config_path);
                         return -EBADMSG;
                 }
-                _cleanup_free_ char *path = path_join(bin, binary_names[b]);
+                _cleanup_free_ char *path = path_join(bin, name);
                 struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, ROLE_BINARY) : NULL;
                 if (!it)
                         return -ENOMEM;
                 it->alg = x->alg;
                 memcpy(it->hex, x->hex, sizeof(it->hex));
                 it->local_path = strdup(x->path);
-                it->url = strjoin3("bundle:", binary_names[b], NULL);
+                it->url = strjoin3("bundle:", name, NULL);
                 it->digest_from = strdup("bundle");
                 if (!it->local_path || !it->url || !it->digest_from)
                         return -ENOMEM;
@@ -350,6 +360,8 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         /* a bundle without binaries (fanout's) carries config, PKI and templates only */
         if (p->bundle && p->bundle->n_bins > 0)
                 return add_bundle_binaries(m, p, ret_error);
+        if (m->only_etcd)
+                return add_etcd_binaries(m, st, p, ret_error);
         if (m->etcd) {
                 r = add_etcd_binaries(m, st, p, ret_error);
                 if (r < 0)
@@ -526,16 +538,17 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
         p->bundle = o->bundle;
 
         plan_download_options(m, &p->http, &p->policy);
-        p->version = strdup(m->cfg.cluster.version);
+        /* etcd alone installs no Kubernetes release: none is recorded */
+        p->version = m->only_etcd ? NULL : strdup(m->cfg.cluster.version);
         p->cache_dir = strdup(m->cfg.paths.cache_dir);
-        int r = p->cache_dir && p->version ? 0 : -ENOMEM;
+        int r = p->cache_dir && (p->version || m->only_etcd) ? 0 : -ENOMEM;
         const char *dirs[] = {m->cfg.paths.config_dir, m->cfg.paths.lib_dir};
-        for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0; i++)
+        for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0 && !m->only_etcd; i++)
                 if (!plan_add(p, ITEM_DIR, dirs[i], 0755, ROLE_DIRECTORY))
                         r = -ENOMEM;
         if (r >= 0)
                 r = add_binaries(m, st, p, ret_error);
-        if (r >= 0)
+        if (r >= 0 && !m->only_etcd)
                 r = add_pki(m, p, ret_error);
         if (r >= 0)
                 r = add_component_files(m, p, ret_error);

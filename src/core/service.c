@@ -456,7 +456,8 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                 unit_status_done(&st);
         }
 
-        r = rbac_ensure(m, &rep->rbac_applied, ret_error);
+        /* etcd alone (--etcd-bootstrap) has no API server to take the objects */
+        r = m->only_etcd ? 0 : rbac_ensure(m, &rep->rbac_applied, ret_error);
         if (r < 0)
                 goto finish;
         r = 0;

@@ -72,6 +72,32 @@ static void version_row(struct status *s, const struct model *m, const struct pr
         http_call_done(&c);
 }
 
+/* The API server's own view of etcd: the "[+]etcd ok" or "[-]etcd failed" line of
+ * /readyz?verbose (the Kubernetes API health endpoints' documented listing). An API server that
+ * lists no etcd check (or does not serve the listing) gets no row: nothing is known then. */
+static void apiserver_etcd_row(struct status *s, const struct probe *api)
+{
+        if (api->ca_error < 0)
+                return;
+        _cleanup_free_ char *url = NULL;
+        if (asprintf_safe(&url, "https://127.0.0.1:%u/readyz?verbose", component_api_port()) < 0)
+                return;
+        struct http_call c = {
+            .url = url, .ca_pem = api->ca_pem, .ca_pem_len = api->ca_pem_len, .timeout_ms = 3000};
+        int q = http_call_run(&c);
+        const char *line = q >= 0 && c.response ? strstr(c.response, "]etcd ") : NULL;
+        if (line && line - c.response >= 2 && line[-2] == '[') {
+                struct status_row *row = add_row(s, "etcd (apiserver's view)", NULL);
+                if (row) {
+                        size_t l = strcspn(line - 2, "\n");
+                        row->ok = line[-1] == '+';
+                        row->target = strdup(url);
+                        row->detail = strndup(line - 2, l > 200 ? 200 : l);
+                }
+        }
+        http_call_done(&c);
+}
+
 /* One row per etcd member as the local member lists them: its ID, whether it leads, and its
  * own /health at its client URL (so a member that is down is named). */
 static void etcd_rows(struct status *s, const struct model *m, const char *root)
@@ -139,6 +165,8 @@ int status_collect(const struct model *m, const char *root, struct status *s)
         for (size_t i = 0; i < n && !api; i++)
                 if (probes[i].component->serves_api)
                         api = &probes[i];
+        if (api && m->etcd)
+                apiserver_etcd_row(s, api);
         if (api) {
                 version_row(s, m, api, "version (local)", "127.0.0.1");
                 version_row(s, m, api, "version (public)", m->cfg.cluster.public_address);

@@ -193,4 +193,43 @@ tap_is "$RC" 0 "a single plain-http member (the current edition)" || printf '%s\
 tap_ok "renders the current edition's etcd.service, byte for byte" cmp "$G/kthw-2025/etcd.service" "$cur/etc/systemd/system/etcd.service"
 tap_ok "and copies no certificate for it" test ! -e "$cur/etc/etcd"
 
+# --- air gap: the bundle carries etcd and etcdctl; installed with no request -----------------
+B=$WORK/etcd-bundle.tar; mkdir "$WORK/fetchroot"
+ks -c "$CONF" --root "$WORK/fetchroot" fetch --bundle "$B"
+tap_is "$RC" 0 "fetch --bundle with [etcd]" || printf '%s\n' "$ERR" >&2
+list=$(tar -tf "$B" | sort)
+for b in etcd etcdctl $BINARIES; do
+        tap_like "$list" "^kubestrap-bundle/bin/$b$" "the bundle holds $b"
+done
+tap_like "$(tar -xOf "$B" kubestrap-bundle/MANIFEST)" "etcd-version $EV" "its manifest names etcd's release"
+tap_like "$(tar -xOf "$B" kubestrap-bundle/MANIFEST)" "binary etcd sha256 $(sha256sum < /usr/bin/etcd | cut -d' ' -f1)" "with etcd's digest"
+air=$WORK/air; mkdir "$air"
+n0=$(requests)
+ks -c "$CONF" --root "$air" --bundle "$B" apply
+tap_is "$RC" 0 "--bundle apply with [etcd]" || printf '%s\n' "$ERR" >&2
+tap_is "$(requests)" "$n0" "asks the mirror nothing"
+tap_ok "etcd from the bundle, byte for byte" cmp /usr/bin/etcd "$air/usr/local/bin/etcd"
+sed "s/^version = $EV/version = v3.4.24/" "$CONF" > "$WORK/other-etcd.conf"; chmod 0644 "$WORK/other-etcd.conf"
+mkdir "$WORK/air2"; ks -c "$WORK/other-etcd.conf" --root "$WORK/air2" --bundle "$B" plan
+tap_like "$ERR" "the bundle holds etcd $EV but .* asks for etcd v3.4.24" "a bundle of another etcd release is refused, named"
+
+# --- apply --etcd-bootstrap (fanout --serial's first pass): etcd alone, only a new member -----
+eb=$WORK/eb; mkdir "$eb"
+ks -c "$CONF" --root "$eb" apply --etcd-bootstrap
+tap_is "$RC" 0 "apply --etcd-bootstrap" || printf '%s\n' "$ERR" >&2
+tap_is "$(cd "$eb" && find . -type f ! -path './var/lib/kubestrap/*' ! -path './var/cache/*' | sort | tr '\n' ' ')" \
+        "./etc/etcd/ca.pem ./etc/etcd/kubernetes-key.pem ./etc/etcd/kubernetes.pem ./etc/systemd/system/etcd.service ./usr/local/bin/etcd ./usr/local/bin/etcdctl " \
+        "installs etcd's files and nothing of Kubernetes"
+tap_ok "enables etcd alone" test -L "$eb/etc/systemd/system/multi-user.target.wants/etcd.service" -a ! -e "$eb/etc/systemd/system/multi-user.target.wants/kube-apiserver.service"
+ks -c "$CONF" --root "$eb" --output json apply
+tap_is "$RC" 0 "the full apply after it" || printf '%s\n' "$ERR" >&2
+tap_unlike "$OUT" '"path":"[^"]*etcd' "leaves etcd's files as the first pass made them"
+boot_member "$eb/var/lib/etcd" controller-0 etcd-cluster-0
+rm "$eb/etc/systemd/system/etcd.service"
+ks -c "$CONF" --root "$eb" --output json apply --etcd-bootstrap
+tap_like "$OUT" '"event":"note","message":"etcd: /var/lib/etcd holds member f98dc20bce6225a0 already; nothing to bootstrap"' "a member with data is left to the rolling pass"
+tap_ok "and nothing is installed" test ! -e "$eb/etc/systemd/system/etcd.service"
+ks -c "$WORK/noetcd.conf" --root "$eb" apply --etcd-bootstrap
+tap_is "$RC" 2 "--etcd-bootstrap without [etcd]: a usage error"
+
 tap_done

@@ -566,6 +566,20 @@ static void require_etcd(void)
         die("context deadline exceeded");
 }
 
+/* Whether one of --etcd-servers is healthy now: the API server's own etcd health check. */
+static bool etcd_any_healthy(void)
+{
+        char why[512], *save = NULL;
+        char *list = strdup(flag("etcd-servers") ? flag("etcd-servers") : "");
+        bool ok = false;
+        for (char *u = list ? strtok_r(list, ",", &save) : NULL; u && !ok;
+             u = strtok_r(NULL, ",", &save))
+                ok = etcd_healthy(u, flag("etcd-cafile"), flag("etcd-certfile"),
+                                  flag("etcd-keyfile"), why, sizeof why);
+        free(list);
+        return ok;
+}
+
 /* ---- HTTP -------------------------------------------------------------- */
 
 struct conn {
@@ -583,6 +597,7 @@ struct req {
         char ctype[128];
         size_t clen;
         bool keepalive;
+        bool verbose; /* ?verbose: the health endpoints list their checks */
 };
 
 /* HTTP reason phrase, and the reason a Kubernetes Status object gives. */
@@ -691,6 +706,8 @@ static int parse_head(char *head, struct req *r)
         for (char *p = target; *p; p++)
                 if ((unsigned char)*p <= 0x20 || *p == 0x7f)
                         return 400;
+        char *query = strchr(target, '?');
+        r->verbose = query && strstr(query, "verbose");
         target[strcspn(target, "?#")] = '\0';
         strcpy(r->path, target);
         if (!strcmp(version, "HTTP/1.1"))
@@ -841,6 +858,24 @@ static void serve_rbac(struct conn *c, const struct req *r, const char *kind, co
 
 /* ---- routing and connections ------------------------------------------- */
 
+/* The API server's /healthz, /livez and /readyz hold an etcd check, as the real one's do, asked
+ * anew each time: "ok" while etcd is healthy, else 500. With ?verbose, and on failure, the body
+ * is the real one's listing ("[+]ping ok", "[-]etcd failed: reason withheld", ..., "<name>
+ * check passed" or "failed"), the subset of checks a stand-in can mean. */
+static void apiserver_health(struct conn *c, const struct req *r, const char *name)
+{
+        char body[256];
+        bool ok = etcd_any_healthy();
+        if (ok && !r->verbose) {
+                respond(c, r, 200, "text/plain; charset=utf-8", "ok", 2);
+                return;
+        }
+        int n = snprintf(body, sizeof body, "[+]ping ok\n[+]log ok\n%s\n%s check %s\n",
+                         ok ? "[+]etcd ok" : "[-]etcd failed: reason withheld", name,
+                         ok ? "passed" : "failed");
+        respond(c, r, ok ? 200 : 500, "text/plain; charset=utf-8", body, (size_t)n);
+}
+
 static void route(struct conn *c, const struct req *r, const char *body)
 {
         const char *p = r->path;
@@ -848,10 +883,12 @@ static void route(struct conn *c, const struct req *r, const char *body)
         char name[254];
 
         if (serves_health(p)) {
-                if (get)
-                        respond(c, r, 200, "text/plain; charset=utf-8", "ok", 2);
-                else
+                if (!get)
                         respond_status(c, r, 405, "method not allowed", NULL, NULL);
+                else if (role == APISERVER)
+                        apiserver_health(c, r, p + 1);
+                else
+                        respond(c, r, 200, "text/plain; charset=utf-8", "ok", 2);
                 return;
         }
         if (role == APISERVER && get && !strcmp(p, "/version")) {
@@ -1177,10 +1214,8 @@ int main(int argc, char **argv)
                 if (flag("audit-log-path"))
                         open_audit_log(flag("audit-log-path"));
                 /* After the files, as the real one reads its flags and files before it dials
-                 * its storage; before listening, so that nothing answers without etcd. Only
-                 * with STANDIN_REQUIRE_ETCD set until the booted hosts' configs run etcd. */
-                if (getenv("STANDIN_REQUIRE_ETCD"))
-                        require_etcd();
+                 * its storage; before listening, so that nothing answers without etcd. */
+                require_etcd();
                 build_version_json();
                 port = port ? port : "6443";
         } else {

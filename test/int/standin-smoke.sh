@@ -13,7 +13,6 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 # a real etcd for the API server stand-in (test/lib/etcd.sh), and mirror.sh's port picker
 . "$top_srcdir/test/lib/mirror.sh"
 . "$top_srcdir/test/lib/etcd.sh"
-export STANDIN_REQUIRE_ETCD=1 # the API server stand-in starts only with a healthy etcd
 
 TMP=$(mktemp -d)
 PIDS=()
@@ -376,6 +375,16 @@ check "a -crash build exits 1 at start, saying so" \
 check "a -crash kube-scheduler too" \
     expect_exit1 "kube-scheduler stand-in v1.34.3-crash: built to crash at start" \
     "$(at v1.34.3-crash kube-scheduler)" --config="$TMP/scheduler-v1.yaml" --bind-address=127.0.0.1 --secure-port=0
+
+# --- the API server's health follows its etcd ---------------------------------------------
+started kube-apiserver "${APISERVER[@]}"
+API="https://127.0.0.1:$PORT"
+check "/readyz?verbose lists the etcd check as the real one does" \
+    expect "$(printf '[+]ping ok\n[+]log ok\n[+]etcd ok\nreadyz check passed')" "${CURL[@]}" "${CA[@]}" "$API/readyz?verbose"
+etcd_stop
+check "with etcd stopped, /healthz answers 500" expect 500 http_code "${CA[@]}" "$API/healthz"
+check "and /livez?verbose says the etcd check failed" \
+    bash -c '"$@" | grep -qx "\[-\]etcd failed: reason withheld"' _ "${CURL[@]}" "${CA[@]}" "$API/livez?verbose"
 
 echo "1..$N"
 [ "$FAILED" -eq 0 ]

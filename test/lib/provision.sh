@@ -19,15 +19,28 @@ prov_mirror_up() {
         mirror_publish_standins amd64 "$STANDIN" && mirror_publish_etcd amd64
 }
 
-# prov_conf OUT INTERNAL_IP PUBLIC_ADDRESS: the example config pointed at the mirror.
+# prov_etcd_conf: the [etcd] section of the booted hosts' configs: Debian's etcd from the
+# mirror's etcd release; the members, and the API servers' etcd-servers, follow from the
+# inventory (or the one host). Every booted control plane thus runs on a real etcd.
+prov_etcd_conf() {
+        printf '\n[etcd]\nversion = %s\nbase-url = %s\n' "$MIRROR_ETCD_VERSION" "$MIRROR_EXTRA_ETCD_URL"
+}
+# The sed expressions that go with it, for a config made from the example: no etcd-servers
+# (the members' own), and preflight's etcd-disk measured in /var/lib, the disk etcd's data
+# directory is on. (Without that, preflight fails on a fresh host: with [etcd] it measures
+# fsync in [etcd] data-dir itself, which only apply creates - a gap of branch etcd.)
+PROV_ETCD_SED=(-e '/^etcd-servers = /d' -e 's|^\[node\]$|&\netcd-data-dir = /var/lib|')
+
+# prov_conf OUT INTERNAL_IP PUBLIC_ADDRESS: the example config pointed at the mirror, with etcd.
 prov_conf() {
-        sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" \
+        sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" "${PROV_ETCD_SED[@]}" \
             -e "s|^;ca-file = .*|ca-file = /etc/kubestrap/mirror-ca.pem|" \
             -e "s|^source-dir = .*|source-dir = /etc/kubestrap/pki|" \
             -e "s|^internal-ip = .*|internal-ip = $2|" \
             -e "s|^public-address = .*|public-address = $3|" \
             "$top_srcdir/examples/controller-0.conf" > "$1"
         printf '\n[health]\ntimeout = 30\n' >> "$1"
+        prov_etcd_conf >> "$1"
 }
 
 # prov_install I CONF PKI_DIR: kubestrap, its templates, the config, the PKI and the mirror's
@@ -53,10 +66,10 @@ prov_kubestrap() {
 
 # prov_fanout_conf OUT WD: the operator workstation's config for 'kubestrap fanout' to hosts
 # 0..2 (controller-I at HOST_IP_I): the example config pointed at the mirror, the PKI in
-# WD/pki, the hosts' ssh key, and ssh control sockets in WD.
+# WD/pki, the hosts' ssh key, ssh control sockets in WD, and a three-member etcd.
 prov_fanout_conf() {
         local out=$1 d=$2 i ip
-        sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" \
+        sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" "${PROV_ETCD_SED[@]}" \
             -e "s|^;ca-file = .*|ca-file = $MIRROR_CA|" \
             -e "s|^source-dir = .*|source-dir = $d/pki|" \
             -e "s|^public-address = .*|public-address = $HOST_IP_0|" \
@@ -72,6 +85,7 @@ ssh-options = -F /dev/null -i $HOSTS_KEY -o LogLevel=ERROR -o ConnectTimeout=3
 ssh-options = -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
 ssh-options = -o KexAlgorithms=curve25519-sha256 -o ControlPath=$d/cm-%C
 EOF
+        prov_etcd_conf >> "$out"
         for i in 0 1 2; do
                 ip=HOST_IP_$i
                 printf '\n[host controller-%s]\naddress = root@%s\ninternal-ip = %s\n' "$i" "${!ip}" "${!ip}" >> "$out"

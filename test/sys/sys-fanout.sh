@@ -33,7 +33,8 @@ tap_ok "nothing was copied to the hosts but the binary" host_exec 0 test ! -e /e
 
 ks --output json fanout controller-0 controller-1 controller-2 -- verify
 tap_is "$RC" 0 "fan-out verify passes everywhere"
-tap_is "$(printf '%s\n' "$OUT" | grep -c '^{"host":"controller-[012]","event":"status"')" 21 "JSON events carry the host (seven checks per host)"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '^{"host":"controller-[012]","event":"status"')" 36 \
+        "JSON events carry the host (twelve checks per host: seven; etcd's /health, its three members and the API server's view of it)"
 tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"host",.*"result":"ok"')" 3 "one result event per host"
 
 # A host that prints terminal controls and bytes that are not UTF-8 (issue 10, finding 12):
@@ -118,8 +119,9 @@ host_copy_in 1 "$STANDIN" /usr/local/bin/squatter
 host_copy_in 1 "$wd/pki/kubernetes.pem" /tmp/c.pem
 host_copy_in 1 "$wd/pki/kubernetes-key.pem" /tmp/k.pem
 host_exec 1 systemctl stop kube-apiserver.service
-host_exec 1 systemd-run --unit=squatter --setenv=STANDIN_ROLE=kube-apiserver /usr/local/bin/squatter \
-        --secure-port=6443 --tls-cert-file=/tmp/c.pem --tls-private-key-file=/tmp/k.pem >/dev/null 2>&1
+# a TLS server on 6443: the stand-in as a controller-manager, which needs no etcd
+host_exec 1 systemd-run --unit=squatter --setenv=STANDIN_ROLE=kube-controller-manager /usr/local/bin/squatter \
+        --secure-port=6443 --kubeconfig=/tmp/c.pem --tls-cert-file=/tmp/c.pem --tls-private-key-file=/tmp/k.pem >/dev/null 2>&1
 for _ in $(seq 50); do host_exec 1 sh -c 'ss -ltn | grep -q ":6443 "' && break; sleep 0.1; done
 sed -i 's/^\[kube-scheduler\]$/&\nv = 3/' "$conf"
 ks fanout --serial controller-0 controller-1 controller-2 -- apply

@@ -39,8 +39,9 @@ static int cmd_reset(struct cmd_ctx *ctx)
         struct state *st = NULL;
         struct target t = {.root_fd = -1, .lock_fd = -1};
         size_t removed = 0, kept = 0, failed = 0;
-        /* before the first "goto": its cleanup runs at the labels */
+        /* before the first "goto": their cleanup runs at the labels */
         _cleanup_free_ char *err = NULL;
+        _cleanup_close_ int data_fd = -1;
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
@@ -58,7 +59,9 @@ static int cmd_reset(struct cmd_ctx *ctx)
         r = cmd_load_state(&t, m, &st);
         if (r < 0)
                 goto out;
-        if (st->n == 0) {
+        /* nothing installed, but etcd's data may still be there (kept by an earlier reset) */
+        bool etcd_data = m->etcd && target_open_dir(&t, m->cfg.etcd.data_dir, false, &data_fd) >= 0;
+        if (st->n == 0 && !etcd_data) {
                 report_reset_nothing(t.root);
                 r = 0;
                 goto summary;
@@ -67,6 +70,8 @@ static int cmd_reset(struct cmd_ctx *ctx)
         struct reset_result res;
         if (dry_run) {
                 r = reset_preview(m, &t, st, &res);
+                if (r >= 0)
+                        r = reset_etcd_data(m, &t, purge, &res);
                 if (r < 0)
                         log_error_errno(r, "reset --dry-run: %m");
                 else
@@ -80,6 +85,11 @@ static int cmd_reset(struct cmd_ctx *ctx)
                 goto out;
         }
         r = reset_run(m, &t, st, !ctx->root, &res, &err);
+        /* after the units stopped: etcd's data, kept unless asked */
+        if (r >= 0 || r == -EIO) {
+                int q = reset_etcd_data(m, &t, purge, &res);
+                r = q < 0 && q != -EIO ? q : r;
+        }
         if (r < 0 && (err || r != -EIO)) {
                 if (err)
                         log_error("%s", err);
@@ -95,21 +105,6 @@ static int cmd_reset(struct cmd_ctx *ctx)
                 else
                         report_reset_path(e->outcome == RESET_REMOVED ? "removed" : "kept", e->path,
                                           e->reason);
-        }
-        /* etcd's data is the cluster's, not a file kubestrap installed: it stays unless asked */
-        if (m->etcd) {
-                _cleanup_free_ char *data = target_display(&t, m->cfg.etcd.data_dir);
-                struct stat dst;
-                if (data && lstat(data, &dst) == 0 && S_ISDIR(dst.st_mode) && purge) {
-                        rm_rf(data);
-                        report_reset_path("removed", data, NULL);
-                        res.removed++;
-                } else if (data && lstat(data, &dst) == 0) {
-                        report_reset_path("kept", data,
-                                          "etcd's data (the member's; --purge-etcd-data removes "
-                                          "it)");
-                        res.kept++;
-                }
         }
         if (res.save_error)
                 log_error_errno(res.save_error, "Failed to update the state in %s: %m", state_dir);

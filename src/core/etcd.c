@@ -308,29 +308,60 @@ int etcd_cluster_collect(const struct model *m, const char *root, struct etcd_cl
         int r = etcd_tls_init(m, root, &tls);
         if (r < 0)
                 return r;
-        const char *scheme = tls.http ? "http" : "https";
-        _cleanup_free_ char *list_url = NULL, *status_url = NULL;
-        asprintf_safe(&list_url, "%s://127.0.0.1:2379/v3/cluster/member/list", scheme);
-        asprintf_safe(&status_url, "%s://127.0.0.1:2379/v3/maintenance/status", scheme);
-        struct http_call c;
+        /* the local member first; when it is down, the others of etcd-servers */
+        _cleanup_strv_free_ char **endpoints = NULL;
+        r = strv_extend(&endpoints, tls.http ? "http://127.0.0.1:2379" : "https://127.0.0.1:2379");
+        _cleanup_free_ char *servers = strdup(m->cfg.cluster.etcd_servers);
+        char *save = NULL;
+        for (char *tok = servers ? strtok_r(servers, ",", &save) : NULL; tok && r >= 0;
+             tok = strtok_r(NULL, ",", &save))
+                r = strv_extend(&endpoints, tok);
+        if (r < 0 || !servers) {
+                etcd_tls_done(&tls);
+                return -ENOMEM;
+        }
         _cleanup_jevent_ struct jevent *list = NULL, *status = NULL;
-        r = list_url && status_url ? etcd_call(&tls, list_url, "POST", &c) : -ENOMEM;
-        if (r >= 0 && c.status == 200 && c.response)
-                r = jevent_parse(c.response, &list);
-        else if (r >= 0)
-                asprintf_safe(&ret->error, "%s: HTTP %ld", list_url, c.status);
-        else if (r != -ENOMEM)
-                asprintf_safe(&ret->error, "%s: %s", list_url, c.error ? c.error : strerror(-r));
-        http_call_done(&c);
-        if (r == -ENOMEM) {
+        _cleanup_free_ char *status_url = NULL;
+        for (char **ep = endpoints; *ep && !list && r >= 0; ep++) {
+                size_t l = strlen(*ep);
+                while (l > 0 && (*ep)[l - 1] == '/')
+                        l--;
+                _cleanup_free_ char *list_url = NULL;
+                struct http_call c;
+                if (asprintf_safe(&list_url, "%.*s/v3/cluster/member/list", (int)l, *ep) < 0 ||
+                    asprintf_safe(&status_url, "%.*s/v3/maintenance/status", (int)l, *ep) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                int q = etcd_call(&tls, list_url, "POST", &c);
+                bool answered =
+                    q >= 0 && c.status == 200 && c.response && jevent_parse(c.response, &list) >= 0;
+                if (!answered && !ret->error && q >= 0)
+                        asprintf_safe(&ret->error, "%s: HTTP %ld", list_url, c.status);
+                else if (!answered && !ret->error)
+                        asprintf_safe(&ret->error, "%s: %s", list_url,
+                                      c.error ? c.error : strerror(-q));
+                http_call_done(&c);
+                if (!answered) {
+                        free(status_url);
+                        status_url = NULL;
+                }
+        }
+        if (r < 0) {
                 etcd_tls_done(&tls);
                 return r;
         }
+        struct http_call c = {0};
         if (list && etcd_call(&tls, status_url, "POST", &c) >= 0 && c.status == 200 && c.response &&
             jevent_parse(c.response, &status) >= 0)
                 ret->leader = id_of(status, "leader");
-        if (list)
+        if (list) {
                 http_call_done(&c);
+                /* another member answered for the cluster: the local one's failure stays
+                 * known through its own /health row */
+                free(ret->error);
+                ret->error = NULL;
+        }
         for (size_t i = 0; list; i++) {
                 _cleanup_jevent_ struct jevent *mem = NULL;
                 if (jevent_object_at(list, "members", i, &mem) < 0)
@@ -354,7 +385,7 @@ int etcd_cluster_collect(const struct model *m, const char *root, struct etcd_cl
                         continue;
                 }
                 _cleanup_free_ char *hurl = strjoin3(cu, "/health", NULL);
-                struct http_call h;
+                struct http_call h = {0};
                 int q = hurl ? etcd_call(&tls, hurl, NULL, &h) : -ENOMEM;
                 e->healthy = q >= 0 && h.status == 200 && h.response &&
                              strstr(h.response, "\"health\":\"true\"");

@@ -417,29 +417,36 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         return n_need ? fetch_sidecars(p, req, n_need, ret_error) : 0;
 }
 
+/* A file of [pki] source-dir, by its name in the layout, read as a trusted file. */
+static int read_pki_source(const struct model *m, const char *name, char **ret, size_t *ret_len,
+                           char **ret_error)
+{
+        _cleanup_free_ char *from = path_join(m->cfg.pki.source_dir, name);
+        if (!from)
+                return -ENOMEM;
+        int r = read_file_trusted(from, 1 << 20, ret, ret_len);
+        if (r < 0)
+                asprintf_safe(ret_error, "%s (from [pki] source-dir in %s): %s", from,
+                              m->config_path,
+                              r == -EPERM ? "refusing a file writable by group or others"
+                                          : fileio_strerror(r));
+        return r;
+}
+
 static int add_pki(const struct model *m, struct plan *p, char **ret_error)
 {
-        const char *src = m->cfg.pki.source_dir;
         const char *lib = m->cfg.paths.lib_dir;
         for (size_t i = 0; i < n_pki_files; i++) {
                 if (pki_files[i].admin)
                         continue;
                 /* the [pki] layout's names, in the source and in <lib-dir> alike */
                 const char *name = model_pki_name(m, pki_files[i].name);
-                _cleanup_free_ char *from = path_join(src, name);
                 _cleanup_free_ char *to = path_join(lib, name);
-                if (!from || !to)
-                        return -ENOMEM;
                 char *content = NULL;
                 size_t len = 0;
-                int r = read_file_trusted(from, 1 << 20, &content, &len);
-                if (r < 0) {
-                        asprintf_safe(ret_error, "%s (from [pki] source-dir in %s): %s", from,
-                                      m->config_path,
-                                      r == -EPERM ? "refusing a file writable by group or others"
-                                                  : fileio_strerror(r));
+                int r = to ? read_pki_source(m, name, &content, &len, ret_error) : -ENOMEM;
+                if (r < 0)
                         return r;
-                }
                 struct item *it =
                     plan_add(p, ITEM_FILE, to, pki_files[i].secret ? 0600 : 0644, ROLE_PKI);
                 if (!it) {
@@ -481,21 +488,12 @@ static int add_component_files(const struct model *m, struct plan *p, char **ret
                         for (size_t i = 0; i < n_pki_files; i++)
                                 if (streq(pki_files[i].name, *f))
                                         pf = &pki_files[i];
-                        _cleanup_free_ char *from = path_join(m->cfg.pki.source_dir, name);
                         _cleanup_free_ char *to = path_join(dir, name);
                         char *content = NULL;
                         size_t len = 0;
-                        if (!from || !to)
-                                return -ENOMEM;
-                        r = read_file_trusted(from, 1 << 20, &content, &len);
-                        if (r < 0) {
-                                asprintf_safe(ret_error, "%s (from [pki] source-dir in %s): %s",
-                                              from, m->config_path,
-                                              r == -EPERM ? "refusing a file writable by group "
-                                                            "or others"
-                                                          : fileio_strerror(r));
+                        r = to ? read_pki_source(m, name, &content, &len, ret_error) : -ENOMEM;
+                        if (r < 0)
                                 return r;
-                        }
                         bool secret = pf && pf->secret;
                         struct item *it =
                             plan_add(p, ITEM_FILE, to, secret ? 0600 : 0644, ROLE_PKI);

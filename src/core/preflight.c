@@ -414,10 +414,21 @@ static void check_etcd_disk(struct preflight *p, const struct model *m, bool liv
         const char *dir = m->cfg.node.etcd_data_dir;
         /* with [etcd], its own data directory (on this machine, not a --root tree) unless
          * [node] names another disk to test */
-        if ((!dir || !*dir) && m->etcd && live)
+        bool own = (!dir || !*dir) && m->etcd && live;
+        if (own)
                 dir = m->cfg.etcd.data_dir;
         if (!dir || !*dir)
                 return;
+        /* etcd's data directory is made by apply: before, the nearest directory above it that
+         * is there stands for its disk */
+        _cleanup_free_ char *at = strdup(dir);
+        if (!at)
+                return;
+        while (own && access(at, F_OK) < 0 && errno == ENOENT && !streq(at, "/")) {
+                char *slash = strrchr(at, '/');
+                slash[slash == at ? 1 : 0] = 0;
+        }
+        dir = at;
         char path[512];
         snprintf(path, sizeof(path), "%s/.kubestrap-fsync-XXXXXX", dir);
         int fd = mkostemp(path, O_CLOEXEC);

@@ -154,6 +154,17 @@ int jevent_with_host(const struct jevent *e, const char *host, char **ret)
         return 0;
 }
 
+/* A member of another event as an event of its own: it holds a reference of its own. */
+static int wrap(json_object *v, struct jevent **ret)
+{
+        struct jevent *n = malloc(sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        n->obj = json_object_get(v);
+        *ret = n;
+        return 0;
+}
+
 int jevent_object_at(const struct jevent *e, const char *key, size_t i, struct jevent **ret)
 {
         json_object *a = member(e, key, json_type_array);
@@ -163,12 +174,7 @@ int jevent_object_at(const struct jevent *e, const char *key, size_t i, struct j
                 return -ENOENT;
         if (!json_object_is_type(v, json_type_object))
                 return -EBADMSG;
-        struct jevent *n = malloc(sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        n->obj = json_object_get(v);
-        *ret = n;
-        return 0;
+        return wrap(v, ret);
 }
 
 const char *jevent_str_at(const struct jevent *e, const char *key, size_t i)
@@ -184,10 +190,5 @@ int jevent_object(const struct jevent *e, const char *key, struct jevent **ret)
         json_object *v = member(e, key, json_type_object);
         if (!v)
                 return -ENOENT;
-        struct jevent *n = malloc(sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        n->obj = json_object_get(v);
-        *ret = n;
-        return 0;
+        return wrap(v, ret);
 }

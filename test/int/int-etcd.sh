@@ -126,7 +126,11 @@ ks_set etcd name controller-9
 ks -c "$CONF" --root "$ROOT" plan
 tap_is "$RC" 2 "a name that is not in initial-cluster: a configuration error"
 tap_like "$ERR" "\[etcd\] name 'controller-9' is not a member of initial-cluster" "and says so"
+ks -c "$CONF" validate
+tap_like "$ERR" "\[etcd\] name 'controller-9' is not a member of initial-cluster" "validate says so too"
 ks_set etcd name controller-0
+ks -c "$CONF" validate
+tap_is "$RC" 0 "and accepts the member's own name"
 ks_set etcd initial-cluster "controller-0=ftp://x:2380"
 ks -c "$CONF" --root "$ROOT" plan
 tap_like "$ERR" "\[etcd\] initial-cluster: invalid value" "a bad initial-cluster is named"
@@ -176,12 +180,20 @@ ks_set etcd cluster-token etcd-cluster-0
 ks -c "$CONF" --root "$ROOT" reset --yes
 tap_is "$RC" 0 "reset succeeds"
 tap_ok "reset keeps etcd's data directory" test -e "$ROOT/var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal"
-tap_like "$OUT$ERR" "kept $ROOT/var/lib/etcd" "and says so"
+tap_like "$OUT$ERR" "kept /var/lib/etcd.*--purge-etcd-data removes it" "and says so"
+ks -c "$CONF" --root "$ROOT" reset --dry-run --purge-etcd-data
+tap_like "$OUT" "would remove /var/lib/etcd" "reset --dry-run --purge-etcd-data says it would go"
+tap_ok "and leaves it" test -d "$ROOT/var/lib/etcd/member"
 tap_ok "etcd's binary went" test ! -e "$ROOT/usr/local/bin/etcd"
 ks -c "$CONF" --root "$ROOT" apply
 tap_like "$(cat "$ROOT/etc/systemd/system/etcd.service")" '--initial-cluster-state existing' "re-apply after reset rejoins with the kept data: existing"
+# a link in the data directory to something outside: the link goes, never what it names
+mkdir "$WORK/outside"; echo keep > "$WORK/outside/file"
+ln -s "$WORK/outside" "$ROOT/var/lib/etcd/member/escape"
 ks -c "$CONF" --root "$ROOT" reset --yes --purge-etcd-data
 tap_ok "--purge-etcd-data removes it" test ! -e "$ROOT/var/lib/etcd"
+tap_like "$OUT" "removed /var/lib/etcd" "and says so"
+tap_ok "without following a link out of it" test -f "$WORK/outside/file"
 
 # --- the current edition: one member on plain http renders its unit ---------------------------
 cur=$WORK/cur; mkdir "$cur"
@@ -231,5 +243,66 @@ tap_like "$OUT" '"event":"note","message":"etcd: /var/lib/etcd holds member f98d
 tap_ok "and nothing is installed" test ! -e "$eb/etc/systemd/system/etcd.service"
 ks -c "$WORK/noetcd.conf" --root "$eb" apply --etcd-bootstrap
 tap_is "$RC" 2 "--etcd-bootstrap without [etcd]: a usage error"
+
+# --- preflight on this machine: the fsync check before the data directory exists ------------
+# (live checks: no --root; only the etcd-disk line is looked at)
+ks_set etcd data-dir "$WORK/not-yet/etcd"
+ks -c "$CONF" --output json preflight
+tap_like "$OUT" "\"name\":\"etcd-disk\",\"status\":\"(ok|warn)\".*writes in $WORK\"" "etcd-disk tests the nearest directory there, before apply makes the data directory"
+tap_ok "and makes nothing" test ! -e "$WORK/not-yet"
+
+# --- status against a real TLS etcd with the chapter's flags, client certificate required ----
+# In a network namespace of its own (loopback only): etcd's client port 2379, which the health
+# gate and status ask, is nobody else's there.
+if unshare --net true 2>/dev/null; then
+        T=$WORK/tls; mkdir -p "$T/root/etc/etcd"
+        "$top_srcdir/scripts/make-pki" "$T/pki" 127.0.0.1 127.0.0.1 >/dev/null
+        cp "$T/pki/ca.pem" "$T/pki/kubernetes.pem" "$T/pki/kubernetes-key.pem" "$T/root/etc/etcd/"
+        printf '[cluster]\nversion = v1.21.0\npublic-address = 127.0.0.1\n[node]\ninternal-ip = 127.0.0.1\n[pki]\nsource-dir = %s\n[etcd]\nversion = %s\nname = controller-0\ninitial-cluster = controller-0=https://127.0.0.1:2380\n' \
+                "$T/pki" "$EV" > "$T/k.conf"; chmod 0644 "$T/k.conf"
+        # shellcheck disable=SC2016 # expanded by the inner shell
+        unshare --net bash -c '
+                T=$1 KUBESTRAP=$2 P=$1/pki
+                ip link set lo up
+                etcd --name controller-0 --data-dir "$T/root/var/lib/etcd" \
+                     --cert-file="$P/kubernetes.pem" --key-file="$P/kubernetes-key.pem" \
+                     --peer-cert-file="$P/kubernetes.pem" --peer-key-file="$P/kubernetes-key.pem" \
+                     --trusted-ca-file="$P/ca.pem" --peer-trusted-ca-file="$P/ca.pem" \
+                     --peer-client-cert-auth --client-cert-auth \
+                     --initial-advertise-peer-urls https://127.0.0.1:2380 --listen-peer-urls https://127.0.0.1:2380 \
+                     --listen-client-urls https://127.0.0.1:2379 --advertise-client-urls https://127.0.0.1:2379 \
+                     --initial-cluster-token etcd-cluster-0 --initial-cluster controller-0=https://127.0.0.1:2380 \
+                     --initial-cluster-state new > "$T/etcd.log" 2>&1 &
+                pid=$!
+                for _ in $(seq 100); do
+                        curl -sf --cacert "$P/ca.pem" --cert "$P/kubernetes.pem" --key "$P/kubernetes-key.pem" \
+                             https://127.0.0.1:2379/health >/dev/null && break
+                        sleep 0.1
+                done
+                "$KUBESTRAP" -c "$T/k.conf" --root "$T/root" status > "$T/status.out" 2>&1
+                "$KUBESTRAP" -c "$T/k.conf" --root "$T/root" --output json preflight > "$T/preflight.out" 2>&1
+                curl -s -o /dev/null -w "%{http_code}" --cacert "$P/ca.pem" https://127.0.0.1:2379/health > "$T/nocert.out"
+                mv "$T/root/etc/etcd/kubernetes-key.pem" "$T/key.away"
+                "$KUBESTRAP" -c "$T/k.conf" --root "$T/root" status > "$T/status-nokey.out" 2>&1
+                kill "$pid"; wait "$pid"
+        ' _ "$T" "$KUBESTRAP" || true
+        st=$(cat "$T/status.out")
+        tap_like "$st" '^etcd +etcd\.service .* ok +ok \(https://127\.0\.0\.1:2379/health\)' "the health gate: {\"health\":\"true\"} over TLS with the client certificate"
+        tap_like "$st" '^etcd member controller-0 .* ok +id [0-9a-f]{16}, leader, healthy \(https://127\.0\.0\.1:2379\)' "status: the member, its ID, leader and health"
+        tap_like "$(cat "$T/preflight.out")" '"name":"etcd-data","status":"ok".*holds member [0-9a-f]{16} .controller-0.' "preflight: the running member's data directory is this configuration's member"
+        tap_unlike "$(cat "$T/nocert.out")" '^200$' "(etcd itself refuses a client without a certificate)"
+        tap_like "$(cat "$T/status-nokey.out")" '^etcd +etcd\.service .* FAIL .*kubernetes-key\.pem' "without the client key the gate fails, naming it"
+else
+        for _ in 1 2 3 4 5; do tap_skip "status against a TLS etcd" "no network namespace here (unshare --net)"; done
+fi
+
+# --- cloud-init: the members resolved from the inventory travel with the node's config --------
+sed -i -e '/^name = controller-0$/d' -e '/^data-dir = /d' "$CONF"
+ks -c "$CONF" --host controller-2 cloud-init
+tap_is "$RC" 0 "cloud-init --host controller-2 with [etcd]"
+node_conf=$(printf '%s\n' "$OUT" | awk '/path: \/etc\/kubestrap\/kubestrap.conf/ { on = 1 } on && /content:/ { print $2; exit }' | base64 -d)
+tap_like "$node_conf" '^initial-cluster = controller-0=https://10\.240\.0\.10:2380,controller-1=https://10\.240\.0\.11:2380,controller-2=https://10\.240\.0\.12:2380$' "initial-cluster, built from the inventory, is written for the node"
+tap_like "$node_conf" '^name = controller-2$' "and the member's name"
+tap_like "$node_conf" '^etcd-servers = https://10\.240\.0\.10:2379,' "and etcd-servers"
 
 tap_done

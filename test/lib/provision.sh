@@ -26,10 +26,14 @@ prov_etcd_conf() {
         printf '\n[etcd]\nversion = %s\nbase-url = %s\n' "$MIRROR_ETCD_VERSION" "$MIRROR_EXTRA_ETCD_URL"
 }
 # The sed expressions that go with it, for a config made from the example: no etcd-servers
-# (the members' own), and preflight's etcd-disk measured in /var/lib, the disk etcd's data
-# directory is on. (Without that, preflight fails on a fresh host: with [etcd] it measures
-# fsync in [etcd] data-dir itself, which only apply creates - a gap of branch etcd.)
-PROV_ETCD_SED=(-e '/^etcd-servers = /d' -e 's|^\[node\]$|&\netcd-data-dir = /var/lib|')
+# (the members' own).
+PROV_ETCD_SED=(-e '/^etcd-servers = /d')
+
+# prov_set_version CONF VERSION: [cluster] version = VERSION (the Kubernetes release; [etcd] has
+# a version of its own, which stays).
+prov_set_version() {
+        sed -i "/^\[cluster\]\$/,/^\[/ s|^version = .*|version = $2|" "$1"
+}
 
 # prov_conf OUT INTERNAL_IP PUBLIC_ADDRESS: the example config pointed at the mirror, with etcd.
 prov_conf() {
@@ -41,6 +45,17 @@ prov_conf() {
             "$top_srcdir/examples/controller-0.conf" > "$1"
         printf '\n[health]\ntimeout = 30\n' >> "$1"
         prov_etcd_conf >> "$1"
+}
+
+# prov_inventory N: the [host] sections of hosts 0..N-1 (controller-I at HOST_IP_I), for a
+# host's own config: with them, [etcd] makes one cluster of N members, each host the member
+# whose internal-ip is its own.
+prov_inventory() {
+        local i ip
+        for ((i = 0; i < $1; i++)); do
+                ip=HOST_IP_$i
+                printf '\n[host controller-%s]\naddress = root@%s\ninternal-ip = %s\n' "$i" "${!ip}" "${!ip}"
+        done
 }
 
 # prov_install I CONF PKI_DIR: kubestrap, its templates, the config, the PKI and the mirror's

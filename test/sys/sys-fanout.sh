@@ -10,6 +10,11 @@ sys_begin 3 ks-fan
 conf=$wd/cluster.conf
 prov_fanout_up "$wd" "$conf" || tap_bail "could not set up the mirror, the PKI and the hosts"
 printf '\n[host controller-9]\naddress = root@10.240.0.19\ninternal-ip = 10.240.0.19\n' >> "$conf"
+# etcd's members are the three controllers: the host that is down is in the inventory only
+sed -i "s|^\[etcd\]\$|&\ninitial-cluster = controller-0=https://$HOST_IP_0:2380,controller-1=https://$HOST_IP_1:2380,controller-2=https://$HOST_IP_2:2380|" "$conf"
+# without_etcd: the config's settings but no [etcd] and no hosts, for inventories of hosts that
+# are no etcd members (the 20 tmux panes, the 200 plans): etcd-servers named as without [etcd]
+without_etcd() { sed -e '/^\[host /,$d' -e '/^\[etcd\]$/,/^$/d' -e "s|^\[cluster\]\$|&\netcd-servers = https://$HOST_IP_0:2379|" "$conf"; }
 ks() { set +e; OUT=$("$KUBESTRAP" -c "$conf" "$@" 2>"$wd/err"); RC=$?; set -e; ERR=$(cat "$wd/err"); }
 row() { printf '%s\n' "$OUT" | grep "^$1 "; }
 proxy() { curl -s -o /dev/null -w '%{http_code}' -H 'Host: kubernetes.default.svc.cluster.local' "http://$1/healthz"; }
@@ -84,7 +89,7 @@ if command -v tmux >/dev/null; then
         # words, run without a shell: a '$(...)' in the configuration stays text. The server
         # keeps dead panes, so a pane whose ssh ends still counts.
         {
-                sed -e '/^\[host /,$d' "$conf"
+                without_etcd
                 printf '\n[fanout]\nssh-options = -o SetEnv=KS_PROBE=$(touch${IFS}%s/tmux-shell-ran)\n' "$wd"
                 for n in $(seq 0 19); do
                         printf '\n[host h-%02d]\naddress = root@%s\n' "$n" "$(eval echo "\$HOST_IP_$((n % 3))")"
@@ -182,7 +187,7 @@ rm -f "$old"
 
 # --- 200 hosts in the inventory: every one runs, none is dropped (there was a cap of 64) ------
 {
-        sed -e '/^\[host /,$d' "$conf"
+        without_etcd
         for n in $(seq 0 199); do
                 ip=HOST_IP_$((n % 3))
                 printf '\n[host h-%03d]\naddress = root@%s\ninternal-ip = %s\n' "$n" "${!ip}" "${!ip}"

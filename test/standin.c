@@ -8,7 +8,10 @@
  * Per its minor version the stand-in refuses the flags that version no longer accepts and the
  * scheduler config apiVersions it does not serve, with the real programs' wording, and serves
  * only the health paths that version has (the tables below, from the notes on Kubernetes
- * versions). A version with a "-crash" suffix exits at start: a bad release for rollback tests. */
+ * versions). A version with a "-crash" suffix exits at start: a bad release for rollback tests.
+ * Like the real kube-apiserver, the API server stand-in needs its storage: it starts only once a
+ * GET /health against one of its --etcd-servers (TLS with its --etcd-* files for https URLs)
+ * answers {"health":"true"}, so that a control plane's health depends on a real etcd. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -19,6 +22,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -370,6 +374,212 @@ static void load_client_ca(const char *ca)
         have_client_ca = true;
 }
 
+/* ---- etcd -------------------------------------------------------------- */
+
+/* The real apiserver's etcd client dials for 20 s (dialTimeout in k8s.io/apiserver's storage
+ * factory) before it gives up; STANDIN_ETCD_TIMEOUT (seconds) shortens that for tests of the
+ * refusal. */
+#define ETCD_DIAL_SECONDS 20
+#define ETCD_IO_SECONDS   2
+
+/* A connected socket to host:port, or -1 with the reason in why. The connect is bounded: a
+ * silently dropped SYN must not outlast the dial deadline. */
+static int dial(const char *host, const char *port, char *why, size_t n)
+{
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
+        int rc = getaddrinfo(host, port, &hints, &ai);
+        if (rc) {
+                snprintf(why, n, "dial tcp: lookup %s: %s", host, gai_strerror(rc));
+                return -1;
+        }
+        struct timeval tv = {.tv_sec = ETCD_IO_SECONDS};
+        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) ||
+                        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) ||
+                        connect(fd, ai->ai_addr, ai->ai_addrlen))) {
+                snprintf(why, n, "dial tcp %s:%s: connect: %s", host, port, go_strerror(errno));
+                close(fd);
+                fd = -1;
+        } else if (fd < 0) {
+                snprintf(why, n, "socket: %s", go_strerror(errno));
+        }
+        freeaddrinfo(ai);
+        return fd;
+}
+
+/* GET /health from one etcd client URL (http:// or https://HOST[:PORT][/]); true when it
+ * answers 200 with "health":"true". Otherwise why says what went wrong. Over https the server
+ * is verified against cafile and the URL's host, and certfile/keyfile are the client's, as
+ * the real apiserver's etcd client does. */
+static bool etcd_healthy(const char *url, const char *cafile, const char *certfile,
+                         const char *keyfile, char *why, size_t n)
+{
+        char host[256], port[16] = "2379", req[512], resp[4096];
+        bool tls = !strncmp(url, "https://", 8);
+        if (!tls && strncmp(url, "http://", 7)) {
+                snprintf(why, n, "unsupported scheme in %s", url);
+                return false;
+        }
+        const char *h = url + (tls ? 8 : 7), *end;
+        size_t hlen;
+        if (*h == '[') { /* [v6]:port */
+                end = strchr(h, ']');
+                if (!end) {
+                        snprintf(why, n, "malformed URL %s", url);
+                        return false;
+                }
+                hlen = (size_t)(end - h - 1);
+                h++;
+                end++;
+        } else {
+                hlen = strcspn(h, ":/");
+                end = h + hlen;
+        }
+        if (!hlen || hlen >= sizeof host) {
+                snprintf(why, n, "malformed URL %s", url);
+                return false;
+        }
+        memcpy(host, h, hlen);
+        host[hlen] = '\0';
+        if (*end == ':') {
+                size_t plen = strcspn(end + 1, "/");
+                if (!plen || plen >= sizeof port) {
+                        snprintf(why, n, "malformed URL %s", url);
+                        return false;
+                }
+                memcpy(port, end + 1, plen);
+                port[plen] = '\0';
+        }
+
+        int fd = dial(host, port, why, n);
+        if (fd < 0)
+                return false;
+        SSL_CTX *c = NULL;
+        SSL *ssl = NULL;
+        bool ok = false;
+        size_t len = 0;
+        int reqlen = snprintf(req, sizeof req,
+                              "GET /health HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n\r\n",
+                              host, port);
+        if (tls) {
+                c = SSL_CTX_new(TLS_client_method());
+                if (!c || (cafile && SSL_CTX_load_verify_locations(c, cafile, NULL) != 1) ||
+                    (certfile && SSL_CTX_use_certificate_chain_file(c, certfile) != 1) ||
+                    (keyfile && SSL_CTX_use_PrivateKey_file(c, keyfile, SSL_FILETYPE_PEM) != 1)) {
+                        ERR_error_string_n(ERR_get_error(), why, n);
+                        goto out;
+                }
+                SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
+                ssl = SSL_new(c);
+                if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_set1_host(ssl, host) != 1 ||
+                    SSL_set_tlsext_host_name(ssl, host) != 1) {
+                        ERR_error_string_n(ERR_get_error(), why, n);
+                        goto out;
+                }
+                if (SSL_connect(ssl) != 1) {
+                        long v = SSL_get_verify_result(ssl);
+                        if (v != X509_V_OK)
+                                snprintf(why, n, "tls: %s", X509_verify_cert_error_string(v));
+                        else
+                                ERR_error_string_n(ERR_get_error(), why, n);
+                        goto out;
+                }
+                if (SSL_write(ssl, req, reqlen) != reqlen) {
+                        snprintf(why, n, "write to %s:%s failed", host, port);
+                        goto out;
+                }
+                int r;
+                while (len < sizeof resp - 1 &&
+                       (r = SSL_read(ssl, resp + len, (int)(sizeof resp - 1 - len))) > 0)
+                        len += (size_t)r;
+        } else {
+                if (write(fd, req, (size_t)reqlen) != reqlen) {
+                        snprintf(why, n, "write to %s:%s: %s", host, port, go_strerror(errno));
+                        goto out;
+                }
+                ssize_t r;
+                while (len < sizeof resp - 1 &&
+                       (r = read(fd, resp + len, sizeof resp - 1 - len)) > 0)
+                        len += (size_t)r;
+        }
+        resp[len] = '\0';
+        ok = !strncmp(resp, "HTTP/1.1 200 ", 13) && strstr(resp, "\"health\":\"true\"");
+        if (!ok && !len) {
+                snprintf(why, n, "GET %s/health: the connection closed without an answer", url);
+        } else if (!ok) {
+                /* etcd answers 503 {"health":"false"} while it has no leader */
+                const char *body = strstr(resp, "\r\n\r\n");
+                snprintf(why, n, "GET %s/health: %.*s %s", url, (int)strcspn(resp, "\r\n"), resp,
+                         body ? body + 4 : "(no body)");
+        }
+out:
+        SSL_free(ssl);
+        SSL_CTX_free(c);
+        close(fd);
+        ERR_clear_error();
+        return ok;
+}
+
+/* Waits, up to the dial deadline, until one of --etcd-servers is healthy; else exits as the
+ * real apiserver does when its storage cannot be reached: its last word is "Error: context
+ * deadline exceeded" (kubernetes#96263 shows that line from a v1.19 apiserver). Each server's
+ * failure is logged, in place of the real one's gRPC dial warnings. */
+static void require_etcd(void)
+{
+        const char *servers = flag("etcd-servers");
+        if (!servers)
+                die("--etcd-servers must be specified");
+        int seconds = ETCD_DIAL_SECONDS;
+        const char *t = getenv("STANDIN_ETCD_TIMEOUT");
+        if (t && *t)
+                seconds = atoi(t);
+        struct timespec now, deadline;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += seconds;
+        char *list = strdup(servers), why[512] = "";
+        if (!list)
+                die("out of memory");
+        /* Each server's failure is logged in the first round and the last, not every 250 ms. */
+        for (int round = 0;; round++) {
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                bool last = now.tv_sec > deadline.tv_sec ||
+                            (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec);
+                char *save = NULL, *copy = strdup(list);
+                if (!copy)
+                        die("out of memory");
+                for (char *u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+                        if (etcd_healthy(u, flag("etcd-cafile"), flag("etcd-certfile"),
+                                         flag("etcd-keyfile"), why, sizeof why)) {
+                                free(copy);
+                                free(list);
+                                return;
+                        }
+                        if (round == 0 || last)
+                                fprintf(stderr, "W stand-in: etcd %s: %s\n", u, why);
+                }
+                free(copy);
+                if (last)
+                        break;
+                poll(NULL, 0, 250);
+        }
+        free(list);
+        die("context deadline exceeded");
+}
+
+/* Whether one of --etcd-servers is healthy now: the API server's own etcd health check. */
+static bool etcd_any_healthy(void)
+{
+        char why[512], *save = NULL;
+        char *list = strdup(flag("etcd-servers") ? flag("etcd-servers") : "");
+        bool ok = false;
+        for (char *u = list ? strtok_r(list, ",", &save) : NULL; u && !ok;
+             u = strtok_r(NULL, ",", &save))
+                ok = etcd_healthy(u, flag("etcd-cafile"), flag("etcd-certfile"),
+                                  flag("etcd-keyfile"), why, sizeof why);
+        free(list);
+        return ok;
+}
+
 /* ---- HTTP -------------------------------------------------------------- */
 
 struct conn {
@@ -387,6 +597,7 @@ struct req {
         char ctype[128];
         size_t clen;
         bool keepalive;
+        bool verbose; /* ?verbose: the health endpoints list their checks */
 };
 
 /* HTTP reason phrase, and the reason a Kubernetes Status object gives. */
@@ -495,6 +706,8 @@ static int parse_head(char *head, struct req *r)
         for (char *p = target; *p; p++)
                 if ((unsigned char)*p <= 0x20 || *p == 0x7f)
                         return 400;
+        char *query = strchr(target, '?');
+        r->verbose = query && strstr(query, "verbose");
         target[strcspn(target, "?#")] = '\0';
         strcpy(r->path, target);
         if (!strcmp(version, "HTTP/1.1"))
@@ -645,6 +858,24 @@ static void serve_rbac(struct conn *c, const struct req *r, const char *kind, co
 
 /* ---- routing and connections ------------------------------------------- */
 
+/* The API server's /healthz, /livez and /readyz hold an etcd check, as the real one's do, asked
+ * anew each time: "ok" while etcd is healthy, else 500. With ?verbose, and on failure, the body
+ * is the real one's listing ("[+]ping ok", "[-]etcd failed: reason withheld", ..., "<name>
+ * check passed" or "failed"), the subset of checks a stand-in can mean. */
+static void apiserver_health(struct conn *c, const struct req *r, const char *name)
+{
+        char body[256];
+        bool ok = etcd_any_healthy();
+        if (ok && !r->verbose) {
+                respond(c, r, 200, "text/plain; charset=utf-8", "ok", 2);
+                return;
+        }
+        int n = snprintf(body, sizeof body, "[+]ping ok\n[+]log ok\n%s\n%s check %s\n",
+                         ok ? "[+]etcd ok" : "[-]etcd failed: reason withheld", name,
+                         ok ? "passed" : "failed");
+        respond(c, r, ok ? 200 : 500, "text/plain; charset=utf-8", body, (size_t)n);
+}
+
 static void route(struct conn *c, const struct req *r, const char *body)
 {
         const char *p = r->path;
@@ -652,10 +883,12 @@ static void route(struct conn *c, const struct req *r, const char *body)
         char name[254];
 
         if (serves_health(p)) {
-                if (get)
-                        respond(c, r, 200, "text/plain; charset=utf-8", "ok", 2);
-                else
+                if (!get)
                         respond_status(c, r, 405, "method not allowed", NULL, NULL);
+                else if (role == APISERVER)
+                        apiserver_health(c, r, p + 1);
+                else
+                        respond(c, r, 200, "text/plain; charset=utf-8", "ok", 2);
                 return;
         }
         if (role == APISERVER && get && !strcmp(p, "/version")) {
@@ -980,6 +1213,9 @@ int main(int argc, char **argv)
                         load_client_ca(flag("client-ca-file"));
                 if (flag("audit-log-path"))
                         open_audit_log(flag("audit-log-path"));
+                /* After the files, as the real one reads its flags and files before it dials
+                 * its storage; before listening, so that nothing answers without etcd. */
+                require_etcd();
                 build_version_json();
                 port = port ? port : "6443";
         } else {

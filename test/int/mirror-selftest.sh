@@ -8,6 +8,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/lib/tap.sh"
 # shellcheck source=test/lib/mirror.sh
 . "$here/lib/mirror.sh"
+# shellcheck source=test/lib/etcd.sh
+. "$here/lib/etcd.sh"
 
 for tool in nginx openssl curl ss; do
     if ! command -v "$tool" >/dev/null 2>&1; then
@@ -19,6 +21,7 @@ done
 tmp=$(mktemp -d)
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
+    etcd_stop
     mirror_stop
     rm -rf "$tmp"
 }
@@ -154,11 +157,13 @@ if [ -x "$STANDIN" ]; then
     tap_unlike "$(cat "$MIRROR_WWW"/stable*.txt)" crash "no marker names a -crash release"
 
     # serve_version FILE: runs FILE as kube-apiserver (the mirror's own server certificate)
-    # on a free port and prints its /version.
+    # on a free port, with a real etcd, and prints its /version.
+    "$here/../scripts/make-pki" "$tmp/work/pki" >/dev/null && etcd_start "$tmp/work/etcd" "$tmp/work/pki" ||
+        tap_bail "could not start etcd for the API servers"
     serve_version() {
         local log="$tmp/work/apiserver.log" pid port='' out=''
         "$1" --tls-cert-file="$MIRROR_DIR/ca/server.pem" --tls-private-key-file="$MIRROR_DIR/ca/server.key" \
-            --bind-address=127.0.0.1 --secure-port=0 >"$log" 2>&1 &
+            "${KS_ETCD_APISERVER_FLAGS[@]}" --bind-address=127.0.0.1 --secure-port=0 >"$log" 2>&1 &
         pid=$!
         # until it says where it listens, or exits; generous, since under ASan on a loaded
         # machine a start can take seconds (the bound only keeps a broken stand-in from hanging)
@@ -200,6 +205,37 @@ if [ -x "$STANDIN" ]; then
     done
 else
     tap_skip "the stand-ins of every version" "no stand-in build at $STANDIN"
+fi
+
+# --- the etcd release, made from Debian's binaries ------------------------------------
+if [ -x "$MIRROR_ETCD_BIN" ] && [ -x "$MIRROR_ETCD_CTL" ]; then
+    E=$MIRROR_ETCD_VERSION TGZ=etcd-$MIRROR_ETCD_VERSION-linux-$ARCH.tar.gz
+    tap_is "$MIRROR_ETCD_URL" "$MIRROR_URL/etcd" "MIRROR_ETCD_URL is the etcd base under the mirror"
+    tap_ok "mirror_publish_etcd" mirror_publish_etcd "$ARCH"
+    ed="$tmp/work/etcd"
+    mkdir -p "$ed"
+    tap_ok "the tarball downloads from <base>/<version>/" \
+        curl -fsS --cacert "$MIRROR_CA" -o "$ed/$TGZ" "$MIRROR_ETCD_URL/$E/$TGZ"
+    tap_ok "SHA256SUMS downloads from next to it" \
+        curl -fsS --cacert "$MIRROR_CA" -o "$ed/SHA256SUMS" "$MIRROR_ETCD_URL/$E/SHA256SUMS"
+    tap_like "$(cat "$ed/SHA256SUMS")" "^[0-9a-f]{64}  $TGZ\$" "SHA256SUMS has shasum -a 256's '<hex>  name' lines"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    tap_ok "sha256sum -c accepts SHA256SUMS for the tarball" bash -c 'cd "$1" && sha256sum -c --status SHA256SUMS' _ "$ed"
+    top=etcd-$E-linux-$ARCH
+    tap_is "$(tar -tzf "$ed/$TGZ" | sort | tr '\n' ' ')" \
+        "$top/ $top/Documentation/ $top/Documentation/README.md $top/README-etcdctl.md $top/README.md $top/READMEv2-etcdctl.md $top/etcd $top/etcdctl " \
+        "the release layout: one top directory with etcd, etcdctl, the READMEs and Documentation/"
+    tar -C "$ed" -xzf "$ed/$TGZ"
+    tap_like "$("$ed/$top/etcd" --version)" "^etcd Version: ${E#v}" "its etcd is ${E#v}"
+    tap_like "$("$ed/$top/etcdctl" version)" "^etcdctl version: ${E#v}" "its etcdctl is ${E#v}"
+    tap_ok "and they are Debian's binaries, byte for byte" \
+        sh -c 'cmp -s "$1/etcd" "$2" && cmp -s "$1/etcdctl" "$3"' _ "$ed/$top" "$MIRROR_ETCD_BIN" "$MIRROR_ETCD_CTL"
+    cp "$MIRROR_WWW/etcd/$E/$TGZ" "$ed/first.tgz"
+    mirror_publish_etcd "$ARCH"
+    tap_ok "publishing again gives the same bytes (SHA256SUMS stays valid)" cmp -s "$ed/first.tgz" "$MIRROR_WWW/etcd/$E/$TGZ"
+    tap_is "$(grep -c . "$MIRROR_WWW/etcd/$E/SHA256SUMS")" 1 "and one line per file in SHA256SUMS"
+else
+    tap_skip "the etcd release" "no $MIRROR_ETCD_BIN or $MIRROR_ETCD_CTL (scripts/deps installs them)"
 fi
 
 # --- stop ----------------------------------------------------------------

@@ -9,10 +9,15 @@ if [ ! -x "$BIN" ]; then
     exit 1
 fi
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+# a real etcd for the API server stand-in (test/lib/etcd.sh), and mirror.sh's port picker
+. "$top_srcdir/test/lib/mirror.sh"
+. "$top_srcdir/test/lib/etcd.sh"
 
 TMP=$(mktemp -d)
 PIDS=()
 cleanup() {
+    etcd_stop
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
@@ -51,6 +56,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
 pki server /CN=kube-apiserver "subjectAltName=IP:127.0.0.1,DNS:localhost
 extendedKeyUsage=serverAuth"
 pki admin "/O=system:masters/CN=admin" "extendedKeyUsage=clientAuth"
+
+"$top_srcdir/scripts/make-pki" "$TMP/pki" >/dev/null || { echo "Bail out! could not make the PKI"; exit 1; }
+etcd_start "$TMP/etcd" "$TMP/pki" || { echo "Bail out! could not start etcd"; exit 1; }
 
 mkdir "$TMP/bin"
 for role in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
@@ -127,7 +135,7 @@ check "--version prints Kubernetes <version>" test -n "$VERSION"
 
 # --- kube-apiserver ---
 APISERVER=(--tls-cert-file="$TMP/server.crt" --tls-private-key-file="$TMP/server.key"
-    --client-ca-file="$TMP/ca.crt" --audit-log-path="$TMP/audit/audit.log")
+    --client-ca-file="$TMP/ca.crt" --audit-log-path="$TMP/audit/audit.log" "${KS_ETCD_APISERVER_FLAGS[@]}")
 started kube-apiserver "${APISERVER[@]}"
 API="https://127.0.0.1:$PORT"
 API_PID=$PID
@@ -191,6 +199,37 @@ check "STANDIN_FAIL makes kube-apiserver exit 1" \
     expect_exit1 "injected failure" env STANDIN_FAIL="injected failure" \
     "$TMP/bin/kube-apiserver" "${APISERVER[@]}" --bind-address=127.0.0.1 --secure-port=0
 
+# --- kube-apiserver and its etcd ---
+# refused ARGS...: kube-apiserver with APISERVER's files but these etcd flags exits 1 with the
+# real one's last words, after a dial deadline of 1 s (STANDIN_ETCD_TIMEOUT).
+refused() {
+    expect_exit1 "Error: context deadline exceeded" env STANDIN_ETCD_TIMEOUT=1 "$TMP/bin/kube-apiserver" \
+        --tls-cert-file="$TMP/server.crt" --tls-private-key-file="$TMP/server.key" "$@" \
+        --bind-address=127.0.0.1 --secure-port=0 || return 1
+    grep -q "$WHY" "$TMP/err" || { echo "stderr lacks '$WHY':"; cat "$TMP/err"; return 1; }
+}
+ETCD_FILES=(--etcd-cafile="$KS_ETCD_CA" --etcd-certfile="$KS_ETCD_CERT" --etcd-keyfile="$KS_ETCD_KEY")
+check "kube-apiserver without --etcd-servers exits 1" \
+    expect_exit1 "Error: --etcd-servers must be specified" "$TMP/bin/kube-apiserver" \
+    --tls-cert-file="$TMP/server.crt" --tls-private-key-file="$TMP/server.key" --bind-address=127.0.0.1 --secure-port=0
+closed=$(_mirror_pick_ports 1)
+WHY="etcd https://127.0.0.1:$closed: dial tcp 127.0.0.1:$closed: connect: connection refused"
+check "kube-apiserver with nothing at its --etcd-servers exits 1, naming the server" \
+    refused --etcd-servers="https://127.0.0.1:$closed" "${ETCD_FILES[@]}"
+WHY="etcd $KS_ETCD_URL: tls: "
+check "kube-apiserver that does not trust etcd's certificate (another --etcd-cafile) exits 1" \
+    refused --etcd-servers="$KS_ETCD_URL" --etcd-cafile="$TMP/ca.crt" --etcd-certfile="$KS_ETCD_CERT" --etcd-keyfile="$KS_ETCD_KEY"
+WHY="etcd $KS_ETCD_URL: "
+check "kube-apiserver without a client certificate for etcd (--client-cert-auth) exits 1" \
+    refused --etcd-servers="$KS_ETCD_URL" --etcd-cafile="$KS_ETCD_CA"
+WHY="etcd http://${KS_ETCD_URL#https://}: GET http://${KS_ETCD_URL#https://}/health: the connection closed without an answer"
+check "kube-apiserver speaking plain http to a TLS etcd exits 1" \
+    refused --etcd-servers="http://${KS_ETCD_URL#https://}" "${ETCD_FILES[@]}"
+started kube-apiserver --tls-cert-file="$TMP/server.crt" --tls-private-key-file="$TMP/server.key" \
+    --etcd-servers="https://127.0.0.1:$closed,$KS_ETCD_URL" "${ETCD_FILES[@]}"
+check "kube-apiserver starts when one of its --etcd-servers is healthy" \
+    grep -q "W stand-in: etcd https://127.0.0.1:$closed: .*connection refused" "$TMP/kube-apiserver.log"
+
 # --- kube-controller-manager ---
 printf 'apiVersion: v1\nkind: Config\n' >"$TMP/kubeconfig"
 started kube-controller-manager --kubeconfig "$TMP/kubeconfig"
@@ -249,7 +288,8 @@ mapfile -t SEED_FLAGS < <(sed -n 's/^  \(--[^ ]*\).*/\1/p' "$(dirname "$0")/../g
     grep -v -e '^--bind-address=' -e '^--audit-log-path=' |
     sed -e "s|/var/lib/kubernetes/ca.pem|$TMP/ca.crt|" -e "s|/var/lib/kubernetes/kubernetes.pem|$TMP/server.crt|" \
         -e "s|/var/lib/kubernetes/[a-z-]*-key.pem|$TMP/server.key|" -e "s|/var/lib/kubernetes/[^ ]*|$TMP/ca.crt|" \
-        -e "s|'||g")
+        -e "s|'||g" | grep -v '^--etcd-')
+SEED_FLAGS+=("${KS_ETCD_APISERVER_FLAGS[@]}") # the seed's --etcd-* point at its hosts
 check "the seed's unit has its kube-apiserver flags (${#SEED_FLAGS[@]})" test "${#SEED_FLAGS[@]}" -ge 25
 started_at v1.21.0 kube-apiserver "${SEED_FLAGS[@]}"
 # shellcheck disable=SC2016 # expanded by the inner bash
@@ -335,6 +375,16 @@ check "a -crash build exits 1 at start, saying so" \
 check "a -crash kube-scheduler too" \
     expect_exit1 "kube-scheduler stand-in v1.34.3-crash: built to crash at start" \
     "$(at v1.34.3-crash kube-scheduler)" --config="$TMP/scheduler-v1.yaml" --bind-address=127.0.0.1 --secure-port=0
+
+# --- the API server's health follows its etcd ---------------------------------------------
+started kube-apiserver "${APISERVER[@]}"
+API="https://127.0.0.1:$PORT"
+check "/readyz?verbose lists the etcd check as the real one does" \
+    expect "$(printf '[+]ping ok\n[+]log ok\n[+]etcd ok\nreadyz check passed')" "${CURL[@]}" "${CA[@]}" "$API/readyz?verbose"
+etcd_stop
+check "with etcd stopped, /healthz answers 500" expect 500 http_code "${CA[@]}" "$API/healthz"
+check "and /livez?verbose says the etcd check failed" \
+    bash -c '"$@" | grep -qx "\[-\]etcd failed: reason withheld"' _ "${CURL[@]}" "${CA[@]}" "$API/livez?verbose"
 
 echo "1..$N"
 [ "$FAILED" -eq 0 ]

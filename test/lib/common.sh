@@ -4,7 +4,8 @@
 #
 #   . "$top_srcdir/test/lib/common.sh"; ks_setup
 # gives WORK (temp dir, removed on exit), ROOT (empty --root tree), CONF (config file),
-# PKI (source-dir), and the MIRROR_* variables of mirror.sh. ks NAME... runs kubestrap.
+# PKI (source-dir), and the MIRROR_* variables of mirror.sh (the etcd release too, under
+# MIRROR_ETCD_URL). ks NAME... runs kubestrap.
 
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
@@ -15,6 +16,7 @@ export KUBESTRAP_TEMPLATES
 
 . "$top_srcdir/test/lib/tap.sh"
 . "$top_srcdir/test/lib/mirror.sh"
+. "$top_srcdir/test/lib/etcd.sh"
 
 VERSION=v1.21.0
 ARCH=amd64
@@ -48,6 +50,7 @@ ks_apply_cut() {
 }
 
 ks_cleanup() {
+        etcd_stop 2>/dev/null || true
         mirror_stop 2>/dev/null || true
         [ -n "${WORK:-}" ] && rm -rf "$WORK"
 }
@@ -83,6 +86,7 @@ ks_setup() {
         PKI=$WORK/pki
         mirror_start "$WORK/mirror" >/dev/null || tap_bail "could not start the nginx mirror"
         ks_publish_binaries "$VERSION"
+        mirror_publish_etcd "$ARCH" || tap_bail "could not publish the etcd release"
         "$top_srcdir/scripts/make-pki" "$PKI" >/dev/null || tap_bail "could not make the PKI"
         ks_write_config
 }

@@ -33,6 +33,11 @@
 #                              above curl's stall limit of 1 KiB/s)
 #   MIRROR_EXTRA_URL           with MIRROR_EXTRA_ADDR set before mirror_start (e.g. a test
 #                              bridge's address): the trusted server on that address too
+#   MIRROR_ETCD_URL            $MIRROR_URL/etcd: the etcd releases' base (github's layout:
+#                              <base>/<version>/etcd-<version>-linux-<arch>.tar.gz and
+#                              <base>/<version>/SHA256SUMS), filled by mirror_publish_etcd
+#   MIRROR_EXTRA_ETCD_URL      $MIRROR_EXTRA_URL/etcd, with MIRROR_EXTRA_ADDR
+#   MIRROR_ETCD_VERSION        the version mirror_publish_etcd publishes (Debian's etcd: v3.4.23)
 #   MIRROR_ACCESS_LOG          access log (one line per request, all servers)
 #   MIRROR_ERROR_LOG           nginx error log
 #   MIRROR_PID_FILE            nginx master pid file
@@ -387,7 +392,9 @@ mirror_start() {
         }
         export MIRROR_URL="https://127.0.0.1:$p_tls"
         export MIRROR_H1_URL="https://127.0.0.1:$p_h1"
-        [ -n "${MIRROR_EXTRA_ADDR:-}" ] && export MIRROR_EXTRA_URL="https://$MIRROR_EXTRA_ADDR:$p_tls"
+        [ -n "${MIRROR_EXTRA_ADDR:-}" ] && export MIRROR_EXTRA_URL="https://$MIRROR_EXTRA_ADDR:$p_tls" \
+            MIRROR_EXTRA_ETCD_URL="https://$MIRROR_EXTRA_ADDR:$p_tls/etcd"
+        export MIRROR_ETCD_URL="$MIRROR_URL/etcd"
         export MIRROR_UNTRUSTED_URL="https://127.0.0.1:$p_bad"
         export MIRROR_HTTP_URL="http://127.0.0.1:$p_http"
         export MIRROR_REDIRECT_HTTP_URL="$MIRROR_URL/redirect-http"
@@ -577,6 +584,80 @@ mirror_publish_standins() {
     # shellcheck disable=SC2086 # lists of words
     mirror_publish_standin "$1" "$2" $MIRROR_STANDIN_VERSIONS $MIRROR_STANDIN_CRASH_VERSIONS &&
         mirror_publish_markers $MIRROR_STANDIN_VERSIONS
+}
+
+# The etcd release the mirror publishes: Debian's etcd-server and etcd-client (scripts/deps)
+# are 3.4.23, and the tarball is made from their binaries.
+MIRROR_ETCD_VERSION=v3.4.23
+MIRROR_ETCD_BIN=${MIRROR_ETCD_BIN:-/usr/bin/etcd}
+MIRROR_ETCD_CTL=${MIRROR_ETCD_CTL:-/usr/bin/etcdctl}
+export MIRROR_ETCD_VERSION
+
+# _mirror_etcd_tarball OUT ARCH: OUT is etcd-$MIRROR_ETCD_VERSION-linux-ARCH.tar.gz with the
+# layout of etcd's release tarballs (its scripts/build-binary): one top directory holding etcd,
+# etcdctl, README.md, README-etcdctl.md, READMEv2-etcdctl.md and Documentation/. The binaries
+# are Debian's; the texts say so, since upstream's are not on the machine. Owners, times and
+# order are fixed and gzip stores no name or time, so the bytes (and SHA256SUMS) depend only
+# on the binaries.
+_mirror_etcd_tarball() {
+    local out=$1 arch=$2 top stage v
+    top=etcd-$MIRROR_ETCD_VERSION-linux-$arch
+    stage=$(mktemp -d "${out%/*}/.stage.XXXXXX") || return 1
+    mkdir -p "$stage/$top/Documentation" || return 1
+    cp -- "$MIRROR_ETCD_BIN" "$stage/$top/etcd" && cp -- "$MIRROR_ETCD_CTL" "$stage/$top/etcdctl" ||
+        { rm -rf "$stage"; return 1; }
+    v=$("$MIRROR_ETCD_BIN" --version 2>/dev/null | sed -n 's/^etcd Version: //p')
+    for f in README.md README-etcdctl.md READMEv2-etcdctl.md Documentation/README.md; do
+        printf '# %s (kubestrap test mirror)\n\netcd %s and etcdctl from Debian'"'"'s etcd-server and etcd-client\npackages, in the layout of an etcd release tarball.\n' \
+            "${f##*/}" "${v:-?}" >"$stage/$top/$f" || { rm -rf "$stage"; return 1; }
+    done
+    chmod 0755 "$stage/$top" "$stage/$top/Documentation" "$stage/$top/etcd" "$stage/$top/etcdctl" &&
+        chmod 0644 "$stage/$top"/*.md "$stage/$top/Documentation/README.md" &&
+        tar -C "$stage" --sort=name --mtime="@$(stat -L -c %Y -- "$MIRROR_ETCD_BIN")" --owner=0 --group=0 --numeric-owner -cf - "$top" |
+        gzip -n >"$out.tmp" && mv -f -- "$out.tmp" "$out"
+    local rc=$?
+    rm -rf "$stage" "$out.tmp"
+    return $rc
+}
+
+# mirror_publish_etcd [ARCH]: the etcd release $MIRROR_ETCD_VERSION for ARCH (default amd64)
+# under $MIRROR_ETCD_URL: <base>/<version>/etcd-<version>-linux-<arch>.tar.gz and, next to it,
+# SHA256SUMS as "shasum -a 256" writes it (<hex>, two spaces, the file's name). The tarball
+# takes seconds to compress, so it is built once per pair of binaries into MIRROR_ETCD_CACHE
+# (default: test/.etcd-release under $top_builddir, else the mirror's own directory) and
+# copied from there.
+mirror_publish_etcd() {
+    local arch=${1:-amd64} cache name key dir sum f
+    [ -n "${MIRROR_WWW:-}" ] || { _mirror_err "mirror_publish_etcd: mirror not started"; return 1; }
+    for f in "$MIRROR_ETCD_BIN" "$MIRROR_ETCD_CTL"; do
+        [ -x "$f" ] || { _mirror_err "mirror_publish_etcd: no $f (scripts/deps installs etcd-server and etcd-client)"; return 1; }
+    done
+    cache=${MIRROR_ETCD_CACHE:-${top_builddir:+$top_builddir/test/.etcd-release}}
+    cache=${cache:-$MIRROR_DIR/etcd-release}
+    name=etcd-$MIRROR_ETCD_VERSION-linux-$arch.tar.gz
+    # the binaries' identity: a new etcd package makes a new tarball
+    key=$(stat -L -c '%d.%i.%s.%Y' -- "$MIRROR_ETCD_BIN" "$MIRROR_ETCD_CTL" | tr '\n' _) || return 1
+    mkdir -p "$cache/$key" || return 1
+    if [ ! -s "$cache/$key/$name" ]; then
+        _mirror_etcd_tarball "$cache/$key/$name" "$arch" || {
+            _mirror_err "mirror_publish_etcd: could not build $name in $cache/$key"
+            return 1
+        }
+    fi
+    dir=$MIRROR_WWW/etcd/$MIRROR_ETCD_VERSION
+    mkdir -p "$dir" && chmod 0755 "$MIRROR_WWW/etcd" "$dir" || return 1
+    cp -f -- "$cache/$key/$name" "$dir/$name" || return 1
+    sum=$(sha256sum <"$dir/$name" | cut -d' ' -f1) && [ -n "$sum" ] || return 1
+    # one line per file in the directory, as the release's SHA256SUMS has one per asset
+    if [ -f "$dir/SHA256SUMS" ]; then
+        grep -v "  $name\$" "$dir/SHA256SUMS" >"$dir/SHA256SUMS.new" || true
+    else
+        : >"$dir/SHA256SUMS.new"
+    fi
+    printf '%s  %s\n' "$sum" "$name" >>"$dir/SHA256SUMS.new" &&
+        sort -k2 -o "$dir/SHA256SUMS.new" "$dir/SHA256SUMS.new" &&
+        mv -f -- "$dir/SHA256SUMS.new" "$dir/SHA256SUMS" &&
+        chmod 0644 "$dir/$name" "$dir/SHA256SUMS"
 }
 
 # mirror_requests: number of requests logged so far (all three servers).

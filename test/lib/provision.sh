@@ -8,19 +8,36 @@ PROV_BRIDGE_ADDR=10.240.0.1
 
 # prov_mirror_up DIR: the mirror on 127.0.0.1 and the bridge, with the stand-ins of every
 # version in MIRROR_STANDIN_VERSIONS (v1.21.0, the seed's, and the current minors), the bad
-# releases of MIRROR_STANDIN_CRASH_VERSIONS, and the stable markers (mirror.sh).
+# releases of MIRROR_STANDIN_CRASH_VERSIONS, the stable markers, and the etcd release under
+# MIRROR_EXTRA_ETCD_URL (mirror.sh).
 prov_mirror_up() {
         local d=$1
         MIRROR_EXTRA_ADDR=$PROV_BRIDGE_ADDR
         export MIRROR_EXTRA_ADDR
         mkdir -p "$d/mirror"
         mirror_start "$d/mirror" >/dev/null || return 1
-        mirror_publish_standins amd64 "$STANDIN"
+        mirror_publish_standins amd64 "$STANDIN" && mirror_publish_etcd amd64
 }
 
-# prov_conf OUT INTERNAL_IP PUBLIC_ADDRESS: the example config pointed at the mirror.
+# prov_etcd_conf: the [etcd] section of the booted hosts' configs: Debian's etcd from the
+# mirror's etcd release; the members, and the API servers' etcd-servers, follow from the
+# inventory (or the one host). Every booted control plane thus runs on a real etcd.
+prov_etcd_conf() {
+        printf '\n[etcd]\nversion = %s\nbase-url = %s\n' "$MIRROR_ETCD_VERSION" "$MIRROR_EXTRA_ETCD_URL"
+}
+# The sed expressions that go with it, for a config made from the example: no etcd-servers
+# (the members' own).
+PROV_ETCD_SED=(-e '/^etcd-servers = /d')
+
+# prov_set_version CONF VERSION: [cluster] version = VERSION (the Kubernetes release; [etcd] has
+# a version of its own, which stays).
+prov_set_version() {
+        sed -i "/^\[cluster\]\$/,/^\[/ s|^version = .*|version = $2|" "$1"
+}
+
+# prov_conf OUT INTERNAL_IP PUBLIC_ADDRESS: the example config pointed at the mirror, with etcd.
 prov_conf() {
-        sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" \
+        sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" "${PROV_ETCD_SED[@]}" \
             -e "s|^;ca-file = .*|ca-file = /etc/kubestrap/mirror-ca.pem|" \
             -e "s|^;signature-roots = .*|signature-roots = /etc/kubestrap/sigstore-roots.pem|" \
             -e "s|^;ct-log-keys = .*|ct-log-keys = /etc/kubestrap/ct-log-keys.pem|" \
@@ -29,6 +46,18 @@ prov_conf() {
             -e "s|^public-address = .*|public-address = $3|" \
             "$top_srcdir/examples/controller-0.conf" > "$1"
         printf '\n[health]\ntimeout = 30\n' >> "$1"
+        prov_etcd_conf >> "$1"
+}
+
+# prov_inventory N: the [host] sections of hosts 0..N-1 (controller-I at HOST_IP_I), for a
+# host's own config: with them, [etcd] makes one cluster of N members, each host the member
+# whose internal-ip is its own.
+prov_inventory() {
+        local i ip
+        for ((i = 0; i < $1; i++)); do
+                ip=HOST_IP_$i
+                printf '\n[host controller-%s]\naddress = root@%s\ninternal-ip = %s\n' "$i" "${!ip}" "${!ip}"
+        done
 }
 
 # prov_install I CONF PKI_DIR: kubestrap, its templates, the config, the PKI and the mirror's
@@ -57,10 +86,10 @@ prov_kubestrap() {
 
 # prov_fanout_conf OUT WD: the operator workstation's config for 'kubestrap fanout' to hosts
 # 0..2 (controller-I at HOST_IP_I): the example config pointed at the mirror, the PKI in
-# WD/pki, the hosts' ssh key, and ssh control sockets in WD.
+# WD/pki, the hosts' ssh key, ssh control sockets in WD, and a three-member etcd.
 prov_fanout_conf() {
         local out=$1 d=$2 i ip
-        sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" \
+        sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" "${PROV_ETCD_SED[@]}" \
             -e "s|^;ca-file = .*|ca-file = $MIRROR_CA|" \
             -e "s|^;signature-roots = .*|signature-roots = $MIRROR_SIGSTORE/roots.pem|" \
             -e "s|^;ct-log-keys = .*|ct-log-keys = $MIRROR_SIGSTORE/ct-log-keys.pem|" \
@@ -78,6 +107,7 @@ ssh-options = -F /dev/null -i $HOSTS_KEY -o LogLevel=ERROR -o ConnectTimeout=3
 ssh-options = -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
 ssh-options = -o KexAlgorithms=curve25519-sha256 -o ControlPath=$d/cm-%C
 EOF
+        prov_etcd_conf >> "$out"
         for i in 0 1 2; do
                 ip=HOST_IP_$i
                 printf '\n[host controller-%s]\naddress = root@%s\ninternal-ip = %s\n' "$i" "${!ip}" "${!ip}" >> "$out"

@@ -13,6 +13,7 @@
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 
 sys_end() {
+        etcd_stop 2>/dev/null || true
         mirror_stop 2>/dev/null || true
         hosts_down || true
         if [ "${KS_TEST_KEEP:-0}" = 1 ]; then echo "# kept $wd"; else rm -rf "$wd"; fi

@@ -44,9 +44,12 @@ host_copy_in 0 "$STANDIN" /usr/local/bin/squatter
 host_exec 0 mkdir -p /tmp/sq
 host_copy_in 0 "$wd/pki/kubernetes.pem" /tmp/sq/c.pem
 host_copy_in 0 "$wd/pki/kubernetes-key.pem" /tmp/sq/k.pem
-squat() { # UNIT PROGRAM: the stand-in API server on 6443 from a transient unit of its own
-        host_exec 0 systemd-run --unit="$1" --setenv=STANDIN_ROLE=kube-apiserver "$2" \
-                --secure-port=6443 --tls-cert-file=/tmp/sq/c.pem --tls-private-key-file=/tmp/sq/k.pem >/dev/null 2>&1
+# UNIT PROGRAM: a TLS server on 6443 from a transient unit of its own (the stand-in as a
+# controller-manager: as an API server it would wait for an etcd that is not there yet)
+squat() {
+        host_exec 0 systemd-run --unit="$1" --setenv=STANDIN_ROLE=kube-controller-manager "$2" \
+                --secure-port=6443 --kubeconfig=/tmp/sq/c.pem --tls-cert-file=/tmp/sq/c.pem \
+                --tls-private-key-file=/tmp/sq/k.pem >/dev/null 2>&1
         for _ in $(seq 50); do host_exec 0 sh -c 'ss -ltn | grep -q ":6443 "' && break; sleep 0.1; done
         apply
 }
@@ -94,7 +97,8 @@ tap_is "$RC" 0 "kubestrap verify passes on the provisioned host"
 tap_like "$OUT" 'kube-scheduler +kube-scheduler.service +active/running +[0-9]+ ok' "verify's table shows the scheduler unit and health"
 tap_like "$OUT" "version \(public\) .* ok   v1.21.0 \(https://$IP:6443/version\)" "verify checks /version through the public address"
 ks_in --output json status
-tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"status"')" 7 "status in JSON: one event per check (the API server's /livez and /readyz are two)"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"status"')" 10 \
+        "status in JSON: one event per check (the API server's /livez and /readyz are two; etcd's /health, its one member and the API server's view of it are three)"
 tap_like "$(printf '%s\n' "$OUT" | grep '"component":"nginx proxy"')" '"ok":true' "the proxy check is in it"
 
 # --- second apply: nothing restarted ------------------------------------------------------
@@ -103,7 +107,7 @@ apply
 tap_is "$RC" 0 "second apply succeeds"
 tap_like "$(summary)" '"changed":0,' "second apply changes no file"
 tap_is "$(pids)" "$before" "second apply restarts nothing (same main PIDs and start timestamps)"
-tap_is "$(printf '%s\n' "$OUT" | grep -c '"action":"unchanged"')" 3 "all three units reported unchanged"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '"action":"unchanged"')" 4 "all four units (etcd's too) reported unchanged"
 tap_is "$(host_exec 0 grep -c 'PATCH /apis/rbac' /var/log/audit.log)" 2 "RBAC not applied again (once per cluster)"
 
 # --- "ours" is decided by the unit, not by the program's name ---------------------------

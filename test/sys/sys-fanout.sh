@@ -10,6 +10,11 @@ sys_begin 3 ks-fan
 conf=$wd/cluster.conf
 prov_fanout_up "$wd" "$conf" || tap_bail "could not set up the mirror, the PKI and the hosts"
 printf '\n[host controller-9]\naddress = root@10.240.0.19\ninternal-ip = 10.240.0.19\n' >> "$conf"
+# etcd's members are the three controllers: the host that is down is in the inventory only
+sed -i "s|^\[etcd\]\$|&\ninitial-cluster = controller-0=https://$HOST_IP_0:2380,controller-1=https://$HOST_IP_1:2380,controller-2=https://$HOST_IP_2:2380|" "$conf"
+# without_etcd: the config's settings but no [etcd] and no hosts, for inventories of hosts that
+# are no etcd members (the 20 tmux panes, the 200 plans): etcd-servers named as without [etcd]
+without_etcd() { sed -e '/^\[host /,$d' -e '/^\[etcd\]$/,/^$/d' -e "s|^\[cluster\]\$|&\netcd-servers = https://$HOST_IP_0:2379|" "$conf"; }
 ks() { set +e; OUT=$("$KUBESTRAP" -c "$conf" "$@" 2>"$wd/err"); RC=$?; set -e; ERR=$(cat "$wd/err"); }
 row() { printf '%s\n' "$OUT" | grep "^$1 "; }
 proxy() { curl -s -o /dev/null -w '%{http_code}' -H 'Host: kubernetes.default.svc.cluster.local' "http://$1/healthz"; }
@@ -33,7 +38,8 @@ tap_ok "nothing was copied to the hosts but the binary" host_exec 0 test ! -e /e
 
 ks --output json fanout controller-0 controller-1 controller-2 -- verify
 tap_is "$RC" 0 "fan-out verify passes everywhere"
-tap_is "$(printf '%s\n' "$OUT" | grep -c '^{"host":"controller-[012]","event":"status"')" 21 "JSON events carry the host (seven checks per host)"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '^{"host":"controller-[012]","event":"status"')" 36 \
+        "JSON events carry the host (twelve checks per host: seven; etcd's /health, its three members and the API server's view of it)"
 tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"host",.*"result":"ok"')" 3 "one result event per host"
 
 # A host that prints terminal controls and bytes that are not UTF-8 (issue 10, finding 12):
@@ -85,7 +91,7 @@ if command -v tmux >/dev/null; then
         # words, run without a shell: a '$(...)' in the configuration stays text. The server
         # keeps dead panes, so a pane whose ssh ends still counts.
         {
-                sed -e '/^\[host /,$d' "$conf"
+                without_etcd
                 printf '\n[fanout]\nssh-options = -o SetEnv=KS_PROBE=$(touch${IFS}%s/tmux-shell-ran)\n' "$wd"
                 for n in $(seq 0 19); do
                         printf '\n[host h-%02d]\naddress = root@%s\n' "$n" "$(eval echo "\$HOST_IP_$((n % 3))")"
@@ -120,8 +126,9 @@ host_copy_in 1 "$STANDIN" /usr/local/bin/squatter
 host_copy_in 1 "$wd/pki/kubernetes.pem" /tmp/c.pem
 host_copy_in 1 "$wd/pki/kubernetes-key.pem" /tmp/k.pem
 host_exec 1 systemctl stop kube-apiserver.service
-host_exec 1 systemd-run --unit=squatter --setenv=STANDIN_ROLE=kube-apiserver /usr/local/bin/squatter \
-        --secure-port=6443 --tls-cert-file=/tmp/c.pem --tls-private-key-file=/tmp/k.pem >/dev/null 2>&1
+# a TLS server on 6443: the stand-in as a controller-manager, which needs no etcd
+host_exec 1 systemd-run --unit=squatter --setenv=STANDIN_ROLE=kube-controller-manager /usr/local/bin/squatter \
+        --secure-port=6443 --kubeconfig=/tmp/c.pem --tls-cert-file=/tmp/c.pem --tls-private-key-file=/tmp/k.pem >/dev/null 2>&1
 for _ in $(seq 50); do host_exec 1 sh -c 'ss -ltn | grep -q ":6443 "' && break; sleep 0.1; done
 sed -i 's/^\[kube-scheduler\]$/&\nv = 3/' "$conf"
 ks fanout --serial controller-0 controller-1 controller-2 -- apply
@@ -182,7 +189,7 @@ rm -f "$old"
 
 # --- 200 hosts in the inventory: every one runs, none is dropped (there was a cap of 64) ------
 {
-        sed -e '/^\[host /,$d' "$conf"
+        without_etcd
         for n in $(seq 0 199); do
                 ip=HOST_IP_$((n % 3))
                 printf '\n[host h-%03d]\naddress = root@%s\ninternal-ip = %s\n' "$n" "${!ip}" "${!ip}"

@@ -33,9 +33,10 @@ sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" -e "s|^;ca-file = .*|ca-
     -e "s|^;signature-roots = .*|signature-roots = $MIRROR_SIGSTORE/roots.pem|" \
     -e "s|^;ct-log-keys = .*|ct-log-keys = $MIRROR_SIGSTORE/ct-log-keys.pem|" \
     -e "s|^source-dir = .*|source-dir = $wd/pki|" -e "s|^public-address = .*|public-address = $IP|" \
-    -e "s|^internal-ip = .*|internal-ip = auto|" \
+    -e "s|^internal-ip = .*|internal-ip = auto|" "${PROV_ETCD_SED[@]}" \
     "$top_srcdir/examples/controller-0.conf" > "$conf"
 printf '\n[health]\ntimeout = 30\n\n[host controller-0]\naddress = root@%s\ninternal-ip = %s\n' "$IP" "$IP" >> "$conf"
+prov_etcd_conf >> "$conf"
 chmod 0644 "$conf"
 
 ud=$wd/user-data

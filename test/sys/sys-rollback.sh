@@ -11,7 +11,7 @@ conf=$wd/kubestrap.conf
 prov_one_up "$wd" "$conf" || tap_bail "could not provision the host (mirror, PKI, kubestrap)"
 
 set_version() {
-        sed -i "s|^version = .*|version = $1|" "$conf"
+        prov_set_version "$conf" "$1"
         host_copy_in 0 "$conf" /etc/kubestrap/kubestrap.conf
 }
 ks_in() { # runs kubestrap ARGS... in the host: RC, OUT (stdout), ERR (stderr), MS (wall)

@@ -16,7 +16,7 @@ prov_fanout_up "$wd" "$conf" || tap_bail "could not set up the mirror, the PKI a
 
 ks() { set +e; OUT=$("$KUBESTRAP" -c "$conf" "$@" 2>"$wd/err"); RC=$?; set -e; ERR=$(cat "$wd/err"); }
 row() { printf '%s\n' "$OUT" | grep "^$1 " || true; }
-set_version() { sed -i "s/^version = .*/version = $1/" "$conf"; }
+set_version() { prov_set_version "$conf" "$1"; }
 elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
 # the release kube-apiserver of host I reports on /version
 served() {

@@ -41,10 +41,10 @@ tap_like "$OUT" "path: /etc/kubestrap/signature-roots.pem" "cloud-init carries t
 tap_like "$OUT" "path: /etc/kubestrap/ct-log-keys.pem" "and the CT log keys"
 printf '%s\n' "$OUT" > "$WORK/user-data"
 nconf=$(python3 - "$WORK/user-data" <<'PY'
-import base64, sys, yaml
+import base64, gzip, sys, yaml
 for f in yaml.safe_load(open(sys.argv[1]))["write_files"]:
     if f["path"] == "/etc/kubestrap/kubestrap.conf":
-        sys.stdout.write(base64.b64decode(f["content"]).decode())
+        sys.stdout.write(gzip.decompress(base64.b64decode(f["content"])).decode())
 PY
 )
 tap_like "$nconf" "signature-roots = /etc/kubestrap/signature-roots.pem" "and the node's config points at its copy"

@@ -3,12 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <ini.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
+#include "log.h"
 #include "util.h"
 
 /* inih gives its handler no line number and Debian's build caps lines at 200 bytes, so the
@@ -137,6 +139,24 @@ static int scan_sections(struct ini_file *f, const char *text)
         return 0;
 }
 
+/* An error in the file: its message for the caller, and where it is for an error event. */
+static int file_error(char **ret_error, int r, const char *file, unsigned line, const char *fmt,
+                      ...) _printf_(5, 6);
+static int file_error(char **ret_error, int r, const char *file, unsigned line, const char *fmt,
+                      ...)
+{
+        va_list ap;
+        char *msg = NULL;
+        va_start(ap, fmt);
+        int n = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -ENOMEM;
+        log_note_where(msg, &(struct err_where){.file = file, .line = line});
+        *ret_error = msg;
+        return r;
+}
+
 int ini_file_parse_string(const char *name, const char *text, struct ini_file **ret,
                           char **ret_error)
 {
@@ -157,17 +177,16 @@ int ini_file_parse_string(const char *name, const char *text, struct ini_file **
                 return p.error;
         }
         if (rd.long_line) {
-                asprintf_safe(ret_error, "%s:%u: line too long (at most %d bytes)", name,
-                              rd.long_line, rd.max - 3);
                 ini_file_free(f);
-                return -EINVAL;
+                return file_error(ret_error, -EINVAL, name, rd.long_line,
+                                  "%s:%u: line too long (at most %d bytes)", name, rd.long_line,
+                                  rd.max - 3);
         }
         if (r != 0) {
-                asprintf_safe(ret_error,
-                              "%s:%d: syntax error: expected '[section]' or 'key = value'", name,
-                              r);
                 ini_file_free(f);
-                return -EINVAL;
+                return file_error(ret_error, -EINVAL, name, (unsigned)r,
+                                  "%s:%d: syntax error: expected '[section]' or 'key = value'",
+                                  name, r);
         }
         r = scan_sections(f, text);
         if (r < 0) {
@@ -184,17 +203,12 @@ int ini_file_read(const char *path, struct ini_file **ret, char **ret_error)
         size_t len;
         int r = read_file_trusted(path, 1 << 20, &text, &len);
         if (r == -EPERM)
-                return asprintf_safe(ret_error, "%s: refusing a file writable by group or others",
-                                     path) < 0
-                           ? -ENOMEM
-                           : -EPERM;
+                return file_error(ret_error, -EPERM, path, 0,
+                                  "%s: refusing a file writable by group or others", path);
         if (r < 0)
-                return asprintf_safe(ret_error, "%s: %s", path, fileio_strerror(r)) < 0 ? -ENOMEM
-                                                                                        : r;
-        if (memchr(text, 0, len)) {
-                asprintf_safe(ret_error, "%s: contains a NUL byte", path);
-                return -EINVAL;
-        }
+                return file_error(ret_error, r, path, 0, "%s: %s", path, fileio_strerror(r));
+        if (memchr(text, 0, len))
+                return file_error(ret_error, -EINVAL, path, 0, "%s: contains a NUL byte", path);
         return ini_file_parse_string(path, text, ret, ret_error);
 }
 

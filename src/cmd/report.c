@@ -320,6 +320,46 @@ bool report_progress_live(void)
         return output == OUTPUT_HUMAN && isatty(STDERR_FILENO);
 }
 
+bool report_progress_lines(void)
+{
+        return output == OUTPUT_HUMAN && !isatty(STDERR_FILENO);
+}
+
+void report_progress_line(const struct progress_line *l)
+{
+        const char *slash = strrchr(l->url, '/');
+        const char *name = slash && slash[1] ? slash + 1 : l->url;
+        char b[32], t[32], r[32];
+        human_size((double)l->bytes, b, sizeof(b));
+        human_size((double)l->total, t, sizeof(t));
+        human_size(l->rate, r, sizeof(r));
+        /* through log_escape_append: the URL comes from the configuration */
+        _cleanup_free_ char *text = NULL;
+        switch (l->step) {
+        case PROGRESS_STARTED:
+                asprintf_safe(&text, "downloading %s", l->url);
+                break;
+        case PROGRESS_RUNNING:
+                if (l->total > 0)
+                        asprintf_safe(&text, "%s: %s of %s (%.0f%%), %s/s", name, b, t,
+                                      100.0 * (double)l->bytes / (double)l->total, r);
+                else
+                        asprintf_safe(&text, "%s: %s, %s/s", name, b, r);
+                break;
+        case PROGRESS_VERIFIED:
+                asprintf_safe(&text, "%s: %s verified (%s:%.16s…) in %.1f s", name, b,
+                              digest_alg_to_string(l->alg), l->hex, l->secs);
+                break;
+        case PROGRESS_RECEIVED:
+                asprintf_safe(&text, "%s: %s received in %.1f s", name, b, l->secs);
+                break;
+        }
+        _cleanup_buf_ struct buf line = {0};
+        if (text && log_escape_append(&line, text) >= 0 && buf_puts(&line, "\n") >= 0)
+                fputs(line.data, stderr);
+        fflush(stderr);
+}
+
 bool report_progress(const struct progress_figures *f)
 {
         if (output == OUTPUT_JSON) {

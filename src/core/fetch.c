@@ -498,8 +498,12 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                                       digest_alg_to_string(j->alg), j->hex);
                         log_note_where(j->error, &(struct err_where){.url = j->url_used});
                         j->result = -EBADMSG;
-                }
+                } else
+                        j->verified = j->expect_hex;
         }
+        /* the last word: every file is done, and those with a digest are verified */
+        if (progress)
+                progress(jobs, n, userdata);
         return 0;
 }
 

@@ -80,7 +80,7 @@ struct key_spec {
         const char *key;
         enum vtype type;
         const char *def; /* NULL: required; "": optional, empty */
-        bool repeat;     /* may be given on several lines, joined with blanks (inih caps lines) */
+        bool repeat;     /* may be given on several lines, joined with blanks */
         enum cfg_kind kind;
         size_t offset; /* in struct config */
 };

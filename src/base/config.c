@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -17,22 +16,9 @@
 #include "util.h"
 
 /* An error in the file: its message for the caller, and where it is for an error event. */
-static int file_error(char **ret_error, int r, const char *file, unsigned line, const char *fmt,
-                      ...) _printf_(5, 6);
-static int file_error(char **ret_error, int r, const char *file, unsigned line, const char *fmt,
-                      ...)
-{
-        va_list ap;
-        char *msg = NULL;
-        va_start(ap, fmt);
-        int n = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return -ENOMEM;
-        log_note_where(msg, &(struct err_where){.file = file, .line = line});
-        *ret_error = msg;
-        return r;
-}
+#define file_error(ret_error, r, path, at, ...)                                                    \
+        log_note_error((ret_error), (r), &(struct err_where){.file = (path), .line = (at)},        \
+                       __VA_ARGS__)
 
 /* Blanks as inih's isspace() sees them at the ends of a line, a name or a value. */
 static bool is_blank(char c)

@@ -63,6 +63,20 @@ void log_note_where(const char *message, const struct err_where *w)
                 note_free(&n);
 }
 
+int log_note_error(char **ret_error, int error, const struct err_where *w, const char *fmt, ...)
+{
+        va_list ap;
+        char *msg = NULL;
+        va_start(ap, fmt);
+        int n = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -ENOMEM;
+        log_note_where(msg, w);
+        *ret_error = msg;
+        return error;
+}
+
 /* Takes the notes whose message the logged text contains and merges them into *w; the
  * returned notes own the strings *w points to. */
 static struct note *take_notes(const char *text, struct err_where *w, size_t *ret_n)

@@ -28,6 +28,10 @@ void log_set_error_mirror(void (*mirror)(const char *message, const struct err_w
  * caller handles without logging leaves its note unused and never attached to another
  * message. Thread-safe; a no-op unless a mirror is set. */
 void log_note_where(const char *message, const struct err_where *w);
+/* The usual pair: formats the message into *ret_error, notes w for it, returns error
+ * (-ENOMEM when the message cannot be made). */
+int log_note_error(char **ret_error, int error, const struct err_where *w, const char *fmt, ...)
+    _printf_(4, 5);
 
 /* Prints "kubestrap: <message>" to stderr; %m expands to strerror(-error). Returns error. */
 int log_full_errno(int error, const char *fmt, ...) _printf_(2, 3);

@@ -32,10 +32,9 @@ static int fail(char **ret_error, int r, const char *path, const struct ydoc *d,
         char where[32] = "";
         if (line)
                 snprintf(where, sizeof(where), ":%u", line);
-        if (asprintf_safe(ret_error, "%s%s: %s", path, where, msg) < 0)
-                return -ENOMEM;
-        log_note_where(*ret_error, &(struct err_where){.file = path, .line = line, .key = key});
-        return r;
+        return log_note_error(ret_error, r,
+                              &(struct err_where){.file = path, .line = line, .key = key},
+                              "%s%s: %s", path, where, msg);
 }
 
 /* The item of a named list (contexts, users) whose "name" is name, or 0. */

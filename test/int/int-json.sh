@@ -46,6 +46,21 @@ tap_is "$(json_check "e['file'] == '$C' and e['line'] == $(line_of '^\[node' "$C
 ks -c "$WORK/none.conf" --root "$ROOT" --output json plan
 tap_is "$(json_check "e['file'] == '$WORK/none.conf' and 'line' not in e")" ok "missing config: file"
 
+# a flag edit of a flag the defaults do not have (found while rendering): file, line, section, key
+printf '%s\n\n[kube-apiserver]\nnonsense-flag = 1\n' "$(cat "$CONF")" > "$C"; chmod 0644 "$C"
+ks -c "$C" --root "$ROOT" --output json validate
+tap_is "$(json_check "e['file'] == '$C' and e['line'] == $(line_of '^nonsense-flag' "$C") and e['section'] == 'kube-apiserver' and e['key'] == 'nonsense-flag'")" ok \
+        "bad flag edit: file, line, section, key"
+
+# a template with an unknown placeholder: the template and its line
+mkdir -m 0755 "$WORK/tpl"
+cp "$KUBESTRAP_TEMPLATES"/* "$WORK/tpl/"
+printf 'apiVersion: v1\nkind: {{ nosuch.key }}\n' > "$WORK/tpl/kube-scheduler.yaml"
+chmod 0644 "$WORK/tpl"/*
+KUBESTRAP_TEMPLATES=$WORK/tpl ks -c "$CONF" --root "$ROOT" --output json validate
+tap_is "$(json_check "e['file'] == '$WORK/tpl/kube-scheduler.yaml' and e['line'] == 2 and 'undefined' in e['message']")" ok \
+        "bad template: file and line"
+
 # a release the mirror does not have: the digest sidecar answers 404, the event names its URL
 sed -e 's/^version = .*/version = v1.21.9/' "$CONF" > "$C"; chmod 0644 "$C"
 ks -c "$C" --root "$ROOT" --output json plan

@@ -1,4 +1,4 @@
-/* Fuzz target: the configuration, from inih reading (src/sys/config.c) to every validation
+/* Fuzz target: the configuration, from INI reading (src/base/config.c) to every validation
  * (src/core/model.c, src/base/validate.c), through model_load_string(). */
 #include <stdlib.h>
 #include <string.h>

@@ -40,7 +40,7 @@ int cmd_load_model(struct cmd_ctx *ctx, struct model **ret)
                 for (char **e = errors; e && *e; e++)
                         log_error("%s", *e);
                 if (!errors)
-                        log_error_errno(r, "%s: %m", config);
+                        log_where_errno(&(struct err_where){.file = config}, r, "%s: %m", config);
                 strv_free(errors);
                 return EXIT_USAGE;
         }
@@ -87,13 +87,15 @@ static int cmd_select_hosts(const struct cmd_ctx *ctx, const struct model *m, ch
         for (char *const *nm = names; nm && *nm; nm++) {
                 hosts[n] = model_host(m, *nm);
                 if (!hosts[n]) {
-                        log_error("%s: no [host %s] in %s", verb, *nm, ctx->config_path);
+                        log_where_errno(&(struct err_where){.file = ctx->config_path, .host = *nm},
+                                        0, "%s: no [host %s] in %s", verb, *nm, ctx->config_path);
                         return EXIT_USAGE;
                 }
                 n++;
         }
         if (n == 0) {
-                log_error("%s: %s has no [host NAME] sections", verb, ctx->config_path);
+                log_where_errno(&(struct err_where){.file = ctx->config_path}, 0,
+                                "%s: %s has no [host NAME] sections", verb, ctx->config_path);
                 return EXIT_USAGE;
         }
         *ret = TAKE_PTR(hosts);

@@ -19,6 +19,10 @@ struct json_event {
         bool first;
 };
 
+/* The version of the events' layout (names and fields): raised when a field changes meaning or
+ * goes away, not when one is added. */
+#define JSON_SCHEMA 1
+
 static void json_str(struct json_event *e, const char *key, const char *value);
 
 static void json_begin(struct json_event *e, const char *event)
@@ -60,6 +64,8 @@ static void json_bool(struct json_event *e, const char *key, bool value)
 
 static void json_end(struct json_event *e)
 {
+        /* last, so an event still begins with its name and the fields that say what it is */
+        json_int(e, "schema", JSON_SCHEMA);
         buf_puts(&e->b, "}\n");
         if (e->b.data)
                 fputs(e->b.data, stdout);
@@ -67,12 +73,25 @@ static void json_end(struct json_event *e)
         buf_done(&e->b);
 }
 
-/* Machines read stdout: every error logged is mirrored there as an event. */
-static void error_event(const char *message)
+/* Machines read stdout: every error logged is mirrored there as an event, with the fields
+ * that say where it is (those known). */
+static void error_event(const char *message, const struct err_where *w)
 {
         struct json_event e;
         json_begin(&e, "error");
         json_str(&e, "message", message);
+        const struct {
+                const char *key, *value;
+        } fields[] = {
+            {"file", w->file}, {"section", w->section}, {"key", w->key},
+            {"url", w->url},   {"host", w->host},       {"unit", w->unit},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                if (fields[i].value)
+                        json_str(&e, fields[i].key, fields[i].value);
+                if (i == 0 && w->line)
+                        json_int(&e, "line", w->line);
+        }
         json_end(&e);
 }
 
@@ -363,6 +382,46 @@ bool report_progress_live(void)
 {
         /* Nothing of it when stderr is a file or pipe: logs stay readable. */
         return output == OUTPUT_HUMAN && isatty(STDERR_FILENO);
+}
+
+bool report_progress_lines(void)
+{
+        return output == OUTPUT_HUMAN && !isatty(STDERR_FILENO);
+}
+
+void report_progress_line(const struct progress_line *l)
+{
+        const char *slash = strrchr(l->url, '/');
+        const char *name = slash && slash[1] ? slash + 1 : l->url;
+        char b[32], t[32], r[32];
+        human_size((double)l->bytes, b, sizeof(b));
+        human_size((double)l->total, t, sizeof(t));
+        human_size(l->rate, r, sizeof(r));
+        /* through log_escape_append: the URL comes from the configuration */
+        _cleanup_free_ char *text = NULL;
+        switch (l->step) {
+        case PROGRESS_STARTED:
+                asprintf_safe(&text, "downloading %s", l->url);
+                break;
+        case PROGRESS_RUNNING:
+                if (l->total > 0)
+                        asprintf_safe(&text, "%s: %s of %s (%.0f%%), %s/s", name, b, t,
+                                      100.0 * (double)l->bytes / (double)l->total, r);
+                else
+                        asprintf_safe(&text, "%s: %s, %s/s", name, b, r);
+                break;
+        case PROGRESS_VERIFIED:
+                asprintf_safe(&text, "%s: %s verified (%s:%.16s…) in %.1f s", name, b,
+                              digest_alg_to_string(l->alg), l->hex, l->secs);
+                break;
+        case PROGRESS_RECEIVED:
+                asprintf_safe(&text, "%s: %s received in %.1f s", name, b, l->secs);
+                break;
+        }
+        _cleanup_buf_ struct buf line = {0};
+        if (text && log_escape_append(&line, text) >= 0 && buf_puts(&line, "\n") >= 0)
+                fputs(line.data, stderr);
+        fflush(stderr);
 }
 
 bool report_progress(const struct progress_figures *f)
@@ -775,6 +834,15 @@ void report_fanout_hosts(const struct fanout_host *fh, size_t n)
                         if (fh[i].error && fh[i].result != FANOUT_OK)
                                 json_str(&e, "error", fh[i].error);
                         json_end(&e);
+                        /* A host that ran the verb sent its own error events (relayed with
+                         * its name); one that never ran it gets one here. */
+                        if (fh[i].result != FANOUT_UNREACHABLE)
+                                continue;
+                        _cleanup_free_ char *msg = NULL;
+                        asprintf_safe(&msg, "%s is unreachable: %s", fh[i].host->name,
+                                      fh[i].error ? fh[i].error : "ssh failed");
+                        error_event(msg ? msg : "unreachable",
+                                    &(struct err_where){.host = fh[i].host->name});
                 }
                 return;
         }

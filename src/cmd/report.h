@@ -66,6 +66,23 @@ struct progress_figures {
         const struct fetch_job *jobs;
 };
 bool report_progress_live(void);
+/* Without a terminal (human output to a file or pipe): a line per file and step instead. */
+bool report_progress_lines(void);
+enum progress_step {
+        PROGRESS_STARTED,
+        PROGRESS_RUNNING,
+        PROGRESS_VERIFIED, /* done, and its digest matched */
+        PROGRESS_RECEIVED, /* done; nothing to check it against here */
+};
+struct progress_line {
+        enum progress_step step;
+        const char *url;
+        uint64_t bytes, total;
+        double rate, secs;
+        enum digest_alg alg;
+        const char *hex;
+};
+void report_progress_line(const struct progress_line *l);
 /* Returns whether a live line was drawn (so it must be cleared). */
 bool report_progress(const struct progress_figures *f);
 void report_progress_clear(void);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "fileio.h"
+#include "log.h"
 #include "util.h"
 
 /* The writer: a second thread that hashes and writes what the receiving thread hands it, so
@@ -287,7 +288,12 @@ static void on_progress(size_t index, uint64_t now, uint64_t total, void *userda
 
 static void add_reason(struct fetch_job *j, const char *url, const char *why)
 {
-        char *n = NULL;
+        char *n = NULL, *reason = NULL;
+        /* the URL this part of the message is about, for an error event that quotes it */
+        if (asprintf_safe(&reason, "%s: %s", url, why) >= 0) {
+                log_note_where(reason, &(struct err_where){.url = url});
+                free(reason);
+        }
         if (j->error)
                 asprintf_safe(&n, "%s; %s: %s", j->error, url, why);
         else
@@ -505,9 +511,14 @@ int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,
                         asprintf_safe(&j->error, "%s: digest mismatch: expected %s:%s, got %s:%s",
                                       j->url_used, digest_alg_to_string(j->alg), j->expect_hex,
                                       digest_alg_to_string(j->alg), j->hex);
+                        log_note_where(j->error, &(struct err_where){.url = j->url_used});
                         j->result = -EBADMSG;
-                }
+                } else
+                        j->verified = j->expect_hex;
         }
+        /* the last word: every file is done, and those with a digest are verified */
+        if (progress)
+                progress(jobs, n, userdata);
         return 0;
 }
 

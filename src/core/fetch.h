@@ -43,6 +43,7 @@ struct fetch_job {
         unsigned attempts, resumes;
         uint64_t bytes;
         uint64_t total; /* expected size once the server said, else 0 */
+        bool verified;  /* its digest matched expect_hex (set when the run ends) */
 
         /* private */
         struct digest *d;
@@ -60,7 +61,9 @@ struct fetch_job {
         bool done;
 };
 
-/* Progress over all jobs: bytes so far, and the total when every size is known (else 0). */
+/* Progress over all jobs: bytes so far, and the total when every size is known (else 0).
+ * Called while transfers run and once more at the end of a successful run, when every job is
+ * done and verified. */
 typedef void (*fetch_progress_t)(const struct fetch_job *jobs, size_t n, void *userdata);
 
 int fetch_run(struct fetch_job *jobs, size_t n, const struct http_options *o,

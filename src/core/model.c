@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "netinfo.h"
 #include "util.h"
 #include "validate.h"
@@ -110,7 +111,7 @@ struct key_spec {
         const char *key;
         enum vtype type;
         const char *def; /* NULL: required; "": optional, empty */
-        bool repeat;     /* may be given on several lines, joined with blanks (inih caps lines) */
+        bool repeat;     /* may be given on several lines, joined with blanks */
         enum cfg_kind kind;
         size_t offset; /* in struct config */
 };
@@ -357,8 +358,11 @@ static void add_error(struct loader *l, unsigned line, const char *section, cons
         else
                 asprintf_safe(&full, "%s%s: %s", l->file, where, msg ? msg : "?");
         free(msg);
-        if (full)
-                strv_push(&l->errors, full);
+        if (!full)
+                return;
+        log_note_where(full, &(struct err_where){
+                                 .file = l->file, .line = line, .section = section, .key = key});
+        strv_push(&l->errors, full);
 }
 
 static struct var *var_find(struct model *m, const char *name)
@@ -1111,6 +1115,9 @@ int model_select_host(struct model *m, const char *name, char **ret_error)
         const struct host *h = model_host(m, name);
         if (!h) {
                 asprintf_safe(ret_error, "%s: no [host %s] section", m->config_path, name);
+                if (*ret_error)
+                        log_note_where(*ret_error,
+                                       &(struct err_where){.file = m->config_path, .host = name});
                 return -ENOENT;
         }
         /* a run for one host of the inventory is that member of the etcd cluster */
@@ -1128,6 +1135,13 @@ int model_select_host(struct model *m, const char *name, char **ret_error)
                 if (r < 0) {
                         asprintf_safe(ret_error, "%s:%u: [host %s] internal-ip = auto: %s",
                                       m->config_path, h->line, name, strerror(-r));
+                        if (*ret_error)
+                                log_note_where(*ret_error, &(struct err_where){
+                                                               .file = m->config_path,
+                                                               .line = h->line,
+                                                               .key = "internal-ip",
+                                                               .host = name,
+                                                           });
                         return r;
                 }
                 return var_set(m, "node.internal-ip", addr, h->line);

@@ -13,6 +13,7 @@
 #include "digest.h"
 #include "fileio.h"
 #include "http.h"
+#include "kubeconfig.h"
 #include "util.h"
 
 #define API_PATH "/apis/rbac.authorization.k8s.io/v1/"
@@ -73,39 +74,33 @@ static void creds_done(struct creds *c)
         free(c->tmpdir);
 }
 
-/* "  client-certificate-data: <base64>" -> decoded into dir/name, 0600. */
-static int kubeconfig_field(const char *text, const char *field, const char *dir, const char *name,
-                            char **ret_path)
+/* Embedded data goes to a file of its own, 0600 in a private directory: libcurl reads the
+ * client certificate and key from files. */
+static int blob_file(const struct kubeconfig_blob *b, const char *dir, const char *name,
+                     char **ret_path)
 {
-        const char *p = strstr(text, field);
-        if (!p)
-                return -ENOENT;
-        p += strlen(field);
-        while (*p == ' ' || *p == ':')
-                p++;
-        size_t l = strcspn(p, "\r\n");
-        _cleanup_free_ char *b64 = strndup(p, l);
-        _cleanup_free_ char *raw = NULL;
-        size_t raw_len = 0;
-        if (!b64)
-                return -ENOMEM;
-        int r = base64_decode(b64, &raw, &raw_len);
-        if (r < 0)
-                return r;
+        if (b->file) {
+                *ret_path = strdup(b->file);
+                return *ret_path ? 0 : -ENOMEM;
+        }
         _cleanup_free_ char *path = path_join(dir, name);
         if (!path)
                 return -ENOMEM;
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        _cleanup_close_ int fd =
+            open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0)
                 return -errno;
-        r = write_all(fd, raw, raw_len);
+        int r = write_all(fd, b->data, b->len);
         if (r < 0)
                 return r;
         *ret_path = TAKE_PTR(path);
         return 0;
 }
 
-static int find_creds(const char *pki, struct creds *c)
+/* admin.pem and admin-key.pem, or the credentials of admin.kubeconfig's current context.
+ * -ENOKEY: neither is there; a kubeconfig that is there but unusable is an error of its own
+ * (*ret_error names it, its context and user). */
+static int find_creds(const char *pki, struct creds *c, char **ret_error)
 {
         _cleanup_free_ char *cert = path_join(pki, "admin.pem");
         _cleanup_free_ char *key = path_join(pki, "admin-key.pem");
@@ -117,19 +112,27 @@ static int find_creds(const char *pki, struct creds *c)
                 return 0;
         }
         _cleanup_free_ char *kc = path_join(pki, "admin.kubeconfig");
-        _cleanup_free_ char *text = NULL;
         if (!kc)
                 return -ENOMEM;
-        int r = read_file_trusted(kc, 1 << 20, &text, NULL);
+        struct kubeconfig_creds k = {0};
+        int r = kubeconfig_read_creds(kc, &k, ret_error);
+        if (r == -ENOENT)
+                return -ENOKEY;
+        if (r < 0 && !*ret_error)
+                asprintf_safe(ret_error, "RBAC: %s: %s", kc, fileio_strerror(r));
         if (r < 0)
-                return r == -ENOENT ? -ENOKEY : r;
-        c->tmpdir = strdup("/tmp/kubestrap-admin.XXXXXX");
-        if (!c->tmpdir || !mkdtemp(c->tmpdir))
-                return -errno;
-        r = kubeconfig_field(text, "client-certificate-data", c->tmpdir, "admin.pem", &c->cert);
+                return r;
+        if (!k.cert.file || !k.key.file) {
+                c->tmpdir = strdup("/tmp/kubestrap-admin.XXXXXX");
+                if (!c->tmpdir || !mkdtemp(c->tmpdir))
+                        r = -errno;
+        }
         if (r >= 0)
-                r = kubeconfig_field(text, "client-key-data", c->tmpdir, "admin-key.pem", &c->key);
-        return r == -ENOENT ? -ENOKEY : r;
+                r = blob_file(&k.cert, c->tmpdir, "admin.pem", &c->cert);
+        if (r >= 0)
+                r = blob_file(&k.key, c->tmpdir, "admin-key.pem", &c->key);
+        kubeconfig_creds_done(&k);
+        return r;
 }
 
 int rbac_ensure(const struct model *m, bool *ret_applied, char **ret_error)
@@ -140,7 +143,11 @@ int rbac_ensure(const struct model *m, bool *ret_applied, char **ret_error)
         bool always = m->cfg.cluster.apply_rbac == RBAC_ALWAYS;
         struct creds c = {0};
         _cleanup_free_ char *ca = path_join(m->cfg.paths.lib_dir, model_pki_name(m, "ca.pem"));
-        int r = ca ? find_creds(m->cfg.pki.source_dir, &c) : -ENOMEM;
+        int r = ca ? find_creds(m->cfg.pki.source_dir, &c, ret_error) : -ENOMEM;
+        if (r < 0 && *ret_error) { /* a kubeconfig that is there but unusable */
+                creds_done(&c);
+                return r;
+        }
         if (r == -ENOKEY && !always) {
                 creds_done(&c);
                 return 0; /* another node (or the operator) holds admin's key */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "log.h"
 #include "template.h"
 #include "validate.h"
 #include "util.h"
@@ -238,9 +239,10 @@ int render_flags(const struct model *m, const struct component *comp, const char
                 size_t sl = (size_t)(p + len - s);
                 if (sl > 0 && *s != '#') {
                         if (sl < 3 || s[0] != '-' || s[1] != '-') {
-                                asprintf_safe(ret_error, "%s:%u: expected '--flag=value'",
-                                              flags_name, line);
-                                r = -EINVAL;
+                                r = log_note_error(
+                                    ret_error, -EINVAL,
+                                    &(struct err_where){.file = flags_name, .line = line},
+                                    "%s:%u: expected '--flag=value'", flags_name, line);
                                 break;
                         }
                         const char *eq = memchr(s, '=', sl);
@@ -310,6 +312,11 @@ int render_flags(const struct model *m, const struct component *comp, const char
                         r = flags_add(&f, &n, e->name, strlen(e->name),
                                       e->value[0] ? e->value : NULL, true);
                 }
+                if (r == -EINVAL && *ret_error) /* the operator's edit, in the config */
+                        log_note_where(*ret_error, &(struct err_where){.file = m->config_path,
+                                                                       .line = e->line,
+                                                                       .section = sect,
+                                                                       .key = e->name});
         }
 
         /* The seed's layout: one flag per line, continued with " \". */

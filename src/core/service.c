@@ -11,6 +11,7 @@
 #include "bus.h"
 #include "health.h"
 #include "journal.h"
+#include "log.h"
 #include "proc.h"
 #include "rbac.h"
 #include "render.h"
@@ -74,6 +75,8 @@ static int fail(char **ret_error, int r, const char *unit, const char *fmt, ...)
         va_end(ap);
         _cleanup_free_ char *diag = unit ? service_diagnose(unit) : NULL;
         asprintf_safe(ret_error, "%s%s", msg ? msg : "?", diag ? diag : "");
+        if (unit)
+                log_note_where(msg, &(struct err_where){.unit = unit});
         free(msg);
         return r;
 }
@@ -203,6 +206,8 @@ static int check_config(const struct component *c, char **ret_error)
         if (r != 0) {
                 asprintf_safe(ret_error, "%s rejects its configuration (%s):\n%s", c->name,
                               cmd ? cmd : c->check_config[0], out ? out : "");
+                if (*ret_error)
+                        log_note_where(*ret_error, &(struct err_where){.unit = c->unit});
                 return -EINVAL;
         }
         return 0;
@@ -355,6 +360,7 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                 r = bus_unit_status(b, units[k], &st);
                 if (r < 0) {
                         r = fail(ret_error, r, NULL, "%s: %s", units[k], bus_error(b, r));
+                        log_note_where(*ret_error, &(struct err_where){.unit = units[k]});
                         goto finish;
                 }
                 u[k].running = is_running(&st);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "log.h"
 #include "util.h"
 
 int template_escape_append(struct buf *b, const char *value, enum template_escape esc)
@@ -53,12 +54,14 @@ int template_render(const char *name, const char *text, template_lookup_t lookup
                 if (!startswith(s, "}}") || n0 == n1) {
                         const char *nl = strchr(open, '\n');
                         const char *close = strstr(open, "}}");
+                        const struct err_where w = {.file = name, .line = line};
                         if (!close || (nl && close > nl))
-                                asprintf_safe(ret_error, "%s:%u: unterminated '{{'", name, line);
+                                r = log_note_error(ret_error, -EINVAL, &w,
+                                                   "%s:%u: unterminated '{{'", name, line);
                         else
-                                asprintf_safe(ret_error, "%s:%u: malformed placeholder '%.*s'",
-                                              name, line, (int)(close + 2 - open), open);
-                        r = -EINVAL;
+                                r = log_note_error(ret_error, -EINVAL, &w,
+                                                   "%s:%u: malformed placeholder '%.*s'", name,
+                                                   line, (int)(close + 2 - open), open);
                         break;
                 }
                 _cleanup_free_ char *var = strndup(n0, (size_t)(n1 - n0));
@@ -69,8 +72,9 @@ int template_render(const char *name, const char *text, template_lookup_t lookup
                 bool raw = false;
                 const char *value = lookup(var, &raw, userdata);
                 if (!value) {
-                        asprintf_safe(ret_error, "%s:%u: undefined variable '%s'", name, line, var);
-                        r = -EINVAL;
+                        r = log_note_error(ret_error, -EINVAL,
+                                           &(struct err_where){.file = name, .line = line},
+                                           "%s:%u: undefined variable '%s'", name, line, var);
                         break;
                 }
                 if (!raw && string_has_cc(value)) {

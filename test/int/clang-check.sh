@@ -7,7 +7,7 @@ set -eu
 : "${top_builddir:=$top_srcdir}"
 . "$top_srcdir/test/lib/tap.sh"
 if ! command -v clang >/dev/null; then echo "1..0 # SKIP clang is not installed"; exit 0; fi
-flags=$(pkg-config --cflags libcurl libarchive libsystemd inih libcrypto)
+flags=$(pkg-config --cflags libcurl libarchive libsystemd libcrypto yaml-0.1)
 for f in "$top_srcdir"/src/*/*.c "$top_srcdir"/test/*.c "$top_srcdir"/test/*/*.c "$top_srcdir"/fuzz/*.c; do
         # shellcheck disable=SC2086
         tap_ok "clang: ${f#"$top_srcdir"/}" clang -fsyntax-only -std=gnu11 -Werror -Wall -Wno-unused-parameter \

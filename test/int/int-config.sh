@@ -50,9 +50,9 @@ check "misspelt flag" 's/^\[kube-apiserver\]/&\nservce-cluster-ip-range = 10.33.
         "kubestrap: $C:$(($(line_of '^\[kube-apiserver\]') + 1)): [kube-apiserver] servce-cluster-ip-range: no such flag in the defaults (did you mean 'service-cluster-ip-range'?); write '+servce-cluster-ip-range = ...' to add a new flag"
 check "syntax error" 's/^\[node\]/[node/' \
         "kubestrap: $C:$(line_of '^\[node\]'): syntax error: expected '[section]' or 'key = value'"
-long=$(printf 'x%.0s' $(seq 250))
+long=$(head -c 70000 /dev/zero | tr '\0' x)
 check "over-long line" "s/^name = kubernetes/name = $long/" \
-        "kubestrap: $C:$(line_of '^name = '): line too long (at most 197 bytes)"
+        "kubestrap: $C:$(line_of '^name = '): line too long (at most 65536 bytes)"
 check "bad pinned digest" 's/^;digest.kubectl = .*/digest.kubectl = sha256:abc/' \
         "kubestrap: $C:$(line_of '^;digest.kubectl'): [download] digest.kubectl: invalid value 'sha256:abc': expected sha256:<64 hex digits> or sha512:<128 hex digits>"
 check "unknown signatures mode" 's/^;signatures = .*/signatures = maybe/' \
@@ -137,7 +137,7 @@ for f in ud["write_files"]:
     os.chmod(dest, int(f["permissions"], 8))
 PY
         nconf=$node/etc/kubestrap/kubestrap.conf
-        tap_is "$(awk 'length($0) > 197' "$nconf" | wc -l)" 0 "cloud-init ${host:-(no host)}: no line longer than 197 bytes"
+        tap_is "$(awk 'length($0) > 65536' "$nconf" | wc -l)" 0 "cloud-init ${host:-(no host)}: no line longer than the reader takes"
         tap_is "$(grep -v '^ssh-options = ' "$C" | sed -n '/^\[fanout\]/,$p' | wc -l) $(awk '/^ssh-options = /{ sub(/^ssh-options = /, ""); printf "%s ", $0 }' "$nconf" | wc -w)" \
                 "$(grep -v '^ssh-options = ' "$C" | sed -n '/^\[fanout\]/,$p' | wc -l) $(awk '/^ssh-options = /{ sub(/^ssh-options = /, ""); printf "%s ", $0 }' "$C" | wc -w)" \
                 "cloud-init ${host:-(no host)}: every ssh option is kept"
@@ -196,6 +196,30 @@ KUBESTRAP_TEMPLATES=$WORK/tpl ks -c "$CONF" --root "$ROOT" validate
 tap_is "$RC" 2 "validate: a template with an unknown placeholder: exit 2"
 tap_like "$ERR" "$WORK/tpl/kube-scheduler.yaml:1" "naming the template and its line"
 tap_is "$(find "$ROOT" -mindepth 1 | wc -l)" 0 "validate changed nothing in the root"
+
+# Long lists on one line (Debian's inih stopped at 197 bytes): 4 KiB of etcd servers and of
+# mirrors are read whole and reach the rendered unit
+etcd=$(for i in $(seq 0 169); do printf 'https://10.240.%d.%d:2379,' $((i / 200)) $((i % 200 + 10)); done)
+etcd=${etcd%,}
+mirrors=$(for i in $(seq 100); do printf 'https://mirror-%03d.example.test/k8s,' "$i"; done)
+mirrors=${mirrors%,}
+sed -e "s|^etcd-servers = .*|etcd-servers = $etcd|" -e "s|^\[download\]|&\nmirrors = $mirrors|" "$CONF" > "$C"
+chmod 0644 "$C"
+tap_like "$(awk '/^etcd-servers = / { print length($0) }' "$C") $(awk '/^mirrors = / { print length($0) }' "$C")" '^4[0-9]{3} 3[0-9]{3}$' \
+        "the lines are 4 KiB and 3.5 KiB long"
+ks -c "$C" --root "$ROOT" validate
+tap_is "$RC" 0 "a 4 KiB etcd-servers and mirrors: valid"
+rm -rf "$WORK/longroot"; mkdir "$WORK/longroot"
+ks -c "$C" --root "$WORK/longroot" --skip-preflight apply
+tap_is "$RC" 0 "and applied"
+tap_is "$(grep -c -F -- "--etcd-servers=$etcd" "$WORK/longroot/etc/systemd/system/kube-apiserver.service")" 1 \
+        "the unit has every etcd server"
+# a 1 MiB line passes the file limit, which the error names
+{ cat "$CONF"; printf 'x = '; head -c 1048576 /dev/zero | tr '\0' x; printf '\n'; } > "$C"
+chmod 0644 "$C"
+ks -c "$C" --root "$ROOT" validate
+tap_is "$RC" 2 "a 1 MiB line: exit 2"
+tap_is "$ERR" "kubestrap: $C: larger than 1048576 bytes, the most a configuration may be" "a 1 MiB line: the limit named"
 
 # A key that did nothing and was retired ([health] settle-ms) still loads, with a warning that
 # names file and line: upgrading kubestrap must not break a node's working config.

@@ -70,7 +70,7 @@ tap_is "$RC" 0 "% and \$ in a value are accepted..."
 tap_like "$(cat "$ROOT/etc/systemd/system/kube-apiserver.service")" '  --foo=%%n%%H\$\$USER$' \
         "...and escaped, so systemd passes them on literally"
 tap_is "$(grep -c '^ExecStart' "$ROOT/etc/systemd/system/kube-apiserver.service")" 1 "still exactly one ExecStart"
-# a template override trying a newline through a value: values cannot carry one (inih lines),
+# a template override trying a newline through a value: values cannot carry one (INI lines),
 # and a template may not use an undefined name to smuggle text
 mkdir -p "$ROOT/etc/kubestrap/templates"
 printf -- '--v=2\n--x={{ cluster.name }}\n{{ evil }}\n' > "$ROOT/etc/kubestrap/templates/kube-scheduler.flags"

@@ -66,7 +66,7 @@ HOSTS_MAX=3
 # runtime libraries kubestrap links against, so that a binary built on the
 # machine runs inside.
 _HOSTS_PACKAGES="systemd systemd-sysv dbus libpam-systemd nginx-light openssh-server ca-certificates curl iproute2 procps"
-_HOSTS_RUNTIME_LIBS="libcurl4 libarchive13 libsystemd0 libssl3 libinih1 libjson-c5"
+_HOSTS_RUNTIME_LIBS="libcurl4 libarchive13 libsystemd0 libssl3 libjson-c5 libyaml-0-2"
 
 # Units that only slow down or fail in a container.
 _HOSTS_MASK="console-getty.service getty@tty1.service apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer man-db.timer logrotate.timer systemd-pstore.service systemd-firstboot.service"

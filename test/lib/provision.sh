@@ -102,7 +102,7 @@ prov_fanout_conf() {
 timeout = 10
 
 [fanout]
-# one line would pass inih's 200-byte limit: the key may repeat
+# the key may repeat: its lines are joined with blanks
 ssh-options = -F /dev/null -i $HOSTS_KEY -o LogLevel=ERROR -o ConnectTimeout=3
 ssh-options = -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
 ssh-options = -o KexAlgorithms=curve25519-sha256 -o ControlPath=$d/cm-%C

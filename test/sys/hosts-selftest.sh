@@ -152,28 +152,22 @@ cat >"$cdir/libcheck.c" <<'EOF'
 #include <string.h>
 #include <archive.h>
 #include <curl/curl.h>
-#include <ini.h>
+#include <yaml.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-id128.h>
 
-static int on_ini(void *user, const char *section, const char *name, const char *value)
-{
-        if (strcmp(section, "k") == 0 && strcmp(name, "v") == 0)
-                *(int *)user = atoi(value);
-        return 1;
-}
-
 int main(int argc, char **argv)
 {
-        int v = 0;
+        yaml_parser_t yp;
         sd_id128_t id;
         SSL_CTX *ctx;
         CURL *c;
 
-        if (ini_parse_string("[k]\nv = 42\n", on_ini, &v) != 0 || v != 42)
-                return fprintf(stderr, "inih failed\n"), 1;
+        if (!yaml_parser_initialize(&yp))
+                return fprintf(stderr, "libyaml failed\n"), 1;
+        yaml_parser_delete(&yp);
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(c = curl_easy_init()))
                 return fprintf(stderr, "curl failed\n"), 1;
         curl_easy_cleanup(c);
@@ -182,9 +176,10 @@ int main(int argc, char **argv)
         SSL_CTX_free(ctx);
         if (sd_id128_get_machine(&id) < 0)
                 return fprintf(stderr, "sd_id128_get_machine failed\n"), 1;
-        printf("curl=%s archive=%s openssl=%s inih=%d machine=" SD_ID128_FORMAT_STR "\n",
+        printf("curl=%s archive=%s openssl=%s yaml=%s machine=" SD_ID128_FORMAT_STR "\n",
                curl_version_info(CURLVERSION_NOW)->version, archive_version_string(),
-               OpenSSL_version(OPENSSL_VERSION), v, SD_ID128_FORMAT_VAL(id));
+               OpenSSL_version(OPENSSL_VERSION), yaml_get_version_string(),
+               SD_ID128_FORMAT_VAL(id));
         if (argc > 1 && strcmp(argv[1], "bus") == 0) {
                 sd_bus_error err = SD_BUS_ERROR_NULL;
                 sd_bus *bus = NULL;
@@ -212,14 +207,14 @@ int main(int argc, char **argv)
 EOF
 cflags=''
 if command -v gcc >/dev/null && command -v pkg-config >/dev/null &&
-    cflags=$(pkg-config --cflags --libs libcurl libarchive libsystemd libssl libcrypto inih 2>&1); then
+    cflags=$(pkg-config --cflags --libs libcurl libarchive libsystemd libssl libcrypto yaml-0.1 2>&1); then
     # shellcheck disable=SC2086 # pkg-config output
     if gcc -O2 -Wall -o "$cdir/libcheck" "$cdir/libcheck.c" $cflags >"$cdir/gcc.log" 2>&1; then
         tap_pass "libcheck built on the machine"
         tap_ok "host_copy_in libcheck" host_copy_in 2 "$cdir/libcheck" /usr/local/bin/ks-libcheck
         out=$(host_ssh 2 ks-libcheck bus 2>&1 || true)
-        tap_like "$out" '^curl=[0-9.]+ archive=libarchive [0-9.]+ openssl=OpenSSL 3\.[^ ]* .* inih=42 machine=[0-9a-f]{32}$' \
-            "libcurl, libarchive, libssl, libinih, libsystemd load inside host 2"
+        tap_like "$out" '^curl=[0-9.]+ archive=libarchive [0-9.]+ openssl=OpenSSL 3\.[^ ]* .* yaml=0\.[0-9.]+ machine=[0-9a-f]{32}$' \
+            "libcurl, libarchive, libssl, libyaml, libsystemd load inside host 2"
         tap_like "$out" '^systemd=252.* virtualization=systemd-nspawn$' "sd-bus inside host 2"
         tap_unlike "$(host_exec 2 ldd /usr/local/bin/ks-libcheck 2>&1 || true)" 'not found' \
             "ldd inside host 2: no missing library"

@@ -433,6 +433,56 @@ static void test_escaping(void)
         free(s);
 }
 
+/* What the error mirror was last given. */
+static struct {
+        char *message, *file, *key, *url, *unit;
+        unsigned line;
+        int calls;
+} seen;
+
+static char *dup_or_null(const char *s)
+{
+        return s ? strdup(s) : NULL;
+}
+
+static void mirror(const char *message, const struct err_where *w)
+{
+        free(seen.message), free(seen.file), free(seen.key), free(seen.url), free(seen.unit);
+        seen.message = strdup(message);
+        seen.file = dup_or_null(w->file);
+        seen.key = dup_or_null(w->key);
+        seen.url = dup_or_null(w->url);
+        seen.unit = dup_or_null(w->unit);
+        seen.line = w->line;
+        seen.calls++;
+}
+
+static void test_error_where(void)
+{
+        /* without a mirror (human output) nothing is kept */
+        log_note_where("a: b", &(struct err_where){.url = "https://x/a"});
+        log_set_error_mirror(mirror);
+        log_error("a: b");
+        ok(!seen.url, "a note taken without a mirror is not kept");
+
+        log_note_where("f:3: [s] k: bad", &(struct err_where){.file = "f", .line = 3, .key = "k"});
+        log_note_where("https://m/a: HTTP 404", &(struct err_where){.url = "https://m/a"});
+        log_note_where("https://m/b: HTTP 404", &(struct err_where){.url = "https://m/b"});
+        log_error("something else failed");
+        ok(!seen.file && !seen.url, "an error that quotes no note gets no fields");
+        log_error("apply failed: https://m/a: HTTP 404; https://m/b: HTTP 404");
+        is_str(seen.url, "https://m/a", "a message quoting two notes: the first noted wins");
+        ok(!seen.file, "a note it does not quote adds nothing");
+        log_error("again: https://m/b: HTTP 404");
+        ok(!seen.url, "a note is used once");
+        log_where_errno(&(struct err_where){.unit = "u.service"}, -EIO, "f:3: [s] k: bad");
+        ok(seen.file && streq(seen.file, "f") && seen.line == 3 && streq(seen.key, "k"),
+           "a note's file, line and key reach the event");
+        is_str(seen.unit, "u.service", "beside what the command itself knows");
+        log_set_error_mirror(NULL);
+        free(seen.message), free(seen.file), free(seen.key), free(seen.url), free(seen.unit);
+}
+
 int main(void)
 {
         test_buf();
@@ -449,5 +499,6 @@ int main(void)
         test_validate_misc();
         test_validate_flag_value();
         test_escaping();
+        test_error_where();
         return done_testing();
 }

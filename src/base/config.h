@@ -1,11 +1,15 @@
-/* INI reading through inih, with the line number of every entry kept for error messages. */
+/* INI reading, with the line number of every entry and section header kept for error
+ * messages. The syntax is inih's (as Debian builds it), without its 200-byte line cap. */
 #pragma once
 
 #include <stddef.h>
 
-/* The longest line the reader takes: Debian's inih build reads 200 bytes, the newline, a CR
- * and the NUL included. Whatever kubestrap writes for itself to read stays within it. */
-#define INI_LINE_MAX 197
+/* The longest line the reader takes, its newline not counted: long enough for any list of
+ * URLs or etcd servers, short of letting a single value run away with the 1 MiB a file may
+ * be. */
+#define INI_LINE_MAX (64 * 1024)
+/* The largest configuration file read. */
+#define INI_FILE_MAX (1024 * 1024)
 
 struct ini_entry {
         char *section;

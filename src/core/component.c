@@ -140,6 +140,22 @@ const struct component components[] = {
 };
 const size_t n_components = ELEMENTSOF(components);
 
+const char *node_role_to_string(enum node_role r)
+{
+        return r == NODE_LB ? "lb" : "controller";
+}
+
+int node_role_from_string(const char *s, enum node_role *ret)
+{
+        if (streq(s, "controller"))
+                *ret = NODE_CONTROLLER;
+        else if (streq(s, "lb"))
+                *ret = NODE_LB;
+        else
+                return -EINVAL;
+        return 0;
+}
+
 const struct component *component_find(const char *name)
 {
         FOREACH_COMPONENT (c)

@@ -16,6 +16,13 @@
         X(SCHEDULER, "kube-scheduler")                                                             \
         X(KUBECTL, "kubectl")
 
+/* What a host of the inventory is for ([host NAME] role): a controller runs the control plane,
+ * a load balancer only what fronts it. Each component runs on one role. */
+enum node_role {
+        NODE_CONTROLLER,
+        NODE_LB,
+};
+
 /* Kubernetes minor versions, both ends included; 0 leaves that end open. */
 struct minor_range {
         unsigned from, until;
@@ -26,6 +33,8 @@ enum probe_tls {
         PROBE_TLS_CLUSTER_CA, /* https, verified against the cluster CA in <lib-dir> */
         PROBE_TLS_INSECURE,   /* https, self-signed serving certificate */
         PROBE_PLAIN_HTTP,     /* http with a Host header, as a load balancer asks */
+        PROBE_LB_BACKENDS,    /* every backend UP in haproxy's stats socket (path: the socket) */
+        PROBE_LB_VERSION,     /* https://<public-address>:port/path, cluster CA: through the LB */
 };
 
 struct component_probe {
@@ -88,9 +97,11 @@ enum restart_mode {
 };
 
 struct component {
-        const char *name;  /* also its [NAME] flag-edit section when it has flags */
-        const char *label; /* for status tables */
-        const char *unit;  /* "kube-apiserver.service" */
+        enum node_role role; /* the hosts it runs on */
+        const char *when;    /* a model key that must be set (non-empty) for it to run, or NULL */
+        const char *name;    /* also its [NAME] flag-edit section when it has flags */
+        const char *label;   /* for status tables */
+        const char *unit;    /* "kube-apiserver.service" */
         /* Provided by a downloaded binary (one of binary_names) or by a distribution package
          * that kubestrap only checks for and never installs. */
         const char *binary;
@@ -98,6 +109,9 @@ struct component {
         const char *install_hint;        /* "apt-get install nginx-light" */
         const char *purpose;             /* why it is needed, for "not installed" messages */
         const char *const *check_config; /* argv that checks its config before (re)loading */
+        /* argv that checks its staged config file before it is published; "{}" stands for
+         * the staged file's path (haproxy -c -f {}) */
+        const char *const *check_staged;
         bool renders_unit; /* kubestrap writes the unit file; else it manages an existing one */
         bool serves_api;   /* the Kubernetes API: version checks and RBAC go here */
         enum restart_mode restart;
@@ -132,6 +146,8 @@ const struct component *component_api(void);
 unsigned component_api_port(void);
 /* Position in the table, for arrays kept per component (flag edits). */
 size_t component_index(const struct component *c);
+const char *node_role_to_string(enum node_role r);
+int node_role_from_string(const char *s, enum node_role *ret);
 /* A template of kind, or NULL. */
 const struct component_template *component_template(const struct component *c,
                                                     enum template_kind kind);

@@ -63,6 +63,9 @@ enum vtype {
         T_TEXT,
         T_BYTES,
         T_DEADLINE,
+        T_GCP_NAME,
+        T_IP,
+        T_INTERVAL,
 };
 
 /* Where a value lands in struct config, and as what. */
@@ -132,18 +135,28 @@ static const struct key_spec schema[] = {
     {"pki", "layout", T_PKI_LAYOUT, "", false, STR(pki.layout)},
     {"fanout", "ssh-options", T_TEXT, "", true, STR(fanout.ssh_options)},
     {"fanout", "remote-command", T_TEXT, "kubestrap", false, STR(fanout.remote_command)},
+    /* The seed's network, and its region as gcloud's own setting ("" prints the seed's
+     * $(gcloud config get-value compute/region)). */
+    {"lb", "network", T_GCP_NAME, "kubernetes-the-hard-way", false, STR(lb.network)},
+    {"lb", "region", T_GCP_NAME, "", false, STR(lb.region)},
+    /* haproxy's "inter": a stopped API server leaves rotation after two failed checks */
+    {"lb", "check-interval", T_INTERVAL, "1000", false, UINT(lb.check_interval)},
+    {"lb", "virtual-ip", T_IP, "", false, STR(lb.virtual_ip)},
+    {"lb", "interface", T_NAME, "eth0", false, STR(lb.interface)},
     {"paths", "bin-dir", T_PATH, "/usr/local/bin", false, STR(paths.bin_dir)},
     {"paths", "lib-dir", T_PATH, "/var/lib/kubernetes", false, STR(paths.lib_dir)},
     {"paths", "config-dir", T_PATH, "/etc/kubernetes/config", false, STR(paths.config_dir)},
     {"paths", "unit-dir", T_PATH, "/etc/systemd/system", false, STR(paths.unit_dir)},
     {"paths", "nginx-dir", T_PATH, "/etc/nginx", false, STR(paths.nginx_dir)},
+    {"paths", "haproxy-dir", T_PATH, "/etc/haproxy", false, STR(paths.haproxy_dir)},
+    {"paths", "keepalived-dir", T_PATH, "/etc/keepalived", false, STR(paths.keepalived_dir)},
     {"paths", "template-dir", T_PATH, "/etc/kubestrap/templates", false, STR(paths.template_dir)},
     {"paths", "state-dir", T_PATH, "/var/lib/kubestrap", false, STR(paths.state_dir)},
     {"paths", "cache-dir", T_PATH, "/var/cache/kubestrap", false, STR(paths.cache_dir)},
 };
 
 static const char *const base_sections[] = {
-    "cluster", "node", "download", "health", "fanout", "pki", "paths",
+    "cluster", "node", "download", "health", "fanout", "lb", "pki", "paths",
 };
 
 /* A component whose flags kubestrap renders is configured in a section named after it. */
@@ -452,6 +465,16 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
                 r = streq(value, "binaries") || streq(value, "tarball") ? 0 : -EINVAL;
                 why = "expected 'binaries' or 'tarball'";
                 break;
+        case T_GCP_NAME:
+                r = validate_gcp_name(value, &why);
+                break;
+        case T_IP:
+                r = validate_ip(value, &why);
+                break;
+        case T_INTERVAL:
+                r = validate_uint(value, 100, 60000, NULL);
+                why = "expected milliseconds from 100 to 60000";
+                break;
         case T_PIN: {
                 enum digest_alg alg;
                 char hex[DIGEST_HEX_MAX];
@@ -542,6 +565,17 @@ static int add_host_key(struct loader *l, const char *section, const char *name,
         struct host *h = host_get(l, name, line);
         if (!h)
                 return -ENOMEM;
+        if (streq(key, "role")) {
+                if (h->role_set) {
+                        add_error(l, line, section, key, "duplicate key");
+                        return 0;
+                }
+                if (node_role_from_string(value, &h->role) < 0)
+                        add_error(l, line, section, key,
+                                  "invalid value '%s': expected controller or lb", value);
+                h->role_set = true;
+                return 0;
+        }
         char **slot = streq(key, "address")       ? &h->address
                       : streq(key, "internal-ip") ? &h->internal_ip
                                                   : NULL;
@@ -553,7 +587,7 @@ static int add_host_key(struct loader *l, const char *section, const char *name,
                         add_error(l, line, section, key, "unknown key (did you mean '%s'?)", s);
                 else
                         add_error(l, line, section, key,
-                                  "unknown key (a host has address and internal-ip)");
+                                  "unknown key (a host has address, internal-ip and role)");
                 return 0;
         }
         if (*slot) {
@@ -906,6 +940,7 @@ int model_select_host(struct model *m, const char *name, char **ret_error)
                 asprintf_safe(ret_error, "%s: no [host %s] section", m->config_path, name);
                 return -ENOENT;
         }
+        m->role = h->role;
         if (!h->internal_ip)
                 return 0;
         if (streq(h->internal_ip, "auto")) {
@@ -919,6 +954,29 @@ int model_select_host(struct model *m, const char *name, char **ret_error)
                 return var_set(m, "node.internal-ip", addr, h->line);
         }
         return var_set(m, "node.internal-ip", h->internal_ip, h->line);
+}
+
+bool model_runs(const struct model *m, const struct component *c)
+{
+        if (c->role != m->role)
+                return false;
+        const char *v = c->when ? model_get(m, c->when) : NULL;
+        return !c->when || (v && *v);
+}
+
+int model_hosts_of(const struct model *m, enum node_role role, const struct host ***ret,
+                   size_t *ret_n)
+{
+        const struct host **l = calloc(m->n_hosts ? m->n_hosts : 1, sizeof(*l));
+        size_t n = 0;
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_hosts; i++)
+                if (m->hosts[i].role == role)
+                        l[n++] = &m->hosts[i];
+        *ret = l;
+        *ret_n = n;
+        return 0;
 }
 
 struct model *model_free(struct model *m)

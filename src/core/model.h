@@ -58,11 +58,13 @@ struct pin {
         char hex[DIGEST_HEX_MAX];
 };
 
-/* One controller of the inventory: "[host NAME]" with address (ssh target) and internal-ip. */
+/* One host of the inventory: "[host NAME]" with address (ssh target), internal-ip and role. */
 struct host {
         char *name;
         char *address;
         char *internal_ip; /* NULL: the node's own ([node] internal-ip) */
+        enum node_role role;
+        bool role_set;
         unsigned line;
 };
 
@@ -106,8 +108,12 @@ struct config {
                 const char *ssh_options, *remote_command;
         } fanout;
         struct {
-                const char *bin_dir, *lib_dir, *config_dir, *unit_dir, *nginx_dir, *template_dir,
-                    *state_dir, *cache_dir;
+                const char *network, *region, *virtual_ip, *interface;
+                unsigned check_interval; /* ms between haproxy's health checks of a backend */
+        } lb;
+        struct {
+                const char *bin_dir, *lib_dir, *config_dir, *unit_dir, *nginx_dir, *haproxy_dir,
+                    *keepalived_dir, *template_dir, *state_dir, *cache_dir;
         } paths;
 };
 
@@ -123,7 +129,8 @@ struct model {
         struct pin pins[_BINARY_MAX];
         struct host *hosts;
         size_t n_hosts;
-        char **warnings; /* keys that are accepted but do nothing any more, named */
+        enum node_role role; /* this run's: its --host's role, else controller */
+        char **warnings;     /* keys that are accepted but do nothing any more, named */
 };
 
 /* Loads and validates. On configuration errors returns -EINVAL with every problem in
@@ -137,7 +144,12 @@ const struct host *model_host(const struct model *m, const char *name);
 /* The configuration as INI text: every key set in the file (defaults left out), flag edits,
  * and overrides given as "section.key=value" (no inventory). Values are validated already. */
 int model_write_ini(const struct model *m, char *const *overrides, char **ret);
-/* Applies the [host NAME] overrides (internal-ip) for a run on that host. */
+/* Whether component c runs on this run's host: its role, and its `when` key set. */
+bool model_runs(const struct model *m, const struct component *c);
+/* The inventory's hosts of a role, in file order; *ret_n may be 0. */
+int model_hosts_of(const struct model *m, enum node_role role, const struct host ***ret,
+                   size_t *ret_n);
+/* Applies the [host NAME] overrides (internal-ip, role) for a run on that host. */
 int model_select_host(struct model *m, const char *name, char **ret_error);
 /* Replaces a value after loading (e.g. the PKI directory of an unpacked bundle). */
 int model_set(struct model *m, const char *name, const char *value);

@@ -1,0 +1,69 @@
+#!/bin/bash
+# Integration: the front-end load balancer. 'kubestrap lb --print gcloud' prints the seed's
+# commands byte for byte for the seed's values (test/golden/gcloud-load-balancer.sh, extracted
+# from the seed), follows the configuration, and refuses values that are not one shell word.
+set -eu
+. "${top_srcdir:-$(dirname "$0")/../..}/test/lib/common.sh"
+ks_setup
+G=$top_srcdir/test/golden
+
+# the seed's inventory: three controllers, and a load balancer that is none of them
+for i in 0 1 2; do
+        printf '\n[host controller-%s]\naddress = root@10.240.0.1%s\ninternal-ip = 10.240.0.1%s\n' "$i" "$i" "$i" >> "$CONF"
+done
+printf '\n[host lb-0]\naddress = root@10.240.0.20\nrole = lb\n' >> "$CONF"
+cp "$CONF" "$WORK/inventory.conf"
+
+# --- lb --print gcloud ---------------------------------------------------------------------
+ks -c "$CONF" lb --print gcloud
+tap_is "$RC" 0 "lb --print gcloud succeeds"
+printf '%s\n' "$OUT" > "$WORK/gcloud.sh"
+tap_ok "the seed's gcloud commands, byte for byte" cmp "$G/gcloud-load-balancer.sh" "$WORK/gcloud.sh"
+tap_ok "what it prints is valid shell" bash -n "$WORK/gcloud.sh"
+
+ks_set lb network prod-net
+ks_set lb region europe-west1
+ks_set cluster public-address 198.51.100.7
+ks -c "$CONF" lb --print gcloud
+tap_is "$RC" 0 "lb --print gcloud with other values"
+tap_like "$OUT" '^    --network prod-net \\$' "the network is the configured one"
+tap_like "$OUT" '^  gcloud compute firewall-rules create prod-net-allow-health-check \\$' "so is the firewall rule's name"
+tap_like "$OUT" '^    --region europe-west1 \\$' "a configured region replaces gcloud's own"
+tap_like "$OUT" '^    --address 198.51.100.7 \\$' "the public address"
+tap_like "$OUT" '^   --instances controller-0,controller-1,controller-2$' "the instances are the inventory's controllers, not the lb host"
+tap_unlike "$OUT" 'lb-0' "the lb host is not an instance"
+
+# values that would break a shell line are refused with the key named, nothing printed
+cp "$WORK/inventory.conf" "$CONF"
+ks_set lb network 'net;reboot'
+ks -c "$CONF" lb --print gcloud
+tap_is "$RC" 2 "a network with ';': exit 2"
+tap_like "$ERR" "\\[lb\\] network: invalid value 'net;reboot'" "the error names [lb] network"
+tap_is "$OUT" "" "nothing printed"
+cp "$WORK/inventory.conf" "$CONF"
+ks_set lb region '$(id)'
+ks -c "$CONF" lb --print gcloud
+tap_is "$RC" 2 "a region with \$(...): exit 2"
+tap_like "$ERR" "\\[lb\\] region: invalid value" "the error names [lb] region"
+cp "$WORK/inventory.conf" "$CONF"
+ks_set cluster public-address '`id`'
+ks -c "$CONF" lb --print gcloud
+tap_is "$RC" 2 "a public address with backquotes: exit 2"
+tap_like "$ERR" "\\[cluster\\] public-address: invalid value" "the error names [cluster] public-address"
+cp "$WORK/inventory.conf" "$CONF"
+printf '\n[host lb-1]\naddress = root@10.240.0.21\nrole = balancer\n' >> "$CONF"
+ks -c "$CONF" lb --print gcloud
+tap_is "$RC" 2 "an unknown role: exit 2"
+tap_like "$ERR" "\\[host lb-1\\] role: invalid value 'balancer': expected controller or lb" "the error names the host's role"
+
+# without controllers in the inventory there is no target pool to fill
+ks_write_config
+ks -c "$CONF" lb --print gcloud
+tap_is "$RC" 2 "no controllers in the inventory: exit 2"
+tap_like "$ERR" "no \\[host NAME\\] with role = controller" "the error says the instances come from the inventory"
+ks -c "$CONF" lb --print nginx
+tap_is "$RC" 2 "--print takes only gcloud"
+ks -c "$CONF" lb
+tap_is "$RC" 2 "lb without --print is a usage error"
+
+tap_done

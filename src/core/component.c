@@ -84,6 +84,21 @@ static const char *const nginx_check[] = {"nginx", "-t", NULL};
 
 static const char *const after_apiserver[] = {"kube-apiserver", NULL};
 
+/* haproxy on a load balancer host (role = lb) in front of the inventory's controllers. Its
+ * health gate: every backend UP in haproxy's own view (the stats socket the template opens),
+ * then /version through the load balancer, as the seed checks it. */
+static const struct component_port haproxy_ports[] = {{6443, "API through the load balancer"}};
+static const struct component_probe haproxy_probes[] = {
+    {0, "/run/haproxy/admin.sock", PROBE_LB_BACKENDS, NULL, {0, 0}},
+    {6443, "/version", PROBE_LB_VERSION, NULL, {0, 0}},
+};
+static const struct component_template haproxy_templates[] = {
+    {TEMPLATE_CONFIG, "haproxy.cfg", NULL},
+};
+static const char *const haproxy_pki[] = {"ca.pem", NULL};
+/* on the staged file, through its descriptor: a config haproxy refuses is never published */
+static const char *const haproxy_check[] = {"haproxy", "-c", "-f", "{}", NULL};
+
 #define ROW_ARRAYS(prefix)                                                                         \
         .ports = prefix##_ports, .n_ports = ELEMENTSOF(prefix##_ports), .probes = prefix##_probes, \
         .n_probes = ELEMENTSOF(prefix##_probes), .templates = prefix##_templates,                  \
@@ -136,6 +151,20 @@ const struct component components[] = {
         .config_dir = "paths.nginx-dir",
         ROW_ARRAYS(nginx),
         .after = after_apiserver,
+    },
+    {
+        .role = NODE_LB,
+        .name = "haproxy",
+        .label = "haproxy (load balancer)",
+        .unit = "haproxy.service",
+        .package = "haproxy",
+        .install_hint = "apt-get install haproxy",
+        .purpose = "it balances the API servers behind [cluster] public-address",
+        .check_staged = haproxy_check,
+        /* Debian's unit reloads by USR2 to the master: new workers, no dropped listener */
+        .restart = RESTART_RELOAD,
+        .config_dir = "paths.haproxy-dir",
+        ROW_ARRAYS(haproxy),
     },
 };
 const size_t n_components = ELEMENTSOF(components);

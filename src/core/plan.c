@@ -312,12 +312,23 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         return n_need ? fetch_sidecars(p, req, n_need, ret_error) : 0;
 }
 
+/* Whether a component that runs on this host reads PKI file name (kthw-2021's). */
+static bool pki_needed(const struct model *m, const char *name)
+{
+        FOREACH_COMPONENT (c)
+                for (const char *const *f = c->pki; model_runs(m, c) && f && *f; f++)
+                        if (streq(*f, name))
+                                return true;
+        return false;
+}
+
 static int add_pki(const struct model *m, struct plan *p, char **ret_error)
 {
         const char *src = m->cfg.pki.source_dir;
         const char *lib = m->cfg.paths.lib_dir;
         for (size_t i = 0; i < n_pki_files; i++) {
-                if (pki_files[i].admin)
+                /* a load balancer gets the cluster CA only, to check /version through it */
+                if (pki_files[i].admin || !pki_needed(m, pki_files[i].name))
                         continue;
                 /* the [pki] layout's names, in the source and in <lib-dir> alike */
                 const char *name = model_pki_name(m, pki_files[i].name);
@@ -377,11 +388,13 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
         p->version = strdup(m->cfg.cluster.version);
         p->cache_dir = strdup(m->cfg.paths.cache_dir);
         int r = p->cache_dir && p->version ? 0 : -ENOMEM;
+        bool controller = m->role == NODE_CONTROLLER;
         const char *dirs[] = {m->cfg.paths.config_dir, m->cfg.paths.lib_dir};
-        for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0; i++)
+        for (size_t i = controller ? 0 : 1; i < ELEMENTSOF(dirs) && r >= 0; i++)
                 if (!plan_add(p, ITEM_DIR, dirs[i], 0755, ROLE_DIRECTORY))
                         r = -ENOMEM;
-        if (r >= 0)
+        /* a load balancer runs no Kubernetes binary */
+        if (r >= 0 && controller)
                 r = add_binaries(m, st, p, ret_error);
         if (r >= 0)
                 r = add_pki(m, p, ret_error);

@@ -162,15 +162,15 @@ static bool in_unit(const char *cgroup, const char *unit)
         return want && strncmp(cgroup, want, n) == 0 && (cgroup[n] == 0 || cgroup[n] == '/');
 }
 
-static void check_ports(struct preflight *p)
+static void check_ports(struct preflight *p, const struct model *m)
 {
         size_t bad = 0;
         struct buf all = {0};
         size_t n_ports = 0, k = 0;
         FOREACH_COMPONENT (c)
-                n_ports += c->n_ports;
+                n_ports += model_runs(m, c) ? c->n_ports : 0;
         FOREACH_COMPONENT (c)
-                for (size_t i = 0; i < c->n_ports; i++, k++) {
+                for (size_t i = 0; model_runs(m, c) && i < c->n_ports; i++, k++) {
                         unsigned port = c->ports[i].port;
                         (void)buf_printf(&all, "%s%u",
                                          k == 0             ? ""
@@ -456,10 +456,10 @@ int preflight_run(const struct model *m, bool live, char *const *ignore, struct 
                 add(p, "systemd", sd ? CHECK_PASS : CHECK_FAIL,
                     "boot with systemd, or use --root to install files only",
                     sd ? "systemd is the init system" : "systemd is not running");
-                check_ports(p);
+                check_ports(p, m);
                 check_swap(p);
                 FOREACH_COMPONENT (c) {
-                        if (!c->package)
+                        if (!c->package || !model_runs(m, c))
                                 continue;
                         if (have_program(c->package))
                                 add(p, c->package, CHECK_PASS, c->install_hint, "%s is installed",
@@ -469,9 +469,12 @@ int preflight_run(const struct model *m, bool live, char *const *ignore, struct 
                                     "%s is not installed (%s)", c->package, c->purpose);
                 }
         }
-        check_pki(p, m);
-        check_dns(p, m);
-        check_etcd_disk(p, m);
+        /* a load balancer holds only the cluster CA, and runs no etcd */
+        if (m->role == NODE_CONTROLLER) {
+                check_pki(p, m);
+                check_dns(p, m);
+                check_etcd_disk(p, m);
+        }
         for (size_t i = 0; i < p->n; i++) {
                 struct check_result *c = &p->results[i];
                 if (c->status == CHECK_FAIL &&

@@ -303,6 +303,12 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
         r = component_start_order(order, n);
         if (r < 0)
                 goto finish;
+        /* only what runs on this host's role (a load balancer: haproxy) */
+        size_t kept = 0;
+        for (size_t k = 0; k < n; k++)
+                if (model_runs(m, order[k]))
+                        order[kept++] = order[k];
+        n = kept;
         for (size_t k = 0; k < n; k++) {
                 u[k].component = order[k];
                 r = strv_extend(&units, order[k]->unit);
@@ -450,10 +456,10 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                 unit_status_done(&st);
         }
 
-        r = rbac_ensure(m, &rep->rbac_applied, ret_error);
+        /* the cluster-level step goes through an API server of this host */
+        r = m->role == NODE_CONTROLLER ? rbac_ensure(m, &rep->rbac_applied, ret_error) : 0;
         if (r < 0)
                 goto finish;
-        r = 0;
 finish:
         health_probes_free(probes, n_probes);
         bus_close(b);

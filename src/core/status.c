@@ -9,6 +9,7 @@
 #include "bus.h"
 #include "health.h"
 #include "http.h"
+#include "fileio.h"
 #include "log.h"
 #include "util.h"
 
@@ -36,7 +37,68 @@ static char *git_version(const char *json)
         return e ? strndup(p + 1, (size_t)(e - p - 1)) : NULL;
 }
 
-static void version_row(struct status *s, const struct model *m, const struct probe *api,
+/* The cluster CA: the node's, else [pki] source-dir's (a workstation running verify, where
+ * lib-dir holds none). */
+struct ca {
+        char *pem, *path;
+        size_t len;
+        int error;
+};
+
+static void ca_read(const struct model *m, const char *root, struct ca *ca)
+{
+        ca->error = health_read_ca(m, root, &ca->pem, &ca->len, &ca->path);
+        /* another root is a node's tree: its own CA or none, never the source's */
+        if (ca->error >= 0 || ca->error == -ENOMEM || (root && *root && !streq(root, "/")))
+                return;
+        _cleanup_free_ char *src = path_join(m->cfg.pki.source_dir, model_pki_name(m, "ca.pem"));
+        if (src && read_file_trusted(src, 1 << 20, &ca->pem, &ca->len) >= 0)
+                ca->error = 0;
+}
+
+/* Each controller of the inventory as the load balancer checks it: its /readyz on the
+ * secure port, from wherever this runs. */
+static void backend_rows(struct status *s, const struct model *m, const struct ca *ca)
+{
+        _cleanup_free_ const struct host **ctl = NULL;
+        size_t n = 0;
+        if (model_hosts_of(m, NODE_CONTROLLER, &ctl, &n) < 0) {
+                s->oom = true;
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *label = strjoin3("backend ", ctl[i]->name, NULL);
+                struct status_row *r = label ? add_row(s, label, NULL) : NULL;
+                if (!r)
+                        return;
+                const char *ip = ctl[i]->internal_ip && !streq(ctl[i]->internal_ip, "auto")
+                                     ? ctl[i]->internal_ip
+                                 : strrchr(ctl[i]->address, '@') ? strrchr(ctl[i]->address, '@') + 1
+                                                                 : ctl[i]->address;
+                bool v6 = strchr(ip, ':') != NULL;
+                asprintf_safe(&r->target, "https://%s%s%s:%u/readyz", v6 ? "[" : "", ip,
+                              v6 ? "]" : "", component_api_port());
+                struct http_call c = {.url = r->target,
+                                      .ca_pem = ca->pem,
+                                      .ca_pem_len = ca->len,
+                                      /* without the CA: the state, as haproxy's check sees it */
+                                      .insecure_tls = ca->error < 0,
+                                      .timeout_ms = 2000};
+                int q = r->target ? http_call_run(&c) : -ENOMEM;
+                r->ok = q >= 0 && c.status == 200;
+                /* on the load balancer they are its backends: all must be UP */
+                r->info = m->role != NODE_LB;
+                if (r->ok)
+                        r->detail = strdup("UP");
+                else if (q >= 0)
+                        asprintf_safe(&r->detail, "DOWN (HTTP %ld)", c.status);
+                else
+                        asprintf_safe(&r->detail, "DOWN (%s)", c.error ? c.error : strerror(-q));
+                http_call_done(&c);
+        }
+}
+
+static void version_row(struct status *s, const struct model *m, const struct ca *ca,
                         const char *label, const char *host)
 {
         struct status_row *r = add_row(s, label, NULL);
@@ -45,16 +107,14 @@ static void version_row(struct status *s, const struct model *m, const struct pr
         bool v6 = strchr(host, ':') != NULL;
         asprintf_safe(&r->target, "https://%s%s%s:%u/version", v6 ? "[" : "", host, v6 ? "]" : "",
                       component_api_port());
-        if (api->ca_error < 0) {
+        if (ca->error < 0) {
                 r->ok = false;
-                asprintf_safe(&r->detail, "cannot read the cluster CA %s: %s", api->ca_path,
-                              strerror(-api->ca_error));
+                asprintf_safe(&r->detail, "cannot read the cluster CA %s: %s", ca->path,
+                              strerror(-ca->error));
                 return;
         }
-        struct http_call c = {.url = r->target,
-                              .ca_pem = api->ca_pem,
-                              .ca_pem_len = api->ca_pem_len,
-                              .timeout_ms = 3000};
+        struct http_call c = {
+            .url = r->target, .ca_pem = ca->pem, .ca_pem_len = ca->len, .timeout_ms = 3000};
         int q = r->target ? http_call_run(&c) : -ENOMEM;
         _cleanup_free_ char *v = q >= 0 && c.status == 200 ? git_version(c.response) : NULL;
         const char *want = m->cfg.cluster.version;
@@ -98,18 +158,22 @@ int status_collect(const struct model *m, const char *root, struct status *s)
                 row->detail = strdup(row->ok ? "ok" : probes[i].detail ? probes[i].detail : "?");
         }
         bus_close(b);
-        /* /version is asked of the API server with the same cluster CA as its probe */
-        const struct probe *api = NULL;
-        for (size_t i = 0; i < n && !api; i++)
-                if (probes[i].component->serves_api)
-                        api = &probes[i];
-        if (api) {
-                version_row(s, m, api, "version (local)", "127.0.0.1");
-                version_row(s, m, api, "version (public)", m->cfg.cluster.public_address);
-        }
         health_probes_free(probes, n);
+        /* /version with the cluster CA: here when this host serves the API, and through the
+         * public address (the load balancer) from any host */
+        struct ca ca = {0};
+        ca_read(m, root, &ca);
+        if (ca.error == -ENOMEM)
+                s->oom = true;
+        const struct component *api = component_api();
+        if (api && model_runs(m, api))
+                version_row(s, m, &ca, "version (local)", "127.0.0.1");
+        version_row(s, m, &ca, "version (public)", m->cfg.cluster.public_address);
+        backend_rows(s, m, &ca);
+        free(ca.pem);
+        free(ca.path);
         for (size_t i = 0; i < s->n; i++)
-                s->all_ok = s->all_ok && s->rows[i].ok;
+                s->all_ok = s->all_ok && (s->rows[i].ok || s->rows[i].info);
         return s->oom ? -ENOMEM : 0;
 }
 

@@ -66,4 +66,48 @@ tap_is "$RC" 2 "--print takes only gcloud"
 ks -c "$CONF" lb
 tap_is "$RC" 2 "lb without --print is a usage error"
 
+# --- a host with role = lb: haproxy in front of the inventory's controllers ----------------
+if ! command -v haproxy >/dev/null; then
+        tap_skip "the lb host's haproxy.cfg" "haproxy is not installed (scripts/deps)"
+        tap_done
+        exit 0
+fi
+cp "$WORK/inventory.conf" "$CONF"
+ks -c "$CONF" --root "$ROOT" --host lb-0 apply
+tap_is "$RC" 0 "apply on the lb host (--root)"
+[ "$RC" = 0 ] || tap_diag "$ERR"
+H=$ROOT/etc/haproxy/haproxy.cfg
+tap_is "$(grep -c '^	server ' "$H")" 3 "haproxy.cfg has one server per controller of the inventory"
+tap_like "$(cat "$H")" '	server controller-1 10.240.0.11:6443$' "each at its internal-ip and the API port"
+tap_like "$(cat "$H")" 'option httpchk GET /readyz' "checked on /readyz"
+tap_like "$(cat "$H")" 'default-server inter 1000 fall 2 rise 2 check check-ssl verify none' "over TLS, every check-interval"
+tap_ok "haproxy itself accepts it (haproxy -c)" haproxy -c -q -f "$H"
+tap_is "$(cd "$ROOT" && find . -type f ! -path './var/lib/kubestrap/*' | sort | tr '\n' ' ')" \
+        "./etc/haproxy/haproxy.cfg ./var/lib/kubernetes/ca.pem " \
+        "the lb host gets haproxy.cfg and the cluster CA, no Kubernetes binary, unit or key"
+ks -c "$CONF" --root "$ROOT" --host lb-0 apply
+tap_like "$OUT" 'apply: 0 changed' "a second apply on the lb host changes nothing"
+
+# a template haproxy refuses is never published: the staged file is checked first
+before=$(ks_stamp "$H")
+T=$ROOT/etc/kubestrap/templates
+mkdir -p "$T"
+sed 's/balance roundrobin/balance nonsense/' "$top_srcdir/templates/haproxy.cfg" > "$T/haproxy.cfg"
+chmod 0644 "$T/haproxy.cfg"
+ks -c "$CONF" --root "$ROOT" --host lb-0 apply
+tap_is "$RC" 1 "a broken haproxy template: apply fails"
+tap_like "$ERR" "haproxy rejects the configuration staged for $H \\(haproxy -c" "the error names the file and haproxy -c"
+tap_like "$ERR" "balance only supports" "and says what haproxy found wrong"
+tap_is "$(ks_stamp "$H")" "$before" "the published haproxy.cfg is untouched"
+tap_is "$(find "$ROOT/etc/haproxy" -name '.*' | wc -l)" 0 "no staging file is left behind"
+rm -f "$T/haproxy.cfg"
+
+# a controller of the same inventory renders no haproxy; an lb host needs controllers
+ks -c "$CONF" --root "$WORK/ctl" --host controller-0 plan
+tap_unlike "$OUT" 'haproxy' "a controller's plan has no haproxy.cfg"
+sed '/^\[host controller-/,/^$/d' "$WORK/inventory.conf" > "$CONF"
+ks -c "$CONF" --root "$ROOT" --host lb-0 apply
+tap_is "$RC" 2 "an lb host without controllers in the inventory: exit 2"
+tap_like "$ERR" "no \\[host NAME\\] with role = controller: the load balancer's backends come from the inventory" "the error says so"
+
 tap_done

@@ -135,8 +135,8 @@ static void test_waves(void)
         const struct component *api = component_api();
         ok(api && service_wave(api) == 0, "kube-apiserver is in the first wave");
         FOREACH_COMPONENT (c) {
-                if (c == api)
-                        continue;
+                if (c == api || c->role != api->role)
+                        continue; /* a load balancer's haproxy runs on hosts of its own */
                 ok(service_wave(c) > service_wave(api),
                    "%s restarts after kube-apiserver is healthy", c->name);
                 for (const char *const *a = c->after; a && *a; a++)

@@ -99,6 +99,19 @@ static const char *const haproxy_pki[] = {"ca.pem", NULL};
 /* on the staged file, through its descriptor: a config haproxy refuses is never published */
 static const char *const haproxy_check[] = {"haproxy", "-c", "-f", "{}", NULL};
 
+/* keepalived, when [lb] virtual-ip is set: the address moves to another lb host when this one's
+ * haproxy stops. It listens on no port (VRRP is an IP protocol); its gate: /version through the
+ * virtual IP, wherever it is held. */
+static const struct component_probe keepalived_probes[] = {
+    {6443, "/version", PROBE_LB_VIP, NULL, {0, 0}},
+};
+static const struct component_template keepalived_templates[] = {
+    {TEMPLATE_CONFIG, "keepalived.conf", NULL},
+};
+static const char *const keepalived_pki[] = {"ca.pem", NULL};
+static const char *const keepalived_check[] = {"keepalived", "-t", "-f", "{}", NULL};
+static const char *const after_haproxy[] = {"haproxy", NULL};
+
 #define ROW_ARRAYS(prefix)                                                                         \
         .ports = prefix##_ports, .n_ports = ELEMENTSOF(prefix##_ports), .probes = prefix##_probes, \
         .n_probes = ELEMENTSOF(prefix##_probes), .templates = prefix##_templates,                  \
@@ -165,6 +178,25 @@ const struct component components[] = {
         .restart = RESTART_RELOAD,
         .config_dir = "paths.haproxy-dir",
         ROW_ARRAYS(haproxy),
+    },
+    {
+        .role = NODE_LB,
+        .when = "lb.virtual-ip",
+        .name = "keepalived",
+        .label = "keepalived (virtual IP)",
+        .unit = "keepalived.service",
+        .package = "keepalived",
+        .install_hint = "apt-get install keepalived",
+        .purpose = "it holds [lb] virtual-ip on one of the load balancers",
+        .check_staged = keepalived_check,
+        .restart = RESTART_RELOAD,
+        .config_dir = "paths.keepalived-dir",
+        .probes = keepalived_probes,
+        .n_probes = ELEMENTSOF(keepalived_probes),
+        .templates = keepalived_templates,
+        .n_templates = ELEMENTSOF(keepalived_templates),
+        .pki = keepalived_pki,
+        .after = after_haproxy,
     },
 };
 const size_t n_components = ELEMENTSOF(components);

@@ -35,6 +35,7 @@ enum probe_tls {
         PROBE_PLAIN_HTTP,     /* http with a Host header, as a load balancer asks */
         PROBE_LB_BACKENDS,    /* every backend UP in haproxy's stats socket (path: the socket) */
         PROBE_LB_VERSION,     /* https://<public-address>:port/path, cluster CA: through the LB */
+        PROBE_LB_VIP,         /* the same through [lb] virtual-ip: one lb host holds it */
 };
 
 struct component_probe {

@@ -51,10 +51,11 @@ static int probe_init(const struct model *m, const char *root, const struct comp
                             .insecure = cp->tls == PROBE_TLS_INSECURE,
                             .http = http,
                             .lb_stats = cp->tls == PROBE_LB_BACKENDS};
-        const char *host = m->cfg.cluster.public_address;
+        const char *host =
+            cp->tls == PROBE_LB_VIP ? m->cfg.lb.virtual_ip : m->cfg.cluster.public_address;
         bool v6 = strchr(host, ':') != NULL;
         int r = p->lb_stats ? ((p->url = strdup(cp->path)) ? 0 : -ENOMEM)
-                : cp->tls == PROBE_LB_VERSION
+                : cp->tls == PROBE_LB_VERSION || cp->tls == PROBE_LB_VIP
                     ? asprintf_safe(&p->url, "https://%s%s%s:%u%s", v6 ? "[" : "", host,
                                     v6 ? "]" : "", cp->port, cp->path)
                 : default_port
@@ -63,7 +64,8 @@ static int probe_init(const struct model *m, const char *root, const struct comp
                                     cp->port, cp->path);
         if (r < 0)
                 return -ENOMEM;
-        if (cp->tls == PROBE_TLS_CLUSTER_CA || cp->tls == PROBE_LB_VERSION) {
+        if (cp->tls == PROBE_TLS_CLUSTER_CA || cp->tls == PROBE_LB_VERSION ||
+            cp->tls == PROBE_LB_VIP) {
                 p->ca_error = health_read_ca(m, root, &p->ca_pem, &p->ca_pem_len, &p->ca_path);
                 if (p->ca_error == -ENOMEM)
                         return -ENOMEM;

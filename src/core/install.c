@@ -363,10 +363,14 @@ static int check_staged(struct target *t, struct staged *s, size_t n, char **ret
                         return r;
                 if (r != 0) {
                         _cleanup_free_ char *alerts = alert_lines(out);
+                        _cleanup_(buf_donep) struct buf cmd = {0};
+                        for (char **a = argv; *a; a++)
+                                (void)buf_printf(&cmd, "%s%s", a == argv ? "" : " ", *a);
                         asprintf_safe(ret_error,
-                                      "%s rejects the configuration staged for %s (%s -c, the "
-                                      "file as /dev/stdin); nothing was published or reloaded: %s",
-                                      c->name, shown ? shown : s[i].it->path, argv[0],
+                                      "%s rejects the configuration staged for %s (%s); nothing "
+                                      "was published or reloaded: %s",
+                                      c->name, shown ? shown : s[i].it->path,
+                                      cmd.data ? cmd.data : argv[0],
                                       alerts ? alerts
                                       : out  ? out
                                              : "");

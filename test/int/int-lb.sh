@@ -96,7 +96,7 @@ sed 's/balance roundrobin/balance nonsense/' "$top_srcdir/templates/haproxy.cfg"
 chmod 0644 "$T/haproxy.cfg"
 ks -c "$CONF" --root "$ROOT" --host lb-0 apply
 tap_is "$RC" 1 "a broken haproxy template: apply fails"
-tap_like "$ERR" "haproxy rejects the configuration staged for $H \\(haproxy -c" "the error names the file and haproxy -c"
+tap_like "$ERR" "haproxy rejects the configuration staged for $H \\(haproxy -c -f /dev/stdin\\)" "the error names the file and haproxy -c"
 tap_like "$ERR" "balance only supports" "and says what haproxy found wrong"
 tap_is "$(ks_stamp "$H")" "$before" "the published haproxy.cfg is untouched"
 tap_is "$(find "$ROOT/etc/haproxy" -name '.*' | wc -l)" 0 "no staging file is left behind"
@@ -109,5 +109,42 @@ sed '/^\[host controller-/,/^$/d' "$WORK/inventory.conf" > "$CONF"
 ks -c "$CONF" --root "$ROOT" --host lb-0 apply
 tap_is "$RC" 2 "an lb host without controllers in the inventory: exit 2"
 tap_like "$ERR" "no \\[host NAME\\] with role = controller: the load balancer's backends come from the inventory" "the error says so"
+
+# --- [lb] virtual-ip: keepalived's config, checked by keepalived -t before it is published ----
+cp "$WORK/inventory.conf" "$CONF"
+ks -c "$CONF" --root "$ROOT" --host lb-0 plan
+tap_unlike "$OUT" 'keepalived' "without [lb] virtual-ip there is no keepalived"
+# keepalived -t looks the interface up on this machine (and wants multicast): the default route's
+ifname=$(ip -o route show default 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "dev") { print $(i + 1); exit } }')
+if command -v keepalived >/dev/null && [ -n "$ifname" ]; then
+        ks_set lb virtual-ip 10.240.0.30
+        ks_set lb interface no-such-if0
+        ks -c "$CONF" --root "$ROOT" --host lb-0 apply
+        tap_is "$RC" 1 "an interface the machine does not have: apply fails"
+        tap_like "$ERR" "interface no-such-if0 .*doesn't exist" "keepalived -t names it"
+        tap_ok "nothing was published" test ! -e "$ROOT/etc/keepalived/keepalived.conf"
+        ks_set lb interface "$ifname"
+        ks -c "$CONF" --root "$ROOT" --host lb-0 apply
+        tap_is "$RC" 0 "with [lb] virtual-ip, apply on the lb host"
+        [ "$RC" = 0 ] || tap_diag "$ERR"
+        K=$ROOT/etc/keepalived/keepalived.conf
+        tap_like "$(cat "$K")" '^        10.240.0.30$' "keepalived.conf holds the virtual IP"
+        tap_like "$(cat "$K")" "^    interface $ifname\$" "on the configured interface"
+        tap_ok "keepalived itself accepts it (keepalived -t)" keepalived -t -f "$K"
+        sed 's/virtual_router_id 51/virtual_router_id 999/' "$top_srcdir/templates/keepalived.conf" > "$T/keepalived.conf"
+        chmod 0644 "$T/keepalived.conf"
+        before=$(ks_stamp "$K")
+        ks -c "$CONF" --root "$ROOT" --host lb-0 apply
+        tap_is "$RC" 1 "a keepalived template keepalived -t refuses: apply fails"
+        tap_like "$ERR" "keepalived rejects the configuration staged for $K" "the error names the file"
+        tap_is "$(ks_stamp "$K")" "$before" "keepalived.conf is untouched"
+        rm -f "$T/keepalived.conf"
+        ks_set lb virtual-ip 10.240.0.300
+        ks -c "$CONF" --root "$ROOT" --host lb-0 plan
+        tap_is "$RC" 2 "a virtual-ip that is no address: exit 2"
+        tap_like "$ERR" "\\[lb\\] virtual-ip: invalid value '10.240.0.300'" "the error names [lb] virtual-ip"
+else
+        tap_skip "keepalived's config" "keepalived is not installed (scripts/deps), or no interface"
+fi
 
 tap_done

@@ -51,8 +51,10 @@ static void test_rows(void)
                 ok(c->n_probes > 0, "%s: has a health probe", c->name);
                 bool probe_ports = true;
                 for (size_t i = 0; i < c->n_probes; i++) {
-                        /* a probe of a unix socket (haproxy's stats) asks no port */
-                        bool found = c->probes[i].tls == PROBE_LB_BACKENDS;
+                        /* a unix socket (haproxy's stats) or the virtual IP is no port of
+                         * its own */
+                        bool found = c->probes[i].tls == PROBE_LB_BACKENDS ||
+                                     c->probes[i].tls == PROBE_LB_VIP;
                         for (size_t j = 0; j < c->n_ports; j++)
                                 found = found || c->ports[j].port == c->probes[i].port;
                         probe_ports = probe_ports && found;

@@ -43,18 +43,11 @@ int lb_gcloud_script(const struct model *m, char **ret, char **ret_error)
         _cleanup_(buf_donep) struct buf inst = {0};
         size_t n = 0;
         const struct component_probe *hc = proxy_probe();
-        int r = model_hosts_of(m, NODE_CONTROLLER, &ctl, &n);
-        if (r < 0)
-                return r;
         if (!hc)
                 return -ENOENT;
-        if (n == 0) {
-                asprintf_safe(ret_error,
-                              "%s: no [host NAME] with role = controller: the target pool's "
-                              "instances come from the inventory",
-                              m->config_path);
-                return -EINVAL;
-        }
+        int r = model_controllers(m, "the target pool's instances", &ctl, &n, ret_error);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < n; i++) {
                 r = buf_printf(&inst, "%s%s", i ? "," : "", ctl[i]->name);
                 if (r < 0)

@@ -979,6 +979,30 @@ int model_hosts_of(const struct model *m, enum node_role role, const struct host
         return 0;
 }
 
+int model_controllers(const struct model *m, const char *what, const struct host ***ret,
+                      size_t *ret_n, char **ret_error)
+{
+        int r = model_hosts_of(m, NODE_CONTROLLER, ret, ret_n);
+        if (r >= 0 && *ret_n == 0) {
+                free(*ret);
+                *ret = NULL;
+                asprintf_safe(ret_error,
+                              "%s: no [host NAME] with role = controller: %s come from the "
+                              "inventory",
+                              m->config_path, what);
+                return -EINVAL;
+        }
+        return r;
+}
+
+const char *model_host_ip(const struct host *h)
+{
+        if (h->internal_ip && !streq(h->internal_ip, "auto"))
+                return h->internal_ip;
+        const char *at = strrchr(h->address, '@');
+        return at ? at + 1 : h->address;
+}
+
 struct model *model_free(struct model *m)
 {
         if (!m)

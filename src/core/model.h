@@ -149,6 +149,13 @@ bool model_runs(const struct model *m, const struct component *c);
 /* The inventory's hosts of a role, in file order; *ret_n may be 0. */
 int model_hosts_of(const struct model *m, enum node_role role, const struct host ***ret,
                    size_t *ret_n);
+/* The inventory's controllers, for what is built from them (the load balancer's backends, the
+ * target pool's instances): -EINVAL with *ret_error saying so, naming `for`, when there is
+ * none. */
+int model_controllers(const struct model *m, const char *what, const struct host ***ret,
+                      size_t *ret_n, char **ret_error);
+/* The address another host reaches h at: its internal-ip, else its ssh address's host. */
+const char *model_host_ip(const struct host *h);
 /* Applies the [host NAME] overrides (internal-ip, role) for a run on that host. */
 int model_select_host(struct model *m, const char *name, char **ret_error);
 /* Replaces a value after loading (e.g. the PKI directory of an unpacked bundle). */

@@ -471,36 +471,20 @@ static int render_site(const struct model *m, struct target *t, const struct com
         return r;
 }
 
-/* The address a controller is reached at from the load balancer: its internal-ip, else the
- * host of its ssh address. */
-static const char *host_ip(const struct host *h)
-{
-        if (h->internal_ip && !streq(h->internal_ip, "auto"))
-                return h->internal_ip;
-        const char *at = strrchr(h->address, '@');
-        return at ? at + 1 : h->address;
-}
-
 int render_lb_servers(const struct model *m, char **ret, char **ret_error)
 {
         _cleanup_free_ const struct host **ctl = NULL;
         size_t n = 0;
-        int r = model_hosts_of(m, NODE_CONTROLLER, &ctl, &n);
+        int r = model_controllers(m, "the load balancer's backends", &ctl, &n, ret_error);
         if (r < 0)
                 return r;
-        if (n == 0) {
-                asprintf_safe(ret_error,
-                              "%s: no [host NAME] with role = controller: the load balancer's "
-                              "backends come from the inventory",
-                              m->config_path);
-                return -EINVAL;
-        }
         struct buf b = {0};
         bool v6 = false;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                v6 = strchr(host_ip(ctl[i]), ':') != NULL;
+                v6 = strchr(model_host_ip(ctl[i]), ':') != NULL;
                 r = buf_printf(&b, "%s\tserver %s %s%s%s:%u", i ? "\n" : "", ctl[i]->name,
-                               v6 ? "[" : "", host_ip(ctl[i]), v6 ? "]" : "", component_api_port());
+                               v6 ? "[" : "", model_host_ip(ctl[i]), v6 ? "]" : "",
+                               component_api_port());
         }
         if (r < 0 || !(*ret = buf_steal(&b))) {
                 buf_done(&b);

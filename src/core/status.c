@@ -71,10 +71,7 @@ static void backend_rows(struct status *s, const struct model *m, const struct c
                 struct status_row *r = label ? add_row(s, label, NULL) : NULL;
                 if (!r)
                         return;
-                const char *ip = ctl[i]->internal_ip && !streq(ctl[i]->internal_ip, "auto")
-                                     ? ctl[i]->internal_ip
-                                 : strrchr(ctl[i]->address, '@') ? strrchr(ctl[i]->address, '@') + 1
-                                                                 : ctl[i]->address;
+                const char *ip = model_host_ip(ctl[i]);
                 bool v6 = strchr(ip, ':') != NULL;
                 asprintf_safe(&r->target, "https://%s%s%s:%u/readyz", v6 ? "[" : "", ip,
                               v6 ? "]" : "", component_api_port());

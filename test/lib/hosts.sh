@@ -662,7 +662,7 @@ hosts_up() {
 _hosts_leader_of() {
     local v l=''
     case ${1:-} in
-    [0-2]) v=HOST_LEADER_$1 && l=${!v:-} ;;
+    [0-3]) v=HOST_LEADER_$1 && l=${!v:-} ;;
     esac
     if [ -z "$l" ] || ! _hosts_alive "$l"; then
         _hosts_err "host ${1:-?} is not running"
@@ -683,12 +683,12 @@ host_exec() {
         HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"
 }
 
-# host_ssh I CMD...: ssh root@10.240.0.1I CMD... (words joined as by ssh).
+# host_ssh I CMD...: ssh root@HOST_IP_I CMD... (words joined as by ssh).
 host_ssh() {
     local i=${1:-}
     shift || true
     case $i in
-    [0-2]) ;;
+    [0-3]) ;;
     *) _hosts_err "host_ssh: bad host '$i'"; return 255 ;;
     esac
     # shellcheck disable=SC2086,SC2029 # option string; CMD runs remotely

@@ -49,6 +49,17 @@ static int resolve_marker(struct model *m, char *const *verb_argv)
         return EXIT_OK;
 }
 
+/* The bundle for the hosts of m's role, into a new file of ours. */
+static int write_bundle(const struct model *m, const char *path, const char *config_path,
+                        char **ret_error)
+{
+        _cleanup_close_ int fd =
+            open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        return bundle_write(fd, m, config_path, NULL, 0, ret_error);
+}
+
 /* "-j N", "--max-fail K": a count, or a usage error */
 static int count_opt(struct cmd_ctx *ctx, const char *name, const char *shown, unsigned *ret)
 {
@@ -96,7 +107,7 @@ static int cmd_fanout(struct cmd_ctx *ctx)
 
         /* One bundle for all: config, PKI, templates (each node fetches its binaries). It and
          * ssh's control sockets live in a directory only we can enter. */
-        _cleanup_free_ char *dir = NULL, *path = NULL, *err = NULL;
+        _cleanup_free_ char *dir = NULL, *path = NULL, *lb_path = NULL, *err = NULL;
         r = fanout_private_dir(&dir);
         if (r < 0) {
                 log_error_errno(r, "fanout: cannot make a private directory for ssh: %m");
@@ -104,12 +115,18 @@ static int cmd_fanout(struct cmd_ctx *ctx)
                 return EXIT_RUN_FAILED;
         }
         path = path_join(dir, "bundle");
-        int fd = path ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
-        r = !path    ? -ENOMEM
-            : fd < 0 ? -errno
-                     : bundle_write(fd, m, ctx->config_path, NULL, 0, &err);
-        if (fd >= 0)
-                close(fd);
+        r = path ? write_bundle(m, path, ctx->config_path, &err) : -ENOMEM;
+        /* a load balancer's own, without the keys it has no use for */
+        bool lb = false;
+        for (size_t k = 0; k < n; k++)
+                lb = lb || hosts[k]->role == NODE_LB;
+        if (r >= 0 && lb) {
+                lb_path = path_join(dir, "bundle-lb");
+                enum node_role was = m->role;
+                m->role = NODE_LB;
+                r = lb_path ? write_bundle(m, lb_path, ctx->config_path, &err) : -ENOMEM;
+                m->role = was;
+        }
         if (r < 0) {
                 log_error("fanout: cannot make the bundle: %s", err ? err : strerror(-r));
                 fanout_private_dir_remove(dir);
@@ -117,6 +134,7 @@ static int cmd_fanout(struct cmd_ctx *ctx)
                 return EXIT_RUN_FAILED;
         }
         o.bundle_path = path;
+        o.lb_bundle_path = lb_path;
         o.private_dir = dir;
         struct fanout_host *fh = NULL;
         r = fanout_run(m, hosts, n, &o, &fh);

@@ -995,6 +995,15 @@ int model_controllers(const struct model *m, const char *what, const struct host
         return r;
 }
 
+bool model_needs_pki(const struct model *m, const char *name_2021)
+{
+        FOREACH_COMPONENT (c)
+                for (const char *const *f = c->pki; model_runs(m, c) && f && *f; f++)
+                        if (streq(*f, name_2021))
+                                return true;
+        return false;
+}
+
 const char *model_host_ip(const struct host *h)
 {
         if (h->internal_ip && !streq(h->internal_ip, "auto"))

@@ -154,6 +154,9 @@ int model_hosts_of(const struct model *m, enum node_role role, const struct host
  * none. */
 int model_controllers(const struct model *m, const char *what, const struct host ***ret,
                       size_t *ret_n, char **ret_error);
+/* Whether a component that runs on the model's host role reads PKI file name_2021 (a load
+ * balancer: the cluster CA only). */
+bool model_needs_pki(const struct model *m, const char *name_2021);
 /* The address another host reaches h at: its internal-ip, else its ssh address's host. */
 const char *model_host_ip(const struct host *h);
 /* Applies the [host NAME] overrides (internal-ip, role) for a run on that host. */

@@ -312,23 +312,13 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         return n_need ? fetch_sidecars(p, req, n_need, ret_error) : 0;
 }
 
-/* Whether a component that runs on this host reads PKI file name (kthw-2021's). */
-static bool pki_needed(const struct model *m, const char *name)
-{
-        FOREACH_COMPONENT (c)
-                for (const char *const *f = c->pki; model_runs(m, c) && f && *f; f++)
-                        if (streq(*f, name))
-                                return true;
-        return false;
-}
-
 static int add_pki(const struct model *m, struct plan *p, char **ret_error)
 {
         const char *src = m->cfg.pki.source_dir;
         const char *lib = m->cfg.paths.lib_dir;
         for (size_t i = 0; i < n_pki_files; i++) {
                 /* a load balancer gets the cluster CA only, to check /version through it */
-                if (pki_files[i].admin || !pki_needed(m, pki_files[i].name))
+                if (pki_files[i].admin || !model_needs_pki(m, pki_files[i].name))
                         continue;
                 /* the [pki] layout's names, in the source and in <lib-dir> alike */
                 const char *name = model_pki_name(m, pki_files[i].name);

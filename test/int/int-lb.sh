@@ -102,6 +102,15 @@ tap_is "$(ks_stamp "$H")" "$before" "the published haproxy.cfg is untouched"
 tap_is "$(find "$ROOT/etc/haproxy" -name '.*' | wc -l)" 0 "no staging file is left behind"
 rm -f "$T/haproxy.cfg"
 
+# the bundle for a load balancer (fanout sends one to each lb host) has the cluster CA, no key
+ks -c "$CONF" --host lb-0 fetch --bundle "$WORK/lb.ks"
+tap_is "$RC" 0 "a bundle for the lb host"
+list=$(tar -tf "$WORK/lb.ks")
+tap_like "$list" '/pki/ca\.pem$' "it carries the cluster CA"
+tap_unlike "$list" 'key|kubeconfig|encryption-config' "and no key, kubeconfig or encryption config"
+ks -c "$CONF" --host controller-0 fetch --bundle "$WORK/ctl.ks"
+tap_like "$(tar -tf "$WORK/ctl.ks")" '/pki/ca-key\.pem$' "a controller's bundle still has its keys"
+
 # a controller of the same inventory renders no haproxy; an lb host needs controllers
 ks -c "$CONF" --root "$WORK/ctl" --host controller-0 plan
 tap_unlike "$OUT" 'haproxy' "a controller's plan has no haproxy.cfg"

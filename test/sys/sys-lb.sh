@@ -53,12 +53,15 @@ tap_ok "controllers run no haproxy config of ours" host_exec 0 sh -c '! grep -q 
 for i in 0 1 2; do
         tap_is "$(server_state controller-$i)" UP "haproxy sees controller-$i UP"
 done
-ks fanout lb-0 -- verify
+ks --output json fanout lb-0 -- verify
 tap_is "$RC" 0 "verify on the load balancer passes"
-tap_like "$OUT" '^lb-0: haproxy \(load balancer\) .* ok +ok ' "its haproxy row: every backend UP"
-tap_like "$OUT" '^lb-0: version \(public\) .* ok +v1.21.0 ' "its /version through the public address"
-ks fanout controller-2 -- status
-tap_like "$OUT" '^controller-2: backend controller-0 .* ok +UP ' "status on a controller shows each backend's state"
+rows() { printf '%s\n' "$OUT" | grep '"event":"status"' | grep -F "\"component\":\"$1\""; }
+tap_like "$(rows 'haproxy (load balancer)' | grep -F '/run/haproxy/admin.sock')" '"ok":true' \
+        "its haproxy row: every backend UP in the stats socket"
+tap_like "$(rows 'version (public)')" '"ok":true.*"detail":"v1.21.0"' "its /version through the public address"
+tap_is "$(rows 'backend controller-1' | grep -c '"ok":true')" 1 "and each backend's /readyz"
+ks --output json fanout controller-2 -- status
+tap_like "$(rows 'backend controller-0')" '"ok":true.*"detail":"UP"' "status on a controller shows each backend's state"
 
 # --- failover: a stopped kube-apiserver leaves rotation, requests keep succeeding -----------
 interval=$(sed -n 's/.*default-server inter \([0-9]*\) .*/\1/p' "$HOST_ROOT_3/etc/haproxy/haproxy.cfg")

@@ -74,6 +74,7 @@ static void test_stats(void)
         is_int((int)n, 0, "with no servers");
         _cleanup_free_ char *none = lb_servers_describe(s, n, &all);
         ok(!all, "no servers is not all UP");
+        is_str(none, "no servers", "and says so");
         lb_servers_free(s, n);
         is_int(lb_stats_parse("Unknown command\n", LB_BACKEND, &s, &n), -EBADMSG,
                "an answer without the CSV header is refused");

@@ -111,6 +111,11 @@ tap_unlike "$list" 'key|kubeconfig|encryption-config' "and no key, kubeconfig or
 ks -c "$CONF" --host controller-0 fetch --bundle "$WORK/ctl.ks"
 tap_like "$(tar -tf "$WORK/ctl.ks")" '/pki/ca-key\.pem$' "a controller's bundle still has its keys"
 
+# cloud-init's config has no inventory: it would make the lb host a controller
+ks -c "$CONF" --host lb-0 cloud-init
+tap_is "$RC" 2 "cloud-init for the lb host is refused"
+tap_like "$ERR" "\\[host lb-0\\] has role = lb; cloud-init provisions controllers" "saying why"
+
 # a controller of the same inventory renders no haproxy; an lb host needs controllers
 ks -c "$CONF" --root "$WORK/ctl" --host controller-0 plan
 tap_unlike "$OUT" 'haproxy' "a controller's plan has no haproxy.cfg"

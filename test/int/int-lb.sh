@@ -80,7 +80,7 @@ H=$ROOT/etc/haproxy/haproxy.cfg
 tap_is "$(grep -c '^	server ' "$H")" 3 "haproxy.cfg has one server per controller of the inventory"
 tap_like "$(cat "$H")" '	server controller-1 10.240.0.11:6443$' "each at its internal-ip and the API port"
 tap_like "$(cat "$H")" 'option httpchk GET /readyz' "checked on /readyz"
-tap_like "$(cat "$H")" 'default-server inter 1000 fall 2 rise 2 check check-ssl verify none' "over TLS, every check-interval"
+tap_like "$(cat "$H")" 'default-server inter 1000 fall 2 rise 2 check check-ssl verify none observe layer4' "over TLS, every check-interval, and watching clients' connections"
 tap_ok "haproxy itself accepts it (haproxy -c)" haproxy -c -q -f "$H"
 tap_is "$(cd "$ROOT" && find . -type f ! -path './var/lib/kubestrap/*' | sort | tr '\n' ' ')" \
         "./etc/haproxy/haproxy.cfg ./var/lib/kubernetes/ca.pem " \

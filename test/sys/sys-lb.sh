@@ -24,14 +24,16 @@ server_state() {
 workers() { host_exec 3 sh -c 'pgrep -P "$(systemctl show -p MainPID --value haproxy)" | sort | tr "\n" " "'; }
 now() { printf '%s' "$EPOCHREALTIME"; }
 ms_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
-# wait_state SERVER STATE: polls haproxy's view (at most 60 s) until SERVER is STATE; counts
-# the /version requests made meanwhile and those that failed
+# wait_state SERVER STATE TRAFFIC: polls haproxy's view (at most 600 times) until SERVER is
+# STATE; with TRAFFIC=1 asks /version through the load balancer between polls and counts the
+# requests and those that failed
 wait_state() {
         local _ st=''
         tries=0 failed=0
         for _ in $(seq 600); do
                 st=$(server_state "$1")
                 [ "$st" = "$2" ] && return 0
+                [ "$3" = 1 ] || continue
                 tries=$((tries + 1))
                 [ "$(version)" = 200 ] || failed=$((failed + 1))
         done
@@ -64,26 +66,33 @@ ks --output json fanout controller-2 -- status
 tap_like "$(rows 'backend controller-0')" '"ok":true.*"detail":"UP"' "status on a controller shows each backend's state"
 
 # --- failover: a stopped kube-apiserver leaves rotation, requests keep succeeding -----------
+# Five runs with no client traffic (the active checks alone find it), five with /version asked
+# through the load balancer all along (a client's refused connection marks it down at once).
 interval=$(sed -n 's/.*default-server inter \([0-9]*\) .*/\1/p' "$HOST_ROOT_3/etc/haproxy/haproxy.cfg")
-removal=() back=() lost=0 sent=0
-for run in 1 2 3 4 5; do
-        i=$(( (run - 1) % 3 ))
+removal_idle=() removal_busy=() back=() lost=0 sent=0
+for run in 1 2 3 4 5 6 7 8 9 10; do
+        i=$(( (run - 1) % 3 )) traffic=$(( run > 5 ))
         host_exec "$i" systemctl stop kube-apiserver
         t0=$(now)
-        wait_state controller-$i DOWN || { tap_diag "run $run: controller-$i never left rotation"; lost=-1; break; }
-        removal+=("$(ms_since "$t0")")
+        wait_state controller-$i DOWN "$traffic" || { tap_diag "run $run: controller-$i never left rotation"; lost=-1; break; }
+        if [ "$traffic" = 1 ]; then removal_busy+=("$(ms_since "$t0")"); else removal_idle+=("$(ms_since "$t0")"); fi
         sent=$((sent + tries)) lost=$((lost + failed))
+        # out of rotation: requests go to the two others
+        [ "$(version)" = 200 ] || lost=$((lost + 1))
+        sent=$((sent + 1))
         host_exec "$i" systemctl start kube-apiserver
         t0=$(now)
-        wait_state controller-$i UP || { tap_diag "run $run: controller-$i never came back"; lost=-1; break; }
+        wait_state controller-$i UP "$traffic" || { tap_diag "run $run: controller-$i never came back"; lost=-1; break; }
         back+=("$(ms_since "$t0")")
         sent=$((sent + tries)) lost=$((lost + failed))
 done
-tap_is "${#removal[@]}" 5 "each stopped kube-apiserver left rotation (5 runs)"
-tap_is "${#back[@]}" 5 "and came back once started"
+tap_is "$(( ${#removal_idle[@]} + ${#removal_busy[@]} ))" 10 "each stopped kube-apiserver left rotation (10 runs)"
+tap_is "${#back[@]}" 10 "and came back once started"
 tap_is "$lost" 0 "no /version request through the load balancer failed meanwhile ($sent sent)"
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-tap_diag "check interval ${interval} ms (fall 2, rise 2); failure to removal: ${removal[*]} ms, median $(median "${removal[@]}") ms"
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
+tap_diag "check interval ${interval} ms (fall 2, rise 2)"
+tap_diag "failure to removal, no traffic (active checks): ${removal_idle[*]} ms, median $(median "${removal_idle[@]}") ms"
+tap_diag "failure to removal, with traffic (observe layer4): ${removal_busy[*]} ms, median $(median "${removal_busy[@]}") ms"
 tap_diag "start to back in rotation: ${back[*]} ms, median $(median "${back[@]}") ms"
 
 # --- a second apply restarts and reloads nothing -----------------------------------------------

@@ -33,7 +33,10 @@ tap_ok "nothing was copied to the hosts but the binary" host_exec 0 test ! -e /e
 
 ks --output json fanout controller-0 controller-1 controller-2 -- verify
 tap_is "$RC" 0 "fan-out verify passes everywhere"
-tap_is "$(printf '%s\n' "$OUT" | grep -c '^{"host":"controller-[012]","event":"status"')" 30 "JSON events carry the host (ten checks per host: seven, and the three backends)"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '^{"host":"controller-[012]","event":"status"')" 33 \
+        "JSON events carry the host (eleven checks per host: seven, and the inventory's four backends)"
+tap_is "$(printf '%s\n' "$OUT" | grep '"component":"backend controller-9"' | grep -cE '"ok": *false, *"counted": *false')" 3 \
+        "the backend that is down is shown on each host, and not counted against its verify"
 tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"host",.*"result":"ok"')" 3 "one result event per host"
 
 # A host that prints terminal controls and bytes that are not UTF-8 (issue 10, finding 12):

@@ -88,6 +88,13 @@ static void test_roles(void)
 {
         struct model *m = load(inventory);
         ok(m->role == NODE_CONTROLLER, "a run without --host is a controller's");
+        is_str(m->cfg.lb.network, "kubernetes-the-hard-way", "[lb] network: the seed's");
+        is_str(m->cfg.lb.region, "", "[lb] region: empty, gcloud's own");
+        is_int((int)m->cfg.lb.check_interval, 1000, "[lb] check-interval: 1000 ms");
+        is_str(m->cfg.lb.virtual_ip, "", "[lb] virtual-ip: none");
+        is_str(m->cfg.lb.interface, "eth0", "[lb] interface: eth0");
+        is_str(m->cfg.paths.haproxy_dir, "/etc/haproxy", "[paths] haproxy-dir");
+        is_str(m->cfg.paths.keepalived_dir, "/etc/keepalived", "[paths] keepalived-dir");
         is_int((int)m->hosts[0].role, NODE_CONTROLLER, "role defaults to controller");
         is_int((int)m->hosts[1].role, NODE_LB, "role = lb");
         _cleanup_free_ const struct host **ctl = NULL;
@@ -108,6 +115,23 @@ static void test_roles(void)
                "\tserver controller-0 10.240.0.10:6443\n\tserver controller-1 [fd00::11]:6443",
                "one per controller: internal-ip, else the ssh address's host (IPv6 bracketed)");
         model_free(m);
+}
+
+static void test_lb_errors(void)
+{
+        struct buf b = {0};
+        buf_puts(&b, inventory);
+        buf_puts(&b, "[lb]\ncheck-interval = 50\nvirtual-ip = nope\n");
+        struct model *m = NULL;
+        _cleanup_strv_free_ char **errors = NULL;
+        is_int(model_load_string("test.conf", b.data, &m, &errors), -EINVAL, "bad [lb] values");
+        is_int((int)strv_length(errors), 2, "two errors");
+        ok(errors && strstr(errors[0], "[lb] check-interval: invalid value '50': expected "
+                                       "milliseconds from 100 to 60000"),
+           "check-interval below 100 ms is refused, named");
+        ok(errors && errors[1] && strstr(errors[1], "[lb] virtual-ip: invalid value 'nope'"),
+           "a virtual-ip that is no address is refused, named");
+        buf_done(&b);
 }
 
 static void test_gcloud_refuses(void)
@@ -133,6 +157,7 @@ int main(void)
 {
         test_stats();
         test_roles();
+        test_lb_errors();
         test_gcloud_refuses();
         return done_testing();
 }

@@ -245,6 +245,32 @@ int validate_etcd_url_list(const char *s, const char **ret_reason)
         return 0;
 }
 
+int validate_initial_cluster(const char *s, const char **ret_reason)
+{
+        _cleanup_free_ char *copy = strdup(s);
+        if (!copy)
+                return -ENOMEM;
+        int r = url_list_shape(s, "expected NAME=URL,NAME=URL,...", ret_reason);
+        if (r < 0)
+                return r;
+        char *save = NULL;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(tok, '=');
+                if (!eq || eq == tok)
+                        return fail(ret_reason, "expected NAME=URL,NAME=URL,... (a member "
+                                                "without a name)");
+                *eq = 0;
+                r = validate_name(tok, ret_reason);
+                if (r < 0)
+                        return r;
+                /* a peer URL: https, or http to a local etcd, as etcd-servers */
+                r = validate_etcd_url_list(eq + 1, ret_reason);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static const char *skip_number(const char *p)
 {
         if (!isdigit((unsigned char)*p))

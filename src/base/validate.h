@@ -13,6 +13,9 @@ int validate_https_url_list(const char *s, const char **ret_reason);
 /* etcd-servers: https:// URLs, or plain http:// ones to a loopback host only, not mixed. */
 int validate_etcd_url_list(const char *s, const char **ret_reason);
 int validate_version(const char *s, const char **ret_reason);
+/* etcd's --initial-cluster: NAME=URL,... with names as validate_name and peer URLs as
+ * validate_etcd_url_list accepts them. */
+int validate_initial_cluster(const char *s, const char **ret_reason);
 /* "stable" or "stable-1.NN": a release named by a marker file next to the releases */
 int validate_version_marker(const char *s, const char **ret_reason);
 int validate_version_or_marker(const char *s, const char **ret_reason);

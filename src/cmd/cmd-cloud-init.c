@@ -53,6 +53,16 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
                     strjoin3("node.internal-ip=", m->cfg.node.internal_ip, NULL);
                 r = ip ? strv_extend(&over, ip) : -ENOMEM;
         }
+        /* etcd's members come from the inventory, which the node does not get: the values
+         * resolved here go with it (the name only for a --host; else the node's own) */
+        if (r >= 0 && m->etcd) {
+                const char *keys[] = {"etcd.initial-cluster", "cluster.etcd-servers",
+                                      ctx->host ? "etcd.name" : NULL};
+                for (size_t i = 0; i < ELEMENTSOF(keys) && keys[i] && r >= 0; i++) {
+                        _cleanup_free_ char *kv = strjoin3(keys[i], "=", model_get(m, keys[i]));
+                        r = kv ? strv_extend(&over, kv) : -ENOMEM;
+                }
+        }
         if (r >= 0)
                 r = model_write_ini(m, over, &ini);
         if (r < 0) {

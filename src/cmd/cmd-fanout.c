@@ -10,20 +10,61 @@
 #include "bundle.h"
 #include "cmd.h"
 #include "fanout.h"
+#include "jsonread.h"
 #include "log.h"
 #include "marker.h"
 #include "pipeline.h"
 #include "report.h"
 
-/* Each line a host writes, shown as it comes. */
-static void on_line(const struct fanout_host *fh, const struct jevent *e, const char *line,
-                    bool is_stderr, void *userdata)
+static void show_line(const struct fanout_host *fh, const struct jevent *e, const char *line,
+                      bool is_stderr)
 {
-        (void)userdata;
         if (is_stderr)
                 report_remote_stderr(fh->host->name, line);
         else
                 report_remote_stdout(fh->host->name, e, line);
+}
+
+/* --group: each host's lines are held until it ends, then shown together, so a hundred hosts'
+ * output does not interleave line by line. Per host, records of a marker byte ('e' stderr,
+ * 'o' stdout) and the line with its NUL: a line never holds a NUL (fanout.c cuts at one). The
+ * memory is what the hosts wrote, as with a pipe into less. */
+struct grouping {
+        struct buf *held; /* one per host, by fanout_host.index; NULL: show lines as they come */
+};
+
+/* Each line a host writes, shown as it comes (or held, with --group). */
+static void on_line(const struct fanout_host *fh, const struct jevent *e, const char *line,
+                    bool is_stderr, void *userdata)
+{
+        struct grouping *g = userdata;
+        if (!g->held) {
+                show_line(fh, e, line, is_stderr);
+                return;
+        }
+        struct buf *b = &g->held[fh->index];
+        if (buf_append(b, is_stderr ? "e" : "o", 1) < 0 ||
+            buf_append(b, line, strlen(line) + 1) < 0)
+                show_line(fh, e, line, is_stderr); /* out of memory: better shown than lost */
+}
+
+static void on_done(const struct fanout_host *fh, void *userdata)
+{
+        struct grouping *g = userdata;
+        if (!g->held)
+                return;
+        struct buf *b = &g->held[fh->index];
+        for (size_t at = 0; at < b->len;) {
+                const char *line = b->data + at + 1;
+                _cleanup_jevent_ struct jevent *e = NULL;
+                bool is_stderr = b->data[at] == 'e';
+                /* parsed again as fanout.c did: e only when it is one of our events */
+                if (!is_stderr && (jevent_parse(line, &e) < 0 || !jevent_str(e, "event")))
+                        e = jevent_free(e);
+                show_line(fh, e, line, is_stderr);
+                at += strlen(line) + 2;
+        }
+        buf_done(b);
 }
 
 /* A marker ([cluster] version = stable-1.NN) is read once here, for the whole run, when the
@@ -60,6 +101,63 @@ static int write_bundle(const struct model *m, const char *path, const char *con
         return bundle_write(fd, m, config_path, NULL, 0, ret_error);
 }
 
+/* A new etcd cluster is healthy only once a quorum of its members runs, and a new member's
+ * start job (Type=notify) only returns then: a rolling apply would wait on its first host for
+ * ever. So --serial first runs "apply --etcd-bootstrap" on every host at once, which installs
+ * and starts etcd alone where its data directory holds no member yet and leaves every other
+ * host alone; then the rolling pass finds etcd healthy, and a member with data only ever
+ * restarts in it, one at a time. Returns an exit code. */
+static int etcd_first_pass(const struct model *m, const struct host *const *all, size_t n_all,
+                           const struct fanout_options *o)
+{
+        if (!o->serial || !m->etcd || !streq(o->verb_argv[0], "apply"))
+                return EXIT_OK;
+        /* only the controllers run a member: a load balancer has no etcd to bring up */
+        _cleanup_free_ const struct host **hosts = calloc(n_all ? n_all : 1, sizeof(*hosts));
+        if (!hosts)
+                return log_error_errno(-ENOMEM, "fanout: %m"), EXIT_RUN_FAILED;
+        size_t n = 0;
+        for (size_t k = 0; k < n_all; k++)
+                if (all[k]->role == NODE_CONTROLLER)
+                        hosts[n++] = all[k];
+        if (n < 2)
+                return EXIT_OK;
+        _cleanup_strv_free_ char **argv = NULL;
+        int r = 0;
+        for (char **a = o->verb_argv; *a && r >= 0; a++)
+                r = strv_extend(&argv, *a);
+        if (r >= 0)
+                r = strv_extend(&argv, "--etcd-bootstrap");
+        if (r < 0)
+                return log_error_errno(r, "fanout: %m"), EXIT_RUN_FAILED;
+        struct fanout_options first = *o;
+        first.serial = false;
+        first.jobs = 0;
+        first.max_fail = -1;
+        first.verb_argv = argv;
+        struct fanout_host *fh = NULL;
+        r = fanout_run(m, hosts, n, &first, &fh);
+        if (r < 0) {
+                free(fh);
+                return log_error_errno(r, "fanout: %m"), EXIT_RUN_FAILED;
+        }
+        size_t bad = 0;
+        for (size_t k = 0; k < n; k++)
+                bad += fh[k].result != FANOUT_OK;
+        if (bad)
+                report_fanout_hosts(fh, n);
+        for (size_t k = 0; k < n; k++)
+                free(fh[k].error);
+        free(fh);
+        if (bad) {
+                log_error("fanout: etcd's bootstrap failed on %zu host(s); the rolling pass was "
+                          "not started",
+                          bad);
+                return EXIT_RUN_FAILED;
+        }
+        return EXIT_OK;
+}
+
 /* "-j N", "--max-fail K": a count, or a usage error */
 static int count_opt(struct cmd_ctx *ctx, const char *name, const char *shown, unsigned *ret)
 {
@@ -71,9 +169,13 @@ static int count_opt(struct cmd_ctx *ctx, const char *name, const char *shown, u
 
 static int cmd_fanout(struct cmd_ctx *ctx)
 {
-        struct fanout_options o = {.max_fail = -2, .on_line = on_line};
+        struct grouping g = {0};
+        struct fanout_options o = {
+            .max_fail = -2, .on_line = on_line, .on_done = on_done, .userdata = &g};
         char **names = ctx->argc > 0 ? ctx->argv : NULL;
         unsigned max_fail;
+        /* Without -j, FANOUT_JOBS_DEFAULT at once (bench/fleet): 0 is "all". */
+        o.jobs = FANOUT_JOBS_DEFAULT;
         int r = count_opt(ctx, "jobs", "-j", &o.jobs);
         if (r == EXIT_OK)
                 r = count_opt(ctx, "max-fail", "--max-fail", &max_fail);
@@ -136,9 +238,26 @@ static int cmd_fanout(struct cmd_ctx *ctx)
         o.bundle_path = path;
         o.lb_bundle_path = lb_path;
         o.private_dir = dir;
+        if (cmd_opt(ctx, "group") && !(g.held = calloc(n ? n : 1, sizeof(*g.held)))) {
+                log_error_errno(-ENOMEM, "fanout: %m");
+                fanout_private_dir_remove(dir);
+                model_free(m);
+                return EXIT_RUN_FAILED;
+        }
         struct fanout_host *fh = NULL;
-        r = fanout_run(m, hosts, n, &o, &fh);
+        r = etcd_first_pass(m, hosts, n, &o);
+        if (r == EXIT_OK)
+                r = fanout_run(m, hosts, n, &o, &fh);
+        else
+                r = -ECANCELED;
         fanout_private_dir_remove(dir);
+        for (size_t k = 0; g.held && k < n; k++)
+                buf_done(&g.held[k]); /* a run that stopped early: hosts never ended */
+        free(g.held);
+        if (r == -ECANCELED) {
+                model_free(m);
+                return EXIT_RUN_FAILED;
+        }
         if (r < 0) {
                 log_error_errno(r, "fanout: %m");
                 free(fh);
@@ -162,10 +281,14 @@ static int cmd_fanout(struct cmd_ctx *ctx)
         return worst;
 }
 
+#define JOBS_TEXT_(n) #n
+#define JOBS_TEXT(n)  JOBS_TEXT_(n) /* the number, as text for the help */
 static const struct cmd_option fanout_options[] = {
-    {"jobs", 'j', "N", "at most N hosts at once (default: all)"},
+    {"jobs", 'j', "N",
+     "at most N hosts at once (default: " JOBS_TEXT(FANOUT_JOBS_DEFAULT) "; 0: all)"},
     {"serial", 0, NULL, "one host at a time, the next only after the previous succeeded"},
     {"max-fail", 0, "K", "start no more hosts once more than K failed (default: 0 with --serial)"},
+    {"group", 0, NULL, "hold each host's output until it ends, then show it in one piece"},
     {0},
 };
 
@@ -174,7 +297,7 @@ const struct command cmd_fanout_entry = {
     .min_args = 0,
     .max_args = -1,
     .flags = CMD_PASSTHROUGH,
-    .usage = "fanout [-j N] [--serial] [--max-fail K] [HOST...] -- VERB [ARGS]",
+    .usage = "fanout [-j N] [--serial] [--max-fail K] [--group] [HOST...] -- VERB [ARGS]",
     .options = fanout_options,
     .summary = "run a verb on the inventory's hosts over SSH (parallel or rolling)",
     .exec = cmd_fanout,

@@ -19,13 +19,15 @@
 
 static int write_bundle(struct job *job, const char *out, const char *config_path)
 {
-        struct bundle_source src[_BINARY_MAX];
+        /* every download of the plan: the release's binaries and etcd's, when it has them */
+        _cleanup_free_ struct bundle_source *src =
+            calloc(job->plan->n_items ? job->plan->n_items : 1, sizeof(*src));
         size_t n = 0;
         _cleanup_free_ char *err = NULL, *tmp = NULL;
-        int r = 0;
+        int r = src ? 0 : -ENOMEM;
         for (size_t i = 0; i < job->plan->n_items && r >= 0; i++) {
                 struct item *it = &job->plan->items[i];
-                if (it->kind != ITEM_DOWNLOAD || n >= _BINARY_MAX)
+                if (it->kind != ITEM_DOWNLOAD)
                         continue;
                 src[n] = (struct bundle_source){
                     .name = strrchr(it->path, '/') + 1, .alg = it->alg, .hex = it->hex, .fd = -1};

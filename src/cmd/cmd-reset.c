@@ -1,6 +1,7 @@
 /* kubestrap reset: the verb around reset.c, which does the work; here are the lock, the state
  * and the report of each path. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -32,13 +33,15 @@ static bool confirmed(const char *root)
 static int cmd_reset(struct cmd_ctx *ctx)
 {
         bool dry_run = cmd_opt(ctx, "dry-run") != NULL, yes = cmd_opt(ctx, "yes") != NULL;
+        bool purge = cmd_opt(ctx, "purge-etcd-data") != NULL;
         struct run_times times = {.start_usec = now_usec()};
         struct model *m = NULL;
         struct state *st = NULL;
         struct target t = {.root_fd = -1, .lock_fd = -1};
         size_t removed = 0, kept = 0, failed = 0;
-        /* before the first "goto": its cleanup runs at the labels */
+        /* before the first "goto": their cleanup runs at the labels */
         _cleanup_free_ char *err = NULL;
+        _cleanup_close_ int data_fd = -1;
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
@@ -56,7 +59,10 @@ static int cmd_reset(struct cmd_ctx *ctx)
         r = cmd_load_state(&t, m, &st);
         if (r < 0)
                 goto out;
-        if (st->n == 0) {
+        /* nothing installed, but etcd's data may still be there (kept by an earlier reset) */
+        bool etcd_data =
+            model_runs_etcd(m) && target_open_dir(&t, m->cfg.etcd.data_dir, false, &data_fd) >= 0;
+        if (st->n == 0 && !etcd_data) {
                 report_reset_nothing(t.root);
                 r = 0;
                 goto summary;
@@ -65,6 +71,8 @@ static int cmd_reset(struct cmd_ctx *ctx)
         struct reset_result res;
         if (dry_run) {
                 r = reset_preview(m, &t, st, &res);
+                if (r >= 0)
+                        r = reset_etcd_data(m, &t, purge, &res);
                 if (r < 0)
                         log_error_errno(r, "reset --dry-run: %m");
                 else
@@ -78,6 +86,11 @@ static int cmd_reset(struct cmd_ctx *ctx)
                 goto out;
         }
         r = reset_run(m, &t, st, !ctx->root, &res, &err);
+        /* after the units stopped: etcd's data, kept unless asked */
+        if (r >= 0 || r == -EIO) {
+                int q = reset_etcd_data(m, &t, purge, &res);
+                r = q < 0 && q != -EIO ? q : r;
+        }
         if (r < 0 && (err || r != -EIO)) {
                 if (err)
                         log_error("%s", err);
@@ -114,6 +127,7 @@ out:
 static const struct cmd_option reset_options[] = {
     {"dry-run", 0, NULL, "say what would be stopped, removed and kept; change nothing"},
     {"yes", 'y', NULL, "do not ask first (reset asks only on a terminal)"},
+    {"purge-etcd-data", 0, NULL, "also remove etcd's data directory (kept otherwise)"},
     {0},
 };
 
@@ -122,7 +136,7 @@ const struct command cmd_reset_entry = {
     .min_args = 0,
     .max_args = 0,
     .flags = CMD_LOCKS,
-    .usage = "reset [--dry-run] [--yes]",
+    .usage = "reset [--dry-run] [--yes] [--purge-etcd-data]",
     .options = reset_options,
     .summary = "stop our units and remove exactly what kubestrap installed",
     .exec = cmd_reset,

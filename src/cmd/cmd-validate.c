@@ -1,6 +1,7 @@
 /* kubestrap validate: is the configuration, with the templates it uses, what kubestrap can
  * install? Checked offline, before a change is rolled out: nothing is fetched or changed. */
 #include "cmd.h"
+#include "etcd.h"
 #include "log.h"
 #include "pipeline.h"
 #include "render.h"
@@ -24,13 +25,16 @@ static int cmd_validate(struct cmd_ctx *ctx)
          * line (a version marker is not read: the newest rules it could name apply) */
         _cleanup_free_ char *err = NULL;
         struct render_result *rendered = NULL;
-        r = render_all(m, &t, &rendered, &err);
+        /* etcd's member must be one of initial-cluster's (and reads its data directory) */
+        r = etcd_prepare(m, &t, &err);
+        if (r >= 0)
+                r = render_all(m, &t, &rendered, &err);
         if (r < 0) {
                 if (err)
                         log_error("%s", err);
                 else
                         log_error_errno(r, "Failed to render templates: %m");
-        } else
+        } else if (rendered)
                 report_validate(m->config_path, rendered->n_files);
         render_result_free(rendered);
         target_close(&t);

@@ -38,6 +38,7 @@ struct cmd_ctx {
         char **ignore;           /* --ignore NAME: preflight checks whose failure only warns */
         bool skip_preflight;
         const char *host;      /* --host NAME: this run is for [host NAME] of the inventory */
+        bool etcd_bootstrap;   /* apply --etcd-bootstrap: etcd alone, and only a new member */
         struct bundle *bundle; /* opened from bundle_path by cmd_load_model() */
 
         const struct command *cmd;

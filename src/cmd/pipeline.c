@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "etcd.h"
 #include "log.h"
 #include "marker.h"
 #include "preflight.h"
@@ -229,6 +230,11 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
         int r = cmd_load_model(ctx, &job->model);
         if (r != EXIT_OK)
                 return r;
+        if (ctx->etcd_bootstrap && !job->model->etcd) {
+                log_error("--etcd-bootstrap: %s has no [etcd] section", job->model->config_path);
+                return EXIT_USAGE;
+        }
+        job->model->only_etcd = ctx->etcd_bootstrap;
         job->bundle = ctx->bundle;
         r = target_open(ctx->root, &job->target);
         if (r < 0) {
@@ -245,7 +251,9 @@ int job_prepare(struct cmd_ctx *ctx, struct job *job, bool want_diff)
         r = resolve_version(ctx, job);
         if (r != EXIT_OK)
                 return r;
-        r = render_all(job->model, &job->target, &job->rendered, &err);
+        r = etcd_prepare(job->model, &job->target, &err);
+        if (r >= 0)
+                r = render_all(job->model, &job->target, &job->rendered, &err);
         if (r < 0) {
                 if (err)
                         log_error("%s", err);
@@ -294,7 +302,7 @@ void job_done(struct job *job)
 int preflight_check(struct cmd_ctx *ctx, const struct model *m, bool verbose)
 {
         struct preflight p;
-        int r = preflight_run(m, ctx->root == NULL, ctx->ignore, &p);
+        int r = preflight_run(m, ctx->root, ctx->root == NULL, ctx->ignore, &p);
         if (r < 0) {
                 preflight_done(&p);
                 return log_error_errno(r, "preflight: %m"), EXIT_RUN_FAILED;

@@ -295,6 +295,23 @@ void report_units(const struct service_report *rep)
         fflush(stdout);
 }
 
+void report_note(const char *fmt, ...)
+{
+        va_list ap;
+        _cleanup_free_ char *msg = NULL;
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        if (!msg)
+                return;
+        if (output == OUTPUT_JSON)
+                message_event("note", msg);
+        else
+                printf("%s\n", msg);
+        fflush(stdout);
+}
+
 bool report_progress_live(void)
 {
         /* Nothing of it when stderr is a file or pipe: logs stay readable. */

@@ -50,6 +50,8 @@ void report_summary(const char *verb, const struct plan *p, size_t changed, size
 void report_rolled_back(const char *version, long long duration_usec);
 /* apply: what the service layer did to each unit, its notes, RBAC. */
 void report_units(const struct service_report *rep);
+/* Something done or left alone that the person running it should know, as a "note" event. */
+void report_note(const char *fmt, ...) _printf_(1, 2);
 
 /* Download progress: a live line on a terminal (when report_progress_live()), else JSON. */
 struct progress_figures {

@@ -66,6 +66,8 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
                 return r;
         r = buf_printf(&manifest, "format 1\nversion %s\narch %s\n", m->cfg.cluster.version,
                        m->cfg.download.arch);
+        if (r >= 0 && m->etcd)
+                r = buf_printf(&manifest, "etcd-version %s\n", m->cfg.etcd.version);
         for (size_t i = 0; i < n_bins && r >= 0; i++)
                 r = buf_printf(&manifest, "binary %s %s %s\n", bins[i].name,
                                digest_alg_to_string(bins[i].alg), bins[i].hex);
@@ -134,6 +136,8 @@ struct bundle *bundle_close(struct bundle *b)
                 free(b->bins[i].name);
                 free(b->bins[i].path);
         }
+        free(b->bins);
+        free(b->etcd_version);
         free(b->dir);
         free(b->config_path);
         free(b->pki_dir);
@@ -173,9 +177,13 @@ static int read_manifest(struct bundle *b, const char *top, char **ret_error)
                         b->version = strdup(a);
                 else if (sscanf(l, "arch %63s", a) == 1)
                         b->arch = strdup(a);
-                else if (sscanf(l, "binary %63s %63s %129s", bname, a, c) == 3 &&
-                         b->n_bins < _BINARY_MAX) {
+                else if (sscanf(l, "etcd-version %63s", a) == 1)
+                        b->etcd_version = strdup(a);
+                else if (sscanf(l, "binary %63s %63s %129s", bname, a, c) == 3) {
+                        if (ARRAY_RESERVE(b->bins, b->cap_bins, b->n_bins + 1) < 0)
+                                return -ENOMEM;
                         struct bundle_binary *x = &b->bins[b->n_bins];
+                        *x = (struct bundle_binary){0};
                         int alg = digest_alg_from_string(a);
                         if (alg < 0 || digest_normalize_hex((enum digest_alg)alg, c, x->hex) < 0 ||
                             strchr(bname, '/')) {

@@ -21,8 +21,9 @@ struct bundle {
         char *templates_dir;
         char *ca_file; /* the download server's extra CA, if the config named one */
         char *version, *arch;
-        struct bundle_binary bins[_BINARY_MAX];
-        size_t n_bins;
+        char *etcd_version; /* the etcd release its etcd and etcdctl are, NULL: none */
+        struct bundle_binary *bins;
+        size_t n_bins, cap_bins;
 };
 
 /* Unpacks FILE (or stdin for "-") into a private directory and reads its manifest. Errors

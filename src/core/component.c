@@ -11,8 +11,8 @@ static const struct component_port apiserver_ports[] = {{6443, "secure API"}};
 /* /livez, then /readyz: served since 1.16 (/healthz is deprecated), and what kubeadm probes.
  * The nginx proxy below still asks /healthz, as the seed's load balancer does. */
 static const struct component_probe apiserver_probes[] = {
-    {6443, "/livez", PROBE_TLS_CLUSTER_CA, NULL, {0, 0}},
-    {6443, "/readyz", PROBE_TLS_CLUSTER_CA, NULL, {0, 0}},
+    {6443, "/livez", PROBE_TLS_CLUSTER_CA, NULL, {0, 0}, NULL},
+    {6443, "/readyz", PROBE_TLS_CLUSTER_CA, NULL, {0, 0}, NULL},
 };
 static const struct flag_rule apiserver_flag_rules[] = {
     {FLAG_DROP,
@@ -27,8 +27,8 @@ static const struct flag_rule apiserver_flag_rules[] = {
     {FLAG_NEEDS_ETCD_TLS, {0, 0}, "etcd-keyfile", "etcd-servers is plain http"},
 };
 static const struct component_template apiserver_templates[] = {
-    {TEMPLATE_UNIT, "kube-apiserver.service", NULL},
-    {TEMPLATE_FLAGS, "kube-apiserver.flags", NULL},
+    {TEMPLATE_UNIT, "kube-apiserver.service", NULL, WHEN_ALWAYS},
+    {TEMPLATE_FLAGS, "kube-apiserver.flags", NULL, WHEN_ALWAYS},
 };
 static const char *const apiserver_pki[] = {"ca.pem",
                                             "ca-key.pem",
@@ -41,10 +41,10 @@ static const char *const apiserver_pki[] = {"ca.pem",
 
 static const struct component_port cm_ports[] = {{10257, "health"}};
 static const struct component_probe cm_probes[] = {
-    {10257, "/healthz", PROBE_TLS_INSECURE, NULL, {0, 0}}};
+    {10257, "/healthz", PROBE_TLS_INSECURE, NULL, {0, 0}, NULL}};
 static const struct component_template cm_templates[] = {
-    {TEMPLATE_UNIT, "kube-controller-manager.service", NULL},
-    {TEMPLATE_FLAGS, "kube-controller-manager.flags", NULL},
+    {TEMPLATE_UNIT, "kube-controller-manager.service", NULL, WHEN_ALWAYS},
+    {TEMPLATE_FLAGS, "kube-controller-manager.flags", NULL, WHEN_ALWAYS},
 };
 static const char *const cm_pki[] = {"ca.pem", "ca-key.pem", "service-account-key.pem",
                                      "kube-controller-manager.kubeconfig", NULL};
@@ -52,9 +52,9 @@ static const char *const cm_pki[] = {"ca.pem", "ca-key.pem", "service-account-ke
 static const struct component_port sched_ports[] = {{10259, "health"}};
 /* The scheduler serves /livez and /readyz since 1.31; before, /healthz only. */
 static const struct component_probe sched_probes[] = {
-    {10259, "/healthz", PROBE_TLS_INSECURE, NULL, {0, 30}},
-    {10259, "/livez", PROBE_TLS_INSECURE, NULL, {31, 0}},
-    {10259, "/readyz", PROBE_TLS_INSECURE, NULL, {31, 0}},
+    {10259, "/healthz", PROBE_TLS_INSECURE, NULL, {0, 30}, NULL},
+    {10259, "/livez", PROBE_TLS_INSECURE, NULL, {31, 0}, NULL},
+    {10259, "/readyz", PROBE_TLS_INSECURE, NULL, {31, 0}, NULL},
 };
 /* kube-scheduler.yaml's apiVersion: one the minor serves (v1beta1 1.19–1.22, v1beta2 1.22–1.27,
  * v1beta3 1.23–1.28, v1 from 1.25). 1.21 keeps the seed's v1beta1; each later minor takes the
@@ -66,34 +66,47 @@ static const struct component_value sched_values[] = {
     {"config-api", {25, 0}, "kubescheduler.config.k8s.io/v1"},
 };
 static const struct component_template sched_templates[] = {
-    {TEMPLATE_UNIT, "kube-scheduler.service", NULL},
-    {TEMPLATE_FLAGS, "kube-scheduler.flags", NULL},
-    {TEMPLATE_CONFIG, "kube-scheduler.yaml", NULL},
+    {TEMPLATE_UNIT, "kube-scheduler.service", NULL, WHEN_ALWAYS},
+    {TEMPLATE_FLAGS, "kube-scheduler.flags", NULL, WHEN_ALWAYS},
+    {TEMPLATE_CONFIG, "kube-scheduler.yaml", NULL, WHEN_ALWAYS},
 };
 static const char *const sched_pki[] = {"kube-scheduler.kubeconfig", NULL};
 
 /* nginx answers the load balancer's plain-HTTP health check by proxying to the API server. */
 static const struct component_port nginx_ports[] = {{80, "health proxy"}};
 static const struct component_probe nginx_probes[] = {
-    {80, "/healthz", PROBE_PLAIN_HTTP, "kubernetes.default.svc.cluster.local", {0, 0}}};
+    {80, "/healthz", PROBE_PLAIN_HTTP, "kubernetes.default.svc.cluster.local", {0, 0}, NULL}};
 static const struct component_template nginx_templates[] = {
-    {TEMPLATE_SITE, "nginx-healthz.conf", "kubernetes.default.svc.cluster.local"},
+    {TEMPLATE_SITE, "nginx-healthz.conf", "kubernetes.default.svc.cluster.local", WHEN_ALWAYS},
 };
 static const char *const nginx_pki[] = {"ca.pem", NULL};
 static const char *const nginx_check[] = {"nginx", "-t", NULL};
 
+/* etcd, the chapter's "Bootstrapping the etcd Cluster": its client and peer ports, the health
+ * gate the apiserver's own check uses, and the chapter's three PKI files in /etc/etcd. */
+static const struct component_port etcd_ports[] = {{2379, "client"}, {2380, "peer"}};
+static const struct component_probe etcd_probes[] = {
+    {2379, "/health", PROBE_ETCD_CLIENT, NULL, {0, 0}, "\"health\":\"true\""}};
+static const struct component_template etcd_templates[] = {
+    {TEMPLATE_UNIT, "etcd.service", NULL, WHEN_ETCD_TLS},
+    {TEMPLATE_UNIT, "etcd-http.service", "etcd.service", WHEN_ETCD_HTTP},
+};
+static const char *const etcd_pki[] = {NULL};
+static const char *const etcd_own_pki[] = {"ca.pem", "kubernetes.pem", "kubernetes-key.pem", NULL};
+
 static const char *const after_apiserver[] = {"kube-apiserver", NULL};
+static const char *const after_etcd[] = {"etcd", NULL};
 
 /* haproxy on a load balancer host (role = lb) in front of the inventory's controllers. Its
  * health gate: every backend UP in haproxy's own view (the stats socket the template opens),
  * then /version through the load balancer, as the seed checks it. */
 static const struct component_port haproxy_ports[] = {{6443, "API through the load balancer"}};
 static const struct component_probe haproxy_probes[] = {
-    {0, "/run/haproxy/admin.sock", PROBE_LB_BACKENDS, NULL, {0, 0}},
-    {6443, "/version", PROBE_LB_VERSION, NULL, {0, 0}},
+    {0, "/run/haproxy/admin.sock", PROBE_LB_BACKENDS, NULL, {0, 0}, NULL},
+    {6443, "/version", PROBE_LB_VERSION, NULL, {0, 0}, NULL},
 };
 static const struct component_template haproxy_templates[] = {
-    {TEMPLATE_CONFIG, "haproxy.cfg", NULL},
+    {TEMPLATE_CONFIG, "haproxy.cfg", NULL, WHEN_ALWAYS},
 };
 static const char *const haproxy_pki[] = {"ca.pem", NULL};
 /* on the staged file, through its descriptor: a config haproxy refuses is never published */
@@ -103,10 +116,10 @@ static const char *const haproxy_check[] = {"haproxy", "-c", "-f", "{}", NULL};
  * haproxy stops. It listens on no port (VRRP is an IP protocol); its gate: /version through the
  * virtual IP, wherever it is held. */
 static const struct component_probe keepalived_probes[] = {
-    {6443, "/version", PROBE_LB_VIP, NULL, {0, 0}},
+    {6443, "/version", PROBE_LB_VIP, NULL, {0, 0}, NULL},
 };
 static const struct component_template keepalived_templates[] = {
-    {TEMPLATE_CONFIG, "keepalived.conf", NULL},
+    {TEMPLATE_CONFIG, "keepalived.conf", NULL, WHEN_ALWAYS},
 };
 static const char *const keepalived_pki[] = {"ca.pem", NULL};
 static const char *const keepalived_check[] = {"keepalived", "-t", "-f", "{}", NULL};
@@ -119,6 +132,18 @@ static const char *const after_haproxy[] = {"haproxy", NULL};
 
 const struct component components[] = {
     {
+        .when = WHEN_ETCD,
+        .name = "etcd",
+        .label = "etcd",
+        .unit = "etcd.service",
+        .renders_unit = true,
+        .restart = RESTART_FULL,
+        ROW_ARRAYS(etcd),
+        .artifact = "etcd",
+        .pki_dir = "paths.etcd-dir",
+        .own_pki = etcd_own_pki,
+    },
+    {
         .name = "kube-apiserver",
         .label = "kube-apiserver",
         .unit = "kube-apiserver.service",
@@ -129,6 +154,8 @@ const struct component components[] = {
         ROW_ARRAYS(apiserver),
         .flag_rules = apiserver_flag_rules,
         .n_flag_rules = ELEMENTSOF(apiserver_flag_rules),
+        /* a no-op when [etcd] is absent: then etcd is someone else's */
+        .after = after_etcd,
     },
     {
         .name = "kube-controller-manager",
@@ -181,7 +208,7 @@ const struct component components[] = {
     },
     {
         .role = NODE_LB,
-        .when = "lb.virtual-ip",
+        .when = WHEN_LB_VIP,
         .name = "keepalived",
         .label = "keepalived (virtual IP)",
         .unit = "keepalived.service",

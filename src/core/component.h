@@ -36,6 +36,9 @@ enum probe_tls {
         PROBE_LB_BACKENDS,    /* every backend UP in haproxy's stats socket (path: the socket) */
         PROBE_LB_VERSION,     /* https://<public-address>:port/path, cluster CA: through the LB */
         PROBE_LB_VIP,         /* the same through [lb] virtual-ip: one lb host holds it */
+        /* etcd's client port: https verified against the CA in [paths] etcd-dir, with the
+         * client certificate there (--client-cert-auth); plain http when etcd-servers is */
+        PROBE_ETCD_CLIENT,
 };
 
 struct component_probe {
@@ -44,6 +47,7 @@ struct component_probe {
         enum probe_tls tls;
         const char *host_header;   /* PROBE_PLAIN_HTTP: the Host asked for, NULL: none */
         struct minor_range minors; /* the releases that serve the path */
+        const char *expect;        /* a string the answer must hold ('"health":"true"'), or NULL */
 };
 
 struct component_port {
@@ -61,10 +65,21 @@ enum template_kind {
         TEMPLATE_SITE,
 };
 
+/* When a component row runs (on the hosts of its role) or one of its templates is rendered:
+ * one rule for both, decided by model_when(). */
+enum when {
+        WHEN_ALWAYS,
+        WHEN_ETCD,      /* an [etcd] section is there: kubestrap runs etcd */
+        WHEN_ETCD_TLS,  /* etcd-servers is https: the chapter's TLS cluster */
+        WHEN_ETCD_HTTP, /* etcd-servers is plain http: the current edition's single member */
+        WHEN_LB_VIP,    /* [lb] virtual-ip is set: an address moves between the lb hosts */
+};
+
 struct component_template {
         enum template_kind kind;
         const char *name; /* file under templates/ */
         const char *dest; /* installed name; NULL: the template's name */
+        enum when when;
 };
 
 /* A version rule on a default flag, applied before the operator's edits (who can still add the
@@ -99,7 +114,7 @@ enum restart_mode {
 
 struct component {
         enum node_role role; /* the hosts it runs on */
-        const char *when;    /* a model key that must be set (non-empty) for it to run, or NULL */
+        enum when when;      /* and only then (model_runs) */
         const char *name;    /* also its [NAME] flag-edit section when it has flags */
         const char *label;   /* for status tables */
         const char *unit;    /* "kube-apiserver.service" */
@@ -132,6 +147,12 @@ struct component {
          * layout maps them: model_pki_name) */
         const char *const *pki;
         const char *const *after; /* names of components it needs running first */
+        /* Its own release artifact (a tarball with its own version and URL layout, release.h),
+         * NULL: none; and PKI files copied into a directory of its own (model key), by their
+         * kthw-2021 names, only when it speaks TLS. */
+        const char *artifact;
+        const char *pki_dir;
+        const char *const *own_pki;
 };
 
 extern const struct component components[];

@@ -251,6 +251,7 @@ int fanout_run(const struct model *m, const struct host *const *hosts, size_t n,
         bool stop = false;
         for (size_t i = 0; i < n; i++) {
                 fh[i] = (struct fanout_host){.host = hosts[i],
+                                             .index = i,
                                              .result = FANOUT_SKIPPED,
                                              .changed = -1,
                                              .plan_ms = -1,
@@ -302,6 +303,8 @@ int fanout_run(const struct model *m, const struct host *const *hosts, size_t n,
                                 continue;
                         finish_child(&c[i]);
                         running--;
+                        if (o->on_done)
+                                o->on_done(&fh[i], o->userdata);
                         if (fh[i].result != FANOUT_OK) {
                                 failed++;
                                 /* a rolling change stops at the first host that is not healthy,

@@ -11,6 +11,11 @@
 struct fanout_host;
 struct jevent;
 
+/* Hosts at once unless told (-j). bench/fleet (bench/README.md, "Fleets"): the time grows
+ * linearly with the hosts and goes to ssh and sshd; past a few dozen sessions at once they
+ * only contend, and each running host holds two of our descriptors and an ssh process. */
+#define FANOUT_JOBS_DEFAULT 32
+
 struct fanout_options {
         unsigned jobs;    /* at most this many hosts at once (0: all) */
         bool serial;      /* one at a time, the next only after the previous succeeded */
@@ -23,6 +28,8 @@ struct fanout_options {
          * of our events or came on stderr. */
         void (*on_line)(const struct fanout_host *fh, const struct jevent *e, const char *line,
                         bool is_stderr, void *userdata);
+        /* Once a started host has ended (its result set), after its last line; may be NULL. */
+        void (*on_done)(const struct fanout_host *fh, void *userdata);
         void *userdata;
 };
 
@@ -36,6 +43,7 @@ enum fanout_result {
 
 struct fanout_host {
         const struct host *host;
+        size_t index; /* its place in the list fanout_run() was given */
         enum fanout_result result;
         int exit_code;
         long long started_usec, ended_usec;

@@ -12,10 +12,11 @@
 #include "util.h"
 #include "versions.h"
 
-int health_read_ca(const struct model *m, const char *root, char **ret, size_t *ret_len,
-                   char **ret_path)
+/* A file of dir, named by its kthw-2021 name, read through the target inside root. */
+static int read_pki_in(const struct model *m, const char *root, const char *dir, char **ret,
+                       size_t *ret_len, char **ret_path)
 {
-        _cleanup_free_ char *path = path_join(m->cfg.paths.lib_dir, model_pki_name(m, "ca.pem"));
+        _cleanup_free_ char *path = path_join(dir, model_pki_name(m, "ca.pem"));
         struct target t = {.root_fd = -1, .lock_fd = -1};
         if (!path)
                 return -ENOMEM;
@@ -37,10 +38,35 @@ int health_read_ca(const struct model *m, const char *root, char **ret, size_t *
         return r;
 }
 
+int health_read_ca(const struct model *m, const char *root, char **ret, size_t *ret_len,
+                   char **ret_path)
+{
+        return read_pki_in(m, root, m->cfg.paths.lib_dir, ret, ret_len, ret_path);
+}
+
+/* etcd's client TLS: its CA and client certificate in [paths] etcd-dir, as etcdctl uses them.
+ * libcurl reads the certificate and key itself, by their paths inside root. */
+static int probe_etcd_tls(const struct model *m, const char *root, struct probe *p)
+{
+        const char *dir = m->cfg.paths.etcd_dir;
+        bool in_root = root && *root && !streq(root, "/");
+        _cleanup_free_ char *base = in_root ? path_join(root, dir) : strdup(dir);
+        if (!base)
+                return -ENOMEM;
+        p->ca_error = read_pki_in(m, root, dir, &p->ca_pem, &p->ca_pem_len, &p->ca_path);
+        if (p->ca_error == -ENOMEM)
+                return -ENOMEM;
+        p->cert_file = path_join(base, model_pki_name(m, "kubernetes.pem"));
+        p->key_file = path_join(base, model_pki_name(m, "kubernetes-key.pem"));
+        return p->cert_file && p->key_file ? 0 : -ENOMEM;
+}
+
 static int probe_init(const struct model *m, const char *root, const struct component *c,
                       const struct component_probe *cp, struct probe *p)
 {
-        bool http = cp->tls == PROBE_PLAIN_HTTP;
+        /* etcd speaks the scheme of etcd-servers: the chapter's TLS or the edition's http */
+        bool etcd_http = cp->tls == PROBE_ETCD_CLIENT && !version_etcd_tls(m);
+        bool http = cp->tls == PROBE_PLAIN_HTTP || etcd_http;
         /* a default port stays out of the URL, as a load balancer would write it */
         bool default_port = cp->port == (http ? 80 : 443);
         *p = (struct probe){.component = c,
@@ -50,7 +76,8 @@ static int probe_init(const struct model *m, const char *root, const struct comp
                             .host_header = cp->host_header,
                             .insecure = cp->tls == PROBE_TLS_INSECURE,
                             .http = http,
-                            .lb_stats = cp->tls == PROBE_LB_BACKENDS};
+                            .lb_stats = cp->tls == PROBE_LB_BACKENDS,
+                            .expect = cp->expect};
         const char *host =
             cp->tls == PROBE_LB_VIP ? m->cfg.lb.virtual_ip : m->cfg.cluster.public_address;
         bool v6 = strchr(host, ':') != NULL;
@@ -70,6 +97,8 @@ static int probe_init(const struct model *m, const char *root, const struct comp
                 if (p->ca_error == -ENOMEM)
                         return -ENOMEM;
         }
+        if (cp->tls == PROBE_ETCD_CLIENT && !etcd_http)
+                return probe_etcd_tls(m, root, p);
         return 0;
 }
 
@@ -104,6 +133,8 @@ void health_probes_free(struct probe *p, size_t n)
                 free(p[i].ca_pem);
                 free(p[i].ca_path);
                 free(p[i].detail);
+                free(p[i].cert_file);
+                free(p[i].key_file);
         }
         free(p);
 }
@@ -144,6 +175,8 @@ int health_probe_once(struct probe *p)
                               .host_header = p->host_header,
                               .ca_pem = p->ca_pem,
                               .ca_pem_len = p->ca_pem_len,
+                              .cert_file = p->cert_file,
+                              .key_file = p->key_file,
                               .insecure_tls = p->insecure,
                               .allow_http = p->http,
                               .timeout_ms = 2000};
@@ -151,7 +184,12 @@ int health_probe_once(struct probe *p)
         free(p->detail);
         p->detail = NULL;
         p->status = c.status;
-        if (r >= 0 && c.status == 200) {
+        if (r >= 0 && c.status == 200 && p->expect &&
+            !(c.response && strstr(c.response, p->expect))) {
+                size_t l = c.response ? strcspn(c.response, "\n") : 0;
+                asprintf_safe(&p->detail, "HTTP 200 without %s: %.*s", p->expect,
+                              (int)(l > 200 ? 200 : l), c.response ? c.response : "");
+        } else if (r >= 0 && c.status == 200) {
                 p->healthy = true;
         } else if (p->http && r >= 0 && (c.status == 502 || c.status == 504)) {
                 /* the proxy answered, the API server behind it did not */

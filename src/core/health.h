@@ -18,9 +18,11 @@ struct probe {
         size_t ca_pem_len;
         int ca_error; /* why it could not be read (-errno), with ca_path naming it */
         char *ca_path;
-        bool insecure; /* self-signed serving certificate */
-        bool http;     /* plain HTTP, as a load balancer asks (the nginx proxy) */
-        bool lb_stats; /* url is haproxy's stats socket: every backend UP */
+        bool insecure;              /* self-signed serving certificate */
+        bool http;                  /* plain HTTP, as a load balancer asks (the nginx proxy) */
+        bool lb_stats;              /* url is haproxy's stats socket: every backend UP */
+        char *cert_file, *key_file; /* a client certificate (etcd's --client-cert-auth) */
+        const char *expect;         /* the answer must hold this, or NULL */
 
         /* out */
         bool healthy;

@@ -4,6 +4,7 @@
 #include "install.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -59,21 +60,21 @@ static int stage_item(struct target *t, struct item *it, struct staged *s)
         return r;
 }
 
-/* download.source = tarball: the members are extracted into their staging files as the
- * tarball streams by; their digests are learnt on the way. */
-static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
-                             const struct install_hooks *h, char **ret_error)
+/* The members of one tarball are extracted into their staging files as it streams by; their
+ * digests are learnt on the way. */
+static int fill_from_tarball(struct plan *p, const struct plan_tarball *tb, struct staged **s,
+                             size_t n, const struct install_hooks *h, char **ret_error)
 {
-        struct archive_want want[_BINARY_MAX];
-        if (n > _BINARY_MAX)
-                return -E2BIG;
+        _cleanup_free_ struct archive_want *want = calloc(n ? n : 1, sizeof(*want));
+        if (!want)
+                return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 want[i] = (struct archive_want){
                     .path = s[i]->it->member, .fd = s[i]->fd, .alg = s[i]->it->alg};
         const struct tarball_source src = {
-            .urls = p->tarball_urls,
-            .alg = p->tarball_alg,
-            .hex = p->tarball_hex,
+            .urls = tb->urls,
+            .alg = tb->alg,
+            .hex = tb->hex,
             .http = &p->http,
             .policy = &p->policy,
             .progress = h ? h->progress : NULL,
@@ -90,6 +91,23 @@ static int fill_from_tarball(struct plan *p, struct staged **s, size_t n,
                 s[i]->it->url_used = res.url_used;
         }
         return 0;
+}
+
+/* Every tarball that has members to fill, one after the other. */
+static int fill_from_tarballs(struct plan *p, struct staged **from_tar, size_t n_tar,
+                              const struct install_hooks *h, char **ret_error)
+{
+        _cleanup_free_ struct staged **one = calloc(n_tar ? n_tar : 1, sizeof(*one));
+        int r = one ? 0 : -ENOMEM;
+        for (size_t ti = 0; ti < p->n_tarballs && r >= 0; ti++) {
+                size_t k = 0;
+                for (size_t i = 0; i < n_tar; i++)
+                        if (from_tar[i]->it->tarball == ti)
+                                one[k++] = from_tar[i];
+                if (k > 0)
+                        r = fill_from_tarball(p, &p->tarballs[ti], one, k, h, ret_error);
+        }
+        return r;
 }
 
 /* A binary whose digest was only learnt from the tarball may turn out to be installed
@@ -126,8 +144,10 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                 free(owner);
                 return -ENOMEM;
         }
-        struct staged *from_tar[_BINARY_MAX];
+        _cleanup_free_ struct staged **from_tar = calloc(n ? n : 1, sizeof(*from_tar));
         size_t n_tar = 0;
+        if (!from_tar)
+                r = -ENOMEM;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 if (s[i].fd < 0)
                         continue;
@@ -150,8 +170,7 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                         continue;
                 }
                 if (s[i].it->member) {
-                        if (n_tar < _BINARY_MAX)
-                                from_tar[n_tar++] = &s[i];
+                        from_tar[n_tar++] = &s[i];
                         continue;
                 }
                 jobs[k] = (struct fetch_job){.urls = s[i].it->urls,
@@ -175,7 +194,7 @@ static int fill_downloads(struct plan *p, struct target *t, struct staged *s, si
                 p->bytes_downloaded += jobs[i].bytes;
         }
         if (r >= 0 && n_tar > 0)
-                r = fill_from_tarball(p, from_tar, n_tar, h, ret_error);
+                r = fill_from_tarballs(p, from_tar, n_tar, h, ret_error);
         for (size_t i = 0; i < n_tar && r >= 0; i++)
                 if (from_tar[i]->it->verify_after)
                         r = settle_unknown(p, from_tar[i]);
@@ -277,21 +296,26 @@ static int record_items(struct plan *p, struct target *t, struct state *st)
                         return r;
         }
         /* The release now installed: the next plan checks the version skew against it. */
-        int q = state_put_release(st, p->version);
+        int q = p->version ? state_put_release(st, p->version) : 0;
         if (q < 0)
                 return q;
-        if (p->tarball) {
-                /* The tarball's digest, so the next run needs no sidecar request either. */
-                _cleanup_free_ char *key = state_tarball_key(p->tarball_urls[0]);
+        /* Each tarball's digest asked of its server, so the next run needs no request. */
+        for (size_t i = 0; i < p->n_tarballs; i++) {
+                const struct plan_tarball *tb = &p->tarballs[i];
+                if (!tb->remember)
+                        continue;
+                _cleanup_free_ char *key = state_tarball_key(tb->urls[0]);
                 struct state_entry e = {.kind = STATE_KIND_DIGEST,
                                         .path = key,
-                                        .url = p->tarball_urls[0],
-                                        .digest_url = p->tarball_digest_from,
-                                        .alg = p->tarball_alg};
+                                        .url = tb->urls[0],
+                                        .digest_url = tb->digest_from,
+                                        .alg = tb->alg};
                 if (!key)
                         return -ENOMEM;
-                memcpy(e.hex, p->tarball_hex, sizeof(e.hex));
-                return state_put(st, &e);
+                memcpy(e.hex, tb->hex, sizeof(e.hex));
+                int r = state_put(st, &e);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -399,8 +423,15 @@ int install_apply(struct plan *p, struct target *t, struct state *st, const stru
                 if (it->kind == ITEM_DIR) {
                         int fd;
                         r = target_open_dir(t, it->path, true, &fd);
-                        if (r >= 0)
-                                close(fd);
+                        if (r < 0)
+                                continue;
+                        /* made 0755 like every directory; a private one gets its own mode,
+                         * through the descriptor just opened (O_PATH: by its /proc name) */
+                        char fdpath[64];
+                        snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+                        if (it->secret && chmod(fdpath, it->mode) < 0)
+                                r = -errno;
+                        close(fd);
                         continue;
                 }
                 s[n].dirfd = -1;

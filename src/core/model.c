@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "netinfo.h"
@@ -66,6 +67,8 @@ enum vtype {
         T_GCP_NAME,
         T_IP,
         T_INTERVAL,
+        T_ETCD_VERSION,
+        T_INITIAL_CLUSTER,
 };
 
 /* Where a value lands in struct config, and as what. */
@@ -130,6 +133,8 @@ static const struct key_spec schema[] = {
     RELEASE_BINARIES(PIN_KEY)
 #undef PIN_KEY
     /* clang-format on */
+    /* the etcd release tarball's own digest (its SHA256SUMS line otherwise) */
+    {"download", "digest.etcd", T_PIN, "", false, NONE},
     {"health", "timeout", T_SECONDS, "120", false, UINT(health.timeout)},
     {"pki", "source-dir", T_PATH, NULL, false, STR(pki.source_dir)},
     {"pki", "layout", T_PKI_LAYOUT, "", false, STR(pki.layout)},
@@ -153,10 +158,22 @@ static const struct key_spec schema[] = {
     {"paths", "template-dir", T_PATH, "/etc/kubestrap/templates", false, STR(paths.template_dir)},
     {"paths", "state-dir", T_PATH, "/var/lib/kubestrap", false, STR(paths.state_dir)},
     {"paths", "cache-dir", T_PATH, "/var/cache/kubestrap", false, STR(paths.cache_dir)},
+    {"paths", "etcd-dir", T_PATH, "/etc/etcd", false, STR(paths.etcd_dir)},
+    /* [etcd] (KTHW "Bootstrapping the etcd Cluster"): version is required once the section is
+     * there (load_entries); name, initial-cluster and etcd-servers default from the inventory
+     * (resolve_etcd). */
+    {"etcd", "version", T_ETCD_VERSION, "", false, STR(etcd.version)},
+    {"etcd", "base-url", T_HTTPS_URL, "https://github.com/etcd-io/etcd/releases/download", false,
+     STR(etcd.base_url)},
+    {"etcd", "mirrors", T_HTTPS_URL_LIST, "", false, STR(etcd.mirrors)},
+    {"etcd", "name", T_NAME, "", false, STR(etcd.name)},
+    {"etcd", "initial-cluster", T_INITIAL_CLUSTER, "", false, STR(etcd.initial_cluster)},
+    {"etcd", "cluster-token", T_NAME, "etcd-cluster-0", false, STR(etcd.cluster_token)},
+    {"etcd", "data-dir", T_PATH, "/var/lib/etcd", false, STR(etcd.data_dir)},
 };
 
 static const char *const base_sections[] = {
-    "cluster", "node", "download", "health", "fanout", "lb", "pki", "paths",
+    "cluster", "node", "download", "health", "fanout", "lb", "pki", "paths", "etcd",
 };
 
 /* A component whose flags kubestrap renders is configured in a section named after it. */
@@ -475,6 +492,12 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
                 r = validate_uint(value, 100, 60000, NULL);
                 why = "expected milliseconds from 100 to 60000";
                 break;
+        case T_ETCD_VERSION:
+                r = validate_version(value, &why);
+                break;
+        case T_INITIAL_CLUSTER:
+                r = validate_initial_cluster(value, &why);
+                break;
         case T_PIN: {
                 enum digest_alg alg;
                 char hex[DIGEST_HEX_MAX];
@@ -624,8 +647,10 @@ static int load_entries(struct loader *l, struct ini_file *f)
         struct model *m = l->m;
         int r;
 
-        for (size_t i = 0; f->sections && f->sections[i]; i++)
+        for (size_t i = 0; f->sections && f->sections[i]; i++) {
                 check_section(l, f->sections[i], f->section_lines[i]);
+                m->etcd = m->etcd || streq(f->sections[i], "etcd");
+        }
 
         for (size_t i = 0; i < f->n_entries; i++) {
                 struct ini_entry *e = &f->entries[i];
@@ -661,7 +686,8 @@ static int load_entries(struct loader *l, struct ini_file *f)
                 if (!k) {
                         const char *s = model_suggest(e->section, e->key);
                         const char *other = NULL;
-                        for (size_t j = 0; j < ELEMENTSOF(schema) && !s; j++)
+                        /* the first section that has it: [cluster] version, not [etcd] */
+                        for (size_t j = 0; j < ELEMENTSOF(schema) && !s && !other; j++)
                                 if (streq(schema[j].key, e->key))
                                         other = schema[j].section;
                         if (s)
@@ -716,15 +742,116 @@ static int load_entries(struct loader *l, struct ini_file *f)
                         return -ENOMEM;
                 if (var_find(m, name))
                         continue;
-                if (!k->def) {
+                /* with [etcd], kubestrap knows the members' client URLs (resolve_etcd) */
+                bool etcd_default = m->etcd && streq(name, "cluster.etcd-servers");
+                if ((!k->def && !etcd_default) || (m->etcd && streq(name, "etcd.version"))) {
                         add_error(l, 0, k->section, k->key, "required key is missing");
                         continue;
                 }
+                if (!k->def)
+                        continue;
                 r = var_set(m, name, k->def, 0);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+/* The short host name, as the chapter's ETCD_NAME=$(hostname -s). */
+static int short_hostname(char **ret)
+{
+        char h[256];
+        if (gethostname(h, sizeof(h)) < 0)
+                return -errno;
+        h[sizeof(h) - 1] = 0;
+        h[strcspn(h, ".")] = 0;
+        *ret = strdup(h);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* [etcd]'s defaults. name: the inventory host whose internal-ip is this node's, else the short
+ * host name (model_select_host puts the host's own name in when a run is for one host).
+ * initial-cluster: every [host NAME] at https://<internal-ip>:2380, or this node alone.
+ * etcd-servers: the members' client URLs, https://<host>:2379 each. */
+static int resolve_etcd(struct loader *l)
+{
+        struct model *m = l->m;
+        const char *ip = m->cfg.node.internal_ip;
+        bool http =
+            startswith(m->cfg.cluster.etcd_servers ? m->cfg.cluster.etcd_servers : "", "http://");
+        int r = 0;
+        const char *v = model_get(m, "download.digest.etcd");
+        if (v && v[0] && digest_parse_pin(v, &m->etcd_pin.alg, m->etcd_pin.hex) == 0)
+                m->etcd_pin.set = true;
+        if (!m->cfg.etcd.name[0]) {
+                _cleanup_free_ char *name = NULL;
+                for (size_t i = 0; i < m->n_hosts && !name; i++)
+                        if (m->hosts[i].internal_ip && streq(m->hosts[i].internal_ip, ip))
+                                name = strdup(m->hosts[i].name);
+                r = name ? 0 : short_hostname(&name);
+                if (r >= 0 && !name)
+                        r = -ENOMEM;
+                if (r < 0)
+                        return r;
+                if ((r = var_set(m, "etcd.name", name, 0)) < 0)
+                        return r;
+        }
+        if (!m->cfg.etcd.initial_cluster[0]) {
+                struct buf b = {0};
+                size_t n_members = 0;
+                for (size_t i = 0; i < m->n_hosts && r >= 0; i++) {
+                        const struct host *h = &m->hosts[i];
+                        /* a load balancer runs no etcd member */
+                        if (h->role != NODE_CONTROLLER)
+                                continue;
+                        n_members++;
+                        if (!h->internal_ip || streq(h->internal_ip, "auto")) {
+                                _cleanup_free_ char *sect = strjoin3("host ", h->name, NULL);
+                                add_error(l, h->line, sect ? sect : "host", "internal-ip",
+                                          "[etcd] initial-cluster is built from every host's "
+                                          "internal-ip: give an address, or set initial-cluster");
+                                continue;
+                        }
+                        r = buf_printf(&b, "%s%s=https://%s:2380", b.len ? "," : "", h->name,
+                                       h->internal_ip);
+                }
+                if (r >= 0 && n_members == 0)
+                        r = http ? buf_printf(&b, "%s=http://127.0.0.1:2380", m->cfg.etcd.name)
+                                 : buf_printf(&b, "%s=https://%s:2380", m->cfg.etcd.name, ip);
+                _cleanup_free_ char *ic = r >= 0 ? buf_steal(&b) : NULL;
+                buf_done(&b);
+                if (r >= 0 && !ic && !l->errors)
+                        r = -ENOMEM;
+                if (r >= 0 && ic && (r = var_set(m, "etcd.initial-cluster", ic, 0)) < 0)
+                        return r;
+                if (r < 0)
+                        return r;
+        }
+        /* decided against the data directory before rendering (etcd_prepare) */
+        if ((r = var_set(m, "etcd.initial-cluster-state", "new", 0)) < 0)
+                return r;
+        if (m->cfg.cluster.etcd_servers || l->errors)
+                return 0;
+        /* every member's client URL: its peer URL's host at 2379 */
+        _cleanup_free_ char *copy = strdup(m->cfg.etcd.initial_cluster);
+        struct buf b = {0};
+        char *save = NULL;
+        for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && r >= 0;
+             tok = strtok_r(NULL, ",", &save)) {
+                char *url = strchr(tok, '=') + 1;
+                char *host = strstr(url, "://") + 3;
+                size_t hl = strcspn(host, "/");
+                char *colon = memrchr(host, ':', hl);
+                if (colon && !(host[0] == '[' && memchr(colon, ']', hl - (size_t)(colon - host))))
+                        hl = (size_t)(colon - host);
+                r = buf_printf(&b, "%s%.*s%.*s:2379", b.len ? "," : "", (int)(host - url), url,
+                               (int)hl, host);
+        }
+        _cleanup_free_ char *servers = r >= 0 && copy ? buf_steal(&b) : NULL;
+        buf_done(&b);
+        if (!servers)
+                return -ENOMEM;
+        return var_set(m, "cluster.etcd-servers", servers, 0);
 }
 
 /* Values derived from the validated ones: the internal IP for 'auto', pins, checksum. */
@@ -755,7 +882,7 @@ static int resolve(struct loader *l)
                 if (v && v[0] && digest_parse_pin(v, &m->pins[b].alg, m->pins[b].hex) == 0)
                         m->pins[b].set = true;
         }
-        return 0;
+        return m->etcd ? resolve_etcd(l) : 0;
 }
 
 static int load_common(const char *name, struct ini_file *f, struct model **ret, char ***ret_errors)
@@ -941,6 +1068,13 @@ int model_select_host(struct model *m, const char *name, char **ret_error)
                 return -ENOENT;
         }
         m->role = h->role;
+        /* a run for one controller of the inventory is that member of the etcd cluster */
+        struct var *en = var_find(m, "etcd.name");
+        if (m->etcd && h->role == NODE_CONTROLLER && en && !en->line) {
+                int r = var_set(m, "etcd.name", name, 0);
+                if (r < 0)
+                        return r;
+        }
         if (!h->internal_ip)
                 return 0;
         if (streq(h->internal_ip, "auto")) {
@@ -956,12 +1090,37 @@ int model_select_host(struct model *m, const char *name, char **ret_error)
         return var_set(m, "node.internal-ip", h->internal_ip, h->line);
 }
 
+bool model_when(const struct model *m, enum when w)
+{
+        switch (w) {
+        case WHEN_ALWAYS:
+                return true;
+        case WHEN_ETCD:
+                return m->etcd;
+        case WHEN_ETCD_TLS:
+                return version_etcd_tls(m);
+        case WHEN_ETCD_HTTP:
+                return !version_etcd_tls(m);
+        case WHEN_LB_VIP:
+                return m->cfg.lb.virtual_ip && m->cfg.lb.virtual_ip[0];
+        }
+        return false;
+}
+
 bool model_runs(const struct model *m, const struct component *c)
 {
-        if (c->role != m->role)
+        if (c->role != m->role || !model_when(m, c->when))
                 return false;
-        const char *v = c->when ? model_get(m, c->when) : NULL;
-        return !c->when || (v && *v);
+        /* fanout --serial's first pass brings etcd up alone */
+        return !m->only_etcd || c->when == WHEN_ETCD;
+}
+
+bool model_runs_etcd(const struct model *m)
+{
+        FOREACH_COMPONENT (c)
+                if (c->when == WHEN_ETCD && model_runs(m, c))
+                        return true;
+        return false;
 }
 
 int model_hosts_of(const struct model *m, enum node_role role, const struct host ***ret,

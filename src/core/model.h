@@ -113,8 +113,13 @@ struct config {
         } lb;
         struct {
                 const char *bin_dir, *lib_dir, *config_dir, *unit_dir, *nginx_dir, *haproxy_dir,
-                    *keepalived_dir, *template_dir, *state_dir, *cache_dir;
+                    *keepalived_dir, *template_dir, *state_dir, *cache_dir, *etcd_dir;
         } paths;
+        /* [etcd]: only read when the section is there (model.etcd) */
+        struct {
+                const char *version, *base_url, *mirrors, *name, *initial_cluster, *cluster_token,
+                    *data_dir;
+        } etcd;
 };
 
 struct model {
@@ -131,6 +136,10 @@ struct model {
         size_t n_hosts;
         enum node_role role; /* this run's: its --host's role, else controller */
         char **warnings;     /* keys that are accepted but do nothing any more, named */
+        bool etcd;           /* an [etcd] section is there: kubestrap runs etcd */
+        struct pin etcd_pin; /* [download] digest.etcd: the etcd release tarball's digest */
+        /* apply --etcd-bootstrap: this run is about etcd alone (fanout --serial's first pass) */
+        bool only_etcd;
 };
 
 /* Loads and validates. On configuration errors returns -EINVAL with every problem in
@@ -144,8 +153,13 @@ const struct host *model_host(const struct model *m, const char *name);
 /* The configuration as INI text: every key set in the file (defaults left out), flag edits,
  * and overrides given as "section.key=value" (no inventory). Values are validated already. */
 int model_write_ini(const struct model *m, char *const *overrides, char **ret);
-/* Whether component c runs on this run's host: its role, and its `when` key set. */
+/* Whether component c runs on this run's host: its role, its `when` holds, and not a run about
+ * etcd alone (apply --etcd-bootstrap) unless it is etcd. The one on/off rule of a row. */
 bool model_runs(const struct model *m, const struct component *c);
+/* Whether this run's host runs etcd: a row that [etcd] turns on runs here (a controller). */
+bool model_runs_etcd(const struct model *m);
+/* Whether a row's or a template's `when` holds for this configuration. */
+bool model_when(const struct model *m, enum when w);
 /* The inventory's hosts of a role, in file order; *ret_n may be 0. */
 int model_hosts_of(const struct model *m, enum node_role role, const struct host ***ret,
                    size_t *ret_n);

@@ -12,6 +12,7 @@
 #include "fetch.h"
 #include "release.h"
 #include "util.h"
+#include "versions.h"
 
 const char *item_role_to_string(enum item_role r)
 {
@@ -88,7 +89,8 @@ int plan_mirrors(const struct model *m, char ***ret)
 
 /* One checksum sidecar to fetch: for a binary, or for the release tarball. */
 struct sidecar_req {
-        char **urls; /* of the file itself; ".<alg>" is appended */
+        char **urls;     /* of the file itself; ".<alg>" is appended */
+        char **sum_urls; /* or a checksum list naming many files (SHA256SUMS), asked as is */
         enum digest_alg alg;
         const char *name; /* the file's name, which a "HEX  NAME" sidecar must match */
         char *ret_hex;    /* DIGEST_HEX_MAX */
@@ -103,8 +105,12 @@ static int fetch_sidecars(struct plan *p, struct sidecar_req *req, size_t n, cha
         if (!jobs)
                 return -ENOMEM;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                jobs[i] = (struct fetch_job){.fd = -1, .alg = req[i].alg, .max_mem = 4096};
-                for (char **u = req[i].urls; *u && r >= 0; u++) {
+                /* a list of every file of a release is longer than one line */
+                jobs[i] = (struct fetch_job){
+                    .fd = -1, .alg = req[i].alg, .max_mem = req[i].sum_urls ? 65536 : 4096};
+                for (char **u = req[i].sum_urls; u && *u && r >= 0; u++)
+                        r = strv_extend(&jobs[i].urls, *u);
+                for (char **u = req[i].urls; !req[i].sum_urls && *u && r >= 0; u++) {
                         char *su = release_sidecar_url(*u, req[i].alg);
                         r = su ? strv_push(&jobs[i].urls, su) : -ENOMEM;
                 }
@@ -116,8 +122,8 @@ static int fetch_sidecars(struct plan *p, struct sidecar_req *req, size_t n, cha
                 if (j->result < 0) {
                         r = j->result == -EFBIG ? -EBADMSG : j->result;
                         if (j->result == -EFBIG)
-                                asprintf_safe(ret_error, "%s: checksum file larger than 4096 bytes",
-                                              j->urls[j->url_index]);
+                                asprintf_safe(ret_error, "%s: checksum file larger than %zu bytes",
+                                              j->urls[j->url_index], j->max_mem);
                         else
                                 asprintf_safe(ret_error, "%s", j->error);
                         break;
@@ -125,9 +131,13 @@ static int fetch_sidecars(struct plan *p, struct sidecar_req *req, size_t n, cha
                 p->sidecars_fetched++;
                 if (j->error)
                         (void)strv_extend(&p->warnings, j->error);
-                int q = digest_parse_sidecar(j->body, j->body_len, req[i].alg, req[i].name,
-                                             req[i].ret_hex);
-                if (q == -ENOENT)
+                int q = req[i].sum_urls ? digest_parse_sums(j->body, j->body_len, req[i].alg,
+                                                            req[i].name, req[i].ret_hex)
+                                        : digest_parse_sidecar(j->body, j->body_len, req[i].alg,
+                                                               req[i].name, req[i].ret_hex);
+                if (q == -ENOENT && req[i].sum_urls)
+                        asprintf_safe(ret_error, "%s: no line for '%s'", j->url_used, req[i].name);
+                else if (q == -ENOENT)
                         asprintf_safe(ret_error, "%s: checksum file names another file, not '%s'",
                                       j->url_used, req[i].name);
                 else if (q < 0)
@@ -151,65 +161,143 @@ static int fetch_sidecars(struct plan *p, struct sidecar_req *req, size_t n, cha
         return r;
 }
 
-/* download.source = tarball: the binaries are members of the release tarball. Their digests
- * are only known once it has been read, or remembered from the last time it was. */
+/* A tarball binaries are extracted from: its digest pinned, remembered in the state from the
+ * last time it was read, or asked of its checksum file (a sidecar, or the SHA256SUMS list when
+ * sum_urls is given). *ret is its index in p->tarballs. */
+static int add_tarball(struct plan *p, const struct state *st, char **urls, enum digest_alg alg,
+                       const struct pin *pin, char **sum_urls, size_t *ret, char **ret_error)
+{
+        struct plan_tarball *n = realloc(p->tarballs, (p->n_tarballs + 1) * sizeof(*n));
+        if (!n) {
+                strv_free(urls);
+                return -ENOMEM;
+        }
+        p->tarballs = n;
+        struct plan_tarball *tb = &n[p->n_tarballs++];
+        *tb = (struct plan_tarball){.urls = urls, .alg = alg};
+        _cleanup_free_ char *key = state_tarball_key(urls[0]);
+        if (!key)
+                return -ENOMEM;
+        const struct state_entry *te = state_find(st, key);
+        if (pin && pin->set) {
+                /* the operator's own statement: no checksum file asked */
+                tb->alg = pin->alg;
+                memcpy(tb->hex, pin->hex, sizeof(tb->hex));
+                tb->digest_from = strdup("pinned");
+        } else if (te && te->alg == alg && te->hex[0]) {
+                memcpy(tb->hex, te->hex, sizeof(tb->hex));
+                tb->digest_from = strdup(te->digest_url);
+                tb->remember = true;
+        } else {
+                struct sidecar_req req = {.urls = urls,
+                                          .sum_urls = sum_urls,
+                                          .alg = alg,
+                                          .name = strrchr(urls[0], '/') + 1,
+                                          .ret_hex = tb->hex,
+                                          .ret_from = &tb->digest_from};
+                int r = fetch_sidecars(p, &req, 1, ret_error);
+                if (r < 0)
+                        return r;
+                tb->remember = true;
+        }
+        if (!tb->digest_from)
+                return -ENOMEM;
+        *ret = p->n_tarballs - 1;
+        return 0;
+}
+
+/* A binary that is the member of tarball ti: its digest is learnt when the tarball is read,
+ * or remembered from the last time it was. */
+static int add_member(struct plan *p, const struct state *st, size_t ti, const char *path,
+                      char *member)
+{
+        const struct plan_tarball *tb = &p->tarballs[ti];
+        struct item *it = plan_add(p, ITEM_DOWNLOAD, path, 0755, ROLE_BINARY);
+        if (!it) {
+                free(member);
+                return -ENOMEM;
+        }
+        it->member = member;
+        it->tarball = ti;
+        it->url = member ? strjoin3(tb->urls[0], "#", member) : NULL;
+        it->digest_from = strjoin3("tarball:", tb->hex, NULL);
+        if (!it->url || !it->digest_from)
+                return -ENOMEM;
+        it->alg = tb->alg;
+        const struct state_entry *e = state_find(st, path);
+        if (e && e->kind == STATE_KIND_DOWNLOAD && streq(e->url, it->url) &&
+            streq(e->digest_url, it->digest_from) && e->alg == it->alg && e->hex[0])
+                memcpy(it->hex, e->hex, sizeof(it->hex));
+        else
+                it->verify_after = true;
+        return 0;
+}
+
+/* download.source = tarball: the binaries are members of the release tarball. */
 static int add_tarball_binaries(const struct model *m, const struct state *st, struct plan *p,
                                 char **mirrors, char **ret_error)
 {
         const char *bin = m->cfg.paths.bin_dir;
-        p->tarball = true;
-        p->tarball_alg = m->checksum;
         const char *version = m->cfg.cluster.version, *arch = m->cfg.download.arch;
+        char **urls = NULL;
         char *u = release_tarball_url(m->cfg.download.base_url, version, arch);
-        if (!u || strv_push(&p->tarball_urls, u) < 0)
-                return -ENOMEM;
+        if (!u || strv_push(&urls, u) < 0)
+                return strv_free(urls), -ENOMEM;
         for (char **mi = mirrors; mi && *mi; mi++) {
                 u = release_tarball_url(*mi, version, arch);
-                if (!u || strv_push(&p->tarball_urls, u) < 0)
-                        return -ENOMEM;
+                if (!u || strv_push(&urls, u) < 0)
+                        return strv_free(urls), -ENOMEM;
         }
-        _cleanup_free_ char *key = state_tarball_key(p->tarball_urls[0]);
-        if (!key)
-                return -ENOMEM;
-        const struct state_entry *te = state_find(st, key);
-        if (te && te->alg == p->tarball_alg && te->hex[0]) {
-                memcpy(p->tarball_hex, te->hex, sizeof(p->tarball_hex));
-                p->tarball_digest_from = strdup(te->digest_url);
-        } else {
-                struct sidecar_req req = {.urls = p->tarball_urls,
-                                          .alg = p->tarball_alg,
-                                          .name = strrchr(p->tarball_urls[0], '/') + 1,
-                                          .ret_hex = p->tarball_hex,
-                                          .ret_from = &p->tarball_digest_from};
-                int r = fetch_sidecars(p, &req, 1, ret_error);
-                if (r < 0)
-                        return r;
-        }
-        if (!p->tarball_digest_from)
-                return -ENOMEM;
-        for (int b = 0; b < _BINARY_MAX; b++) {
+        size_t ti;
+        int r = add_tarball(p, st, urls, m->checksum, NULL, NULL, &ti, ret_error);
+        for (int b = 0; b < _BINARY_MAX && r >= 0; b++) {
                 _cleanup_free_ char *path = path_join(bin, binary_names[b]);
-                struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, ROLE_BINARY) : NULL;
-                if (!it)
-                        return -ENOMEM;
-                it->member = release_tarball_member(binary_names[b]);
-                it->url = it->member ? strjoin3(p->tarball_urls[0], "#", it->member) : NULL;
-                it->digest_from = strjoin3("tarball:", p->tarball_hex, NULL);
-                if (!it->url || !it->digest_from)
-                        return -ENOMEM;
-                it->alg = m->checksum;
-                const struct state_entry *e = state_find(st, path);
-                if (e && e->kind == STATE_KIND_DOWNLOAD && streq(e->url, it->url) &&
-                    streq(e->digest_url, it->digest_from) && e->alg == it->alg && e->hex[0])
-                        memcpy(it->hex, e->hex, sizeof(it->hex));
-                else
-                        it->verify_after = true;
+                r = path ? add_member(p, st, ti, path, release_tarball_member(binary_names[b]))
+                         : -ENOMEM;
         }
-        return 0;
+        return r;
+}
+
+/* etcd's release tarball: base-url and mirrors of [etcd], its version, SHA256SUMS (sha256
+ * whatever [download] checksum says, since that is the file etcd publishes) or the digest.etcd
+ * pin; etcd and etcdctl are its members, as the chapter moves them. */
+static const char *const etcd_binaries[] = {"etcd", "etcdctl"};
+
+static int add_etcd_binaries(const struct model *m, const struct state *st, struct plan *p,
+                             char **ret_error)
+{
+        const char *version = m->cfg.etcd.version, *arch = m->cfg.download.arch;
+        _cleanup_strv_free_ char **bases = NULL, **sums = NULL;
+        char **urls = NULL;
+        int r = strv_extend(&bases, m->cfg.etcd.base_url);
+        _cleanup_free_ char *mirrors = strdup(m->cfg.etcd.mirrors);
+        char *save = NULL;
+        for (char *tok = mirrors ? strtok_r(mirrors, ",", &save) : NULL; tok && r >= 0;
+             tok = strtok_r(NULL, ",", &save))
+                r = strv_extend(&bases, tok);
+        if (!mirrors)
+                r = -ENOMEM;
+        for (char **b = bases; r >= 0 && b && *b; b++) {
+                char *u = release_etcd_tarball_url(*b, version, arch);
+                r = u ? strv_push(&urls, u) : -ENOMEM;
+                char *su = r >= 0 ? release_etcd_sums_url(*b, version) : NULL;
+                r = su ? strv_push(&sums, su) : -ENOMEM;
+        }
+        if (r < 0)
+                return strv_free(urls), r;
+        size_t ti;
+        r = add_tarball(p, st, urls, DIGEST_SHA256, &m->etcd_pin, sums, &ti, ret_error);
+        for (size_t i = 0; i < ELEMENTSOF(etcd_binaries) && r >= 0; i++) {
+                _cleanup_free_ char *path = path_join(m->cfg.paths.bin_dir, etcd_binaries[i]);
+                r = path ? add_member(p, st, ti, path,
+                                      release_etcd_member(version, arch, etcd_binaries[i]))
+                         : -ENOMEM;
+        }
+        return r;
 }
 
 /* --bundle: the binaries and their digests come from the bundle (already checked against its
- * manifest), and must be the release the configuration asks for. */
+ * manifest), and must be the release the configuration asks for; etcd's too, with [etcd]. */
 static int add_bundle_binaries(const struct model *m, struct plan *p, char **ret_error)
 {
         const struct bundle *bu = p->bundle;
@@ -220,27 +308,37 @@ static int add_bundle_binaries(const struct model *m, struct plan *p, char **ret
                               m->cfg.download.arch);
                 return -EINVAL;
         }
-        for (int b = 0; b < _BINARY_MAX; b++) {
-                const struct bundle_binary *x = bundle_find(bu, binary_names[b]);
+        if (m->etcd && !(bu->etcd_version && streq(bu->etcd_version, m->cfg.etcd.version))) {
+                asprintf_safe(ret_error, "the bundle holds %s%s but %s asks for etcd %s",
+                              bu->etcd_version ? "etcd " : "no etcd",
+                              bu->etcd_version ? bu->etcd_version : "", m->config_path,
+                              m->cfg.etcd.version);
+                return -EINVAL;
+        }
+        size_t n = _BINARY_MAX + (m->etcd ? ELEMENTSOF(etcd_binaries) : 0);
+        for (size_t b = 0; b < n; b++) {
+                const char *name =
+                    b < _BINARY_MAX ? binary_names[b] : etcd_binaries[b - _BINARY_MAX];
+                const struct pin *pin = b < _BINARY_MAX ? &m->pins[b] : NULL;
+                const struct bundle_binary *x = bundle_find(bu, name);
                 if (!x) {
-                        asprintf_safe(ret_error, "the bundle has no %s", binary_names[b]);
+                        asprintf_safe(ret_error, "the bundle has no %s", name);
                         return -ENOENT;
                 }
-                if (m->pins[b].set &&
-                    (m->pins[b].alg != x->alg || !streq(m->pins[b].hex, x->hex))) {
+                if (pin && pin->set && (pin->alg != x->alg || !streq(pin->hex, x->hex))) {
                         asprintf_safe(ret_error,
-                                      "bundle's %s does not match the digest pinned in %s",
-                                      binary_names[b], m->config_path);
+                                      "bundle's %s does not match the digest pinned in %s", name,
+                                      m->config_path);
                         return -EBADMSG;
                 }
-                _cleanup_free_ char *path = path_join(bin, binary_names[b]);
+                _cleanup_free_ char *path = path_join(bin, name);
                 struct item *it = path ? plan_add(p, ITEM_DOWNLOAD, path, 0755, ROLE_BINARY) : NULL;
                 if (!it)
                         return -ENOMEM;
                 it->alg = x->alg;
                 memcpy(it->hex, x->hex, sizeof(it->hex));
                 it->local_path = strdup(x->path);
-                it->url = strjoin3("bundle:", binary_names[b], NULL);
+                it->url = strjoin3("bundle:", name, NULL);
                 it->digest_from = strdup("bundle");
                 if (!it->local_path || !it->url || !it->digest_from)
                         return -ENOMEM;
@@ -262,6 +360,13 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         /* a bundle without binaries (fanout's) carries config, PKI and templates only */
         if (p->bundle && p->bundle->n_bins > 0)
                 return add_bundle_binaries(m, p, ret_error);
+        if (m->only_etcd)
+                return add_etcd_binaries(m, st, p, ret_error);
+        if (m->etcd) {
+                r = add_etcd_binaries(m, st, p, ret_error);
+                if (r < 0)
+                        return r;
+        }
         if (m->cfg.download.source == SOURCE_TARBALL)
                 return add_tarball_binaries(m, st, p, mirrors, ret_error);
         for (int b = 0; b < _BINARY_MAX; b++) {
@@ -312,9 +417,24 @@ static int add_binaries(const struct model *m, const struct state *st, struct pl
         return n_need ? fetch_sidecars(p, req, n_need, ret_error) : 0;
 }
 
+/* A file of [pki] source-dir, by its name in the layout, read as a trusted file. */
+static int read_pki_source(const struct model *m, const char *name, char **ret, size_t *ret_len,
+                           char **ret_error)
+{
+        _cleanup_free_ char *from = path_join(m->cfg.pki.source_dir, name);
+        if (!from)
+                return -ENOMEM;
+        int r = read_file_trusted(from, 1 << 20, ret, ret_len);
+        if (r < 0)
+                asprintf_safe(ret_error, "%s (from [pki] source-dir in %s): %s", from,
+                              m->config_path,
+                              r == -EPERM ? "refusing a file writable by group or others"
+                                          : fileio_strerror(r));
+        return r;
+}
+
 static int add_pki(const struct model *m, struct plan *p, char **ret_error)
 {
-        const char *src = m->cfg.pki.source_dir;
         const char *lib = m->cfg.paths.lib_dir;
         for (size_t i = 0; i < n_pki_files; i++) {
                 /* a load balancer gets the cluster CA only, to check /version through it */
@@ -322,20 +442,12 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
                         continue;
                 /* the [pki] layout's names, in the source and in <lib-dir> alike */
                 const char *name = model_pki_name(m, pki_files[i].name);
-                _cleanup_free_ char *from = path_join(src, name);
                 _cleanup_free_ char *to = path_join(lib, name);
-                if (!from || !to)
-                        return -ENOMEM;
                 char *content = NULL;
                 size_t len = 0;
-                int r = read_file_trusted(from, 1 << 20, &content, &len);
-                if (r < 0) {
-                        asprintf_safe(ret_error, "%s (from [pki] source-dir in %s): %s", from,
-                                      m->config_path,
-                                      r == -EPERM ? "refusing a file writable by group or others"
-                                                  : fileio_strerror(r));
+                int r = to ? read_pki_source(m, name, &content, &len, ret_error) : -ENOMEM;
+                if (r < 0)
                         return r;
-                }
                 struct item *it =
                     plan_add(p, ITEM_FILE, to, pki_files[i].secret ? 0600 : 0644, ROLE_PKI);
                 if (!it) {
@@ -348,6 +460,56 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
                 it->text = !it->secret;
         }
         return 0;
+}
+
+/* A component's PKI files in a directory of its own (etcd's /etc/etcd, as the chapter copies
+ * them), and its data directory (0700, the chapter's chmod). Only for TLS: a plain-http etcd
+ * reads no certificate. */
+static int add_component_files(const struct model *m, struct plan *p, char **ret_error)
+{
+        int r = 0;
+        FOREACH_COMPONENT (c) {
+                if (!model_runs(m, c))
+                        continue;
+                if (streq(c->name, "etcd")) {
+                        struct item *it =
+                            plan_add(p, ITEM_DIR, m->cfg.etcd.data_dir, 0700, ROLE_DIRECTORY);
+                        if (!it)
+                                return -ENOMEM;
+                        it->secret = true; /* its mode is enforced */
+                }
+                if (!c->pki_dir || !c->own_pki || !version_etcd_tls(m))
+                        continue;
+                const char *dir = model_get(m, c->pki_dir);
+                if (!plan_add(p, ITEM_DIR, dir, 0755, ROLE_DIRECTORY))
+                        return -ENOMEM;
+                for (const char *const *f = c->own_pki; *f && r >= 0; f++) {
+                        const char *name = model_pki_name(m, *f);
+                        const struct pki_file *pf = NULL;
+                        for (size_t i = 0; i < n_pki_files; i++)
+                                if (streq(pki_files[i].name, *f))
+                                        pf = &pki_files[i];
+                        _cleanup_free_ char *to = path_join(dir, name);
+                        char *content = NULL;
+                        size_t len = 0;
+                        r = to ? read_pki_source(m, name, &content, &len, ret_error) : -ENOMEM;
+                        if (r < 0)
+                                return r;
+                        bool secret = pf && pf->secret;
+                        struct item *it =
+                            plan_add(p, ITEM_FILE, to, secret ? 0600 : 0644, ROLE_PKI);
+                        if (!it) {
+                                free(content);
+                                return -ENOMEM;
+                        }
+                        it->content = content;
+                        it->len = len;
+                        it->secret = secret;
+                        it->text = !secret;
+                        it->component = c;
+                }
+        }
+        return r;
 }
 
 void plan_download_options(const struct model *m, struct http_options *ret_http,
@@ -375,19 +537,22 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
         p->bundle = o->bundle;
 
         plan_download_options(m, &p->http, &p->policy);
-        p->version = strdup(m->cfg.cluster.version);
+        /* etcd alone installs no Kubernetes release: none is recorded */
+        p->version = m->only_etcd ? NULL : strdup(m->cfg.cluster.version);
         p->cache_dir = strdup(m->cfg.paths.cache_dir);
-        int r = p->cache_dir && p->version ? 0 : -ENOMEM;
+        int r = p->cache_dir && (p->version || m->only_etcd) ? 0 : -ENOMEM;
         bool controller = m->role == NODE_CONTROLLER;
         const char *dirs[] = {m->cfg.paths.config_dir, m->cfg.paths.lib_dir};
-        for (size_t i = controller ? 0 : 1; i < ELEMENTSOF(dirs) && r >= 0; i++)
+        for (size_t i = controller ? 0 : 1; i < ELEMENTSOF(dirs) && r >= 0 && !m->only_etcd; i++)
                 if (!plan_add(p, ITEM_DIR, dirs[i], 0755, ROLE_DIRECTORY))
                         r = -ENOMEM;
         /* a load balancer runs no Kubernetes binary */
         if (r >= 0 && controller)
                 r = add_binaries(m, st, p, ret_error);
-        if (r >= 0)
+        if (r >= 0 && !m->only_etcd)
                 r = add_pki(m, p, ret_error);
+        if (r >= 0)
+                r = add_component_files(m, p, ret_error);
         for (size_t i = 0; r >= 0 && i < rr->n_files; i++) {
                 const struct rendered_file *f = &rr->files[i];
                 struct item *it = plan_add(p, ITEM_FILE, f->path, f->mode,
@@ -451,8 +616,13 @@ static int compare_item(struct plan *p, struct item *it, struct target *t, const
         int r;
 
         if (it->kind == ITEM_DIR) {
+                struct stat dst;
                 r = target_open_dir(t, it->path, false, &dfd);
                 it->action = r == -ENOENT ? ACTION_CREATE : ACTION_NONE;
+                /* a private directory (etcd's data) keeps its mode */
+                if (r >= 0 && it->secret && fstat(dfd, &dst) == 0 &&
+                    (dst.st_mode & 07777) != it->mode)
+                        it->action = ACTION_CHMOD;
                 return r == -ENOENT || r >= 0 ? 0 : r;
         }
         r = target_open_parent(t, it->path, false, &dfd, &name);
@@ -571,8 +741,11 @@ struct plan *plan_free(struct plan *p)
         free(p->cache_dir);
         free(p->version);
         strv_free(p->warnings);
-        strv_free(p->tarball_urls);
-        free(p->tarball_digest_from);
+        for (size_t i = 0; i < p->n_tarballs; i++) {
+                strv_free(p->tarballs[i].urls);
+                free(p->tarballs[i].digest_from);
+        }
+        free(p->tarballs);
 
         free(p);
         return NULL;

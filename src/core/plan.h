@@ -62,9 +62,21 @@ struct item {
         char *diff;        /* ITEM_FILE updates of text files */
         bool from_cache;   /* ITEM_DOWNLOAD: taken from the local cache */
         char *member;      /* tarball source: path of the binary inside the release tarball */
+        size_t tarball;    /* with member: which of plan->tarballs */
         char *local_path;  /* --bundle: the verified file to install */
         bool verify_after; /* tarball source: digest unknown until extracted */
         const char *url_used;
+};
+
+/* A release tarball that binaries are members of: Kubernetes' server tarball (download.source
+ * = tarball), or an artifact with its own version and URL layout (etcd's). It streams once,
+ * through mirrors and retries, and its digest is checked at the end of the stream. */
+struct plan_tarball {
+        char **urls; /* the primary, then mirrors */
+        enum digest_alg alg;
+        char hex[DIGEST_HEX_MAX];
+        char *digest_from; /* "pinned", or the checksum file's URL */
+        bool remember;     /* keep the digest in the state: it was asked of the server */
 };
 
 struct plan {
@@ -79,12 +91,9 @@ struct plan {
         char **warnings;       /* e.g. a primary URL that failed before a mirror served the file */
         uint64_t bytes_hashed; /* installed binaries read to compare them */
         uint64_t bytes_downloaded;
-        /* download.source = tarball: the release tarball and its digest */
-        bool tarball;
-        char **tarball_urls;
-        enum digest_alg tarball_alg;
-        char tarball_hex[DIGEST_HEX_MAX];
-        char *tarball_digest_from;
+        /* the tarballs binaries are extracted from (item->tarball indexes them) */
+        struct plan_tarball *tarballs;
+        size_t n_tarballs;
         const struct bundle *bundle; /* --bundle: binaries come from it, no network */
 };
 

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -14,11 +15,12 @@
 #include <unistd.h>
 
 #include "pki.h"
+#include "etcd.h"
 #include "util.h"
 
 static const char *const check_names[] = {
-    "root",     "systemd",  "ports",       "swap", "pki-files", "key-modes",
-    "cert-key", "ca-chain", "cert-expiry", "san",  "dns",       "etcd-disk",
+    "root",     "systemd",     "ports", "swap", "pki-files", "key-modes", "cert-key",
+    "ca-chain", "cert-expiry", "san",   "dns",  "etcd-disk", "etcd-data",
 };
 
 bool preflight_known(const char *name)
@@ -407,11 +409,26 @@ static int cmp_long(const void *a, const void *b)
 }
 
 /* etcd wants fsync in single milliseconds; this is what a 2 KiB write + fdatasync costs here. */
-static void check_etcd_disk(struct preflight *p, const struct model *m)
+static void check_etcd_disk(struct preflight *p, const struct model *m, bool live)
 {
         const char *dir = m->cfg.node.etcd_data_dir;
+        /* with [etcd], its own data directory (on this machine, not a --root tree) unless
+         * [node] names another disk to test */
+        bool own = (!dir || !*dir) && m->etcd && live;
+        if (own)
+                dir = m->cfg.etcd.data_dir;
         if (!dir || !*dir)
                 return;
+        /* etcd's data directory is made by apply: before, the nearest directory above it that
+         * is there stands for its disk */
+        _cleanup_free_ char *at = strdup(dir);
+        if (!at)
+                return;
+        while (own && access(at, F_OK) < 0 && errno == ENOENT && !streq(at, "/")) {
+                char *slash = strrchr(at, '/');
+                slash[slash == at ? 1 : 0] = 0;
+        }
+        dir = at;
         char path[512];
         snprintf(path, sizeof(path), "%s/.kubestrap-fsync-XXXXXX", dir);
         int fd = mkostemp(path, O_CLOEXEC);
@@ -446,7 +463,51 @@ static void check_etcd_disk(struct preflight *p, const struct model *m)
             "fsync p99 %.2f ms over %zu writes in %s", (double)p99 / 1000, n, dir);
 }
 
-int preflight_run(const struct model *m, bool live, char *const *ignore, struct preflight *p)
+/* etcd's data directory: empty (the member bootstraps), or the member this configuration makes
+ * (the ID etcd derives from its peer URLs and the cluster token, read from the directory's
+ * write-ahead log). Another cluster's or another name's member would not join this cluster. */
+static void check_etcd_data(struct preflight *p, const struct model *m, const char *root)
+{
+        if (!m->etcd)
+                return;
+        const char *dir = m->cfg.etcd.data_dir;
+        struct target t = {.root_fd = -1, .lock_fd = -1};
+        uint64_t want = 0, node = 0, cluster = 0;
+        int r = etcd_member_id(m->cfg.etcd.initial_cluster, m->cfg.etcd.name,
+                               m->cfg.etcd.cluster_token, &want);
+        if (r < 0) {
+                add(p, "etcd-data", CHECK_FAIL, "set [etcd] name to one of initial-cluster's",
+                    "[etcd] name '%s' is not in initial-cluster", m->cfg.etcd.name);
+                return;
+        }
+        r = target_open(root, &t);
+        if (r >= 0) {
+                r = etcd_data_member(&t, dir, &node, &cluster);
+                target_close(&t);
+        }
+        if (r == -ENOENT)
+                add(p, "etcd-data", CHECK_PASS, NULL,
+                    "%s holds no member yet: %s bootstraps as member %016" PRIx64, dir,
+                    m->cfg.etcd.name, want);
+        else if (r < 0)
+                add(p, "etcd-data", CHECK_FAIL, "move the directory away if it is not etcd's",
+                    "%s: not an etcd data directory kubestrap can read (%s)", dir,
+                    r == -EBADMSG ? "its write-ahead log does not read as etcd's" : strerror(-r));
+        else if (node != want)
+                add(p, "etcd-data", CHECK_FAIL,
+                    "check [etcd] name, cluster-token and initial-cluster, or move the data away",
+                    "%s holds member %016" PRIx64 " of cluster %016" PRIx64
+                    ", but %s with this token and initial-cluster is member %016" PRIx64,
+                    dir, node, cluster, m->cfg.etcd.name, want);
+        else
+                add(p, "etcd-data", CHECK_PASS, NULL,
+                    "%s holds member %016" PRIx64 " (%s) of cluster %016" PRIx64
+                    ": it rejoins, never bootstraps again",
+                    dir, node, m->cfg.etcd.name, cluster);
+}
+
+int preflight_run(const struct model *m, const char *root, bool live, char *const *ignore,
+                  struct preflight *p)
 {
         *p = (struct preflight){0};
         if (live) {
@@ -473,7 +534,8 @@ int preflight_run(const struct model *m, bool live, char *const *ignore, struct 
         if (m->role == NODE_CONTROLLER) {
                 check_pki(p, m);
                 check_dns(p, m);
-                check_etcd_disk(p, m);
+                check_etcd_disk(p, m, live);
+                check_etcd_data(p, m, root);
         }
         for (size_t i = 0; i < p->n; i++) {
                 struct check_result *c = &p->results[i];

@@ -30,7 +30,9 @@ struct preflight {
 /* live: checks of the running machine too (root, ports, swap, systemd, nginx); without it
  * (--root) only the configuration and the PKI. ignore: names whose failure is a warning
  * ("all": every check's). */
-int preflight_run(const struct model *m, bool live, char *const *ignore, struct preflight *ret);
+/* root: the tree the files go to (NULL: /), for what is read from it (etcd's data directory) */
+int preflight_run(const struct model *m, const char *root, bool live, char *const *ignore,
+                  struct preflight *ret);
 void preflight_done(struct preflight *p);
 const char *check_status_to_string(enum check_status s);
 /* Every check's name, for --ignore validation. */

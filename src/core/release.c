@@ -56,3 +56,24 @@ char *release_sidecar_url(const char *file_url, enum digest_alg alg)
 {
         return strjoin3(file_url, ".", digest_alg_to_string(alg));
 }
+
+char *release_etcd_tarball_url(const char *base_url, const char *version, const char *arch)
+{
+        _cleanup_free_ char *rest = NULL;
+        if (asprintf(&rest, "etcd-%s-linux-%s.tar.gz", version, arch) < 0)
+                return NULL;
+        return release_url(base_url, version, rest);
+}
+
+char *release_etcd_sums_url(const char *base_url, const char *version)
+{
+        return release_url(base_url, version, "SHA256SUMS");
+}
+
+char *release_etcd_member(const char *version, const char *arch, const char *name)
+{
+        char *m = NULL;
+        if (asprintf(&m, "etcd-%s-linux-%s/%s", version, arch, name) < 0)
+                return NULL;
+        return m;
+}

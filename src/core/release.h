@@ -17,3 +17,10 @@ char *release_tarball_url(const char *base_url, const char *version, const char 
 char *release_tarball_member(const char *name);
 /* <file-url>.<alg>: the checksum published next to any release file */
 char *release_sidecar_url(const char *file_url, enum digest_alg alg);
+
+/* etcd's release layout (etcd-io/etcd scripts/release), an artifact with its own version:
+ * <base>/<version>/etcd-<version>-linux-<arch>.tar.gz, its digest a line of
+ * <base>/<version>/SHA256SUMS, and the binaries under etcd-<version>-linux-<arch>/. */
+char *release_etcd_tarball_url(const char *base_url, const char *version, const char *arch);
+char *release_etcd_sums_url(const char *base_url, const char *version);
+char *release_etcd_member(const char *version, const char *arch, const char *name);

@@ -406,11 +406,26 @@ static int render_one(const struct model *m, struct target *t, const char *tname
         return 0;
 }
 
+/* The component's unit template for this configuration: etcd's TLS unit (the chapter's) or
+ * its plain-http one (the current edition's), by etcd-servers. */
+static const struct component_template *unit_template(const struct model *m,
+                                                      const struct component *c)
+{
+        for (size_t i = 0; i < c->n_templates; i++) {
+                const struct component_template *ct = &c->templates[i];
+                if (ct->kind != TEMPLATE_UNIT)
+                        continue;
+                if (model_when(m, ct->when))
+                        return ct;
+        }
+        return NULL;
+}
+
 /* A unit file from its template, with the flags block rendered and edited first. */
 static int render_unit(const struct model *m, struct target *t, const struct component *c,
                        struct render_result *res, char **ret_error)
 {
-        const struct component_template *ut = component_template(c, TEMPLATE_UNIT);
+        const struct component_template *ut = unit_template(m, c);
         const struct component_template *ft = component_template(c, TEMPLATE_FLAGS);
         _cleanup_free_ char *flags_text = NULL, *flags_src = NULL, *block = NULL;
         char *unit = NULL, *unit_src = NULL;
@@ -519,7 +534,7 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
         FOREACH_COMPONENT (c)
                 for (size_t i = 0; r >= 0 && model_runs(m, c) && i < c->n_templates; i++) {
                         const struct component_template *ct = &c->templates[i];
-                        if (ct->kind != TEMPLATE_CONFIG)
+                        if (ct->kind != TEMPLATE_CONFIG || !model_when(m, ct->when))
                                 continue;
                         struct lookup_ctx ctx = {.m = m, .component = c, .lb_servers = servers};
                         char *text = NULL, *src = NULL;
@@ -532,7 +547,8 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
                 }
         FOREACH_COMPONENT (c)
                 for (size_t i = 0; r >= 0 && model_runs(m, c) && i < c->n_templates; i++)
-                        if (c->templates[i].kind == TEMPLATE_SITE)
+                        if (c->templates[i].kind == TEMPLATE_SITE &&
+                            model_when(m, c->templates[i].when))
                                 r = render_site(m, t, c, &c->templates[i], res, ret_error);
         if (r < 0) {
                 render_result_free(res);

@@ -123,6 +123,57 @@ static int recorded_units(const struct model *m, const struct state *st, char **
         return 0;
 }
 
+/* Removes name in dirfd and everything below it, through descriptors: never following a link
+ * (a link is removed as itself), so nothing outside the tree can be reached. */
+static int remove_tree_at(int parent, const char *name, unsigned depth)
+{
+        if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+                return 0;
+        if (errno != EISDIR && errno != EPERM)
+                return -errno;
+        if (depth > 64)
+                return -ELOOP;
+        int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        int r = 0;
+        for (struct dirent *de = readdir(d); de && r >= 0; de = readdir(d))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        r = remove_tree_at(dirfd(d), de->d_name, depth + 1);
+        closedir(d);
+        if (r >= 0 && unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                r = -errno;
+        return r;
+}
+
+int reset_etcd_data(const struct model *m, struct target *t, bool purge, struct reset_result *res)
+{
+        if (!model_runs_etcd(m))
+                return 0;
+        const char *dir = m->cfg.etcd.data_dir;
+        _cleanup_close_ int dfd = -1;
+        int r = target_open_dir(t, dir, false, &dfd);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return add_event(res, RESET_FAILED, dir, NULL, r);
+        if (!purge)
+                return add_event(res, RESET_KEPT, dir,
+                                 "etcd's data, the member's; --purge-etcd-data removes it", 0);
+        _cleanup_close_ int pfd = -1;
+        const char *name = NULL;
+        r = res->dry_run ? 0 : target_open_parent(t, dir, false, &pfd, &name);
+        if (r >= 0 && !res->dry_run)
+                r = remove_tree_at(pfd, name, 0);
+        return add_event(res, r < 0 ? RESET_FAILED : RESET_REMOVED, dir, NULL, r < 0 ? r : 0);
+}
+
 /* A server that kubestrap only manages (nginx) keeps running: it reloads when a file in its
  * directory went, so it stops serving our site. */
 static int units_to_reload(const struct model *m, const struct reset_result *res, char ***ret)

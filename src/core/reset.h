@@ -23,6 +23,11 @@ struct reset_event {
         int error;          /* RESET_FAILED: -errno */
 };
 
+struct reset_result;
+/* etcd's data directory is the cluster's, not a file kubestrap installed: an event says it is
+ * kept, unless purge (reset --purge-etcd-data) removes it (not on a dry run). */
+int reset_etcd_data(const struct model *m, struct target *t, bool purge, struct reset_result *res);
+
 struct reset_result {
         bool dry_run; /* nothing was changed: the events say what would be */
         char **units; /* the units stopped and disabled (or that would be) */

@@ -456,8 +456,11 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                 unit_status_done(&st);
         }
 
-        /* the cluster-level step goes through an API server of this host */
-        r = m->role == NODE_CONTROLLER ? rbac_ensure(m, &rep->rbac_applied, ret_error) : 0;
+        /* the cluster-level step goes through an API server of this host; etcd alone
+         * (--etcd-bootstrap) has none to take the objects */
+        r = m->role == NODE_CONTROLLER && !m->only_etcd
+                ? rbac_ensure(m, &rep->rbac_applied, ret_error)
+                : 0;
         if (r < 0)
                 goto finish;
 finish:

@@ -3,10 +3,12 @@
 #include "status.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bus.h"
+#include "etcd.h"
 #include "health.h"
 #include "http.h"
 #include "fileio.h"
@@ -127,6 +129,66 @@ static void version_row(struct status *s, const struct model *m, const struct ca
         http_call_done(&c);
 }
 
+/* The API server's own view of etcd: the "[+]etcd ok" or "[-]etcd failed" line of
+ * /readyz?verbose (the Kubernetes API health endpoints' documented listing). An API server that
+ * lists no etcd check (or does not serve the listing) gets no row: nothing is known then. */
+static void apiserver_etcd_row(struct status *s, const struct ca *ca)
+{
+        if (ca->error < 0)
+                return;
+        _cleanup_free_ char *url = NULL;
+        if (asprintf_safe(&url, "https://127.0.0.1:%u/readyz?verbose", component_api_port()) < 0)
+                return;
+        struct http_call c = {
+            .url = url, .ca_pem = ca->pem, .ca_pem_len = ca->len, .timeout_ms = 3000};
+        int q = http_call_run(&c);
+        const char *line = q >= 0 && c.response ? strstr(c.response, "]etcd ") : NULL;
+        if (line && line - c.response >= 2 && line[-2] == '[') {
+                struct status_row *row = add_row(s, "etcd (apiserver's view)", NULL);
+                if (row) {
+                        size_t l = strcspn(line - 2, "\n");
+                        row->ok = line[-1] == '+';
+                        row->target = strdup(url);
+                        row->detail = strndup(line - 2, l > 200 ? 200 : l);
+                }
+        }
+        http_call_done(&c);
+}
+
+/* One row per etcd member as the local member lists them: its ID, whether it leads, and its
+ * own /health at its client URL (so a member that is down is named). */
+static void etcd_rows(struct status *s, const struct model *m, const char *root)
+{
+        struct etcd_cluster c;
+        if (etcd_cluster_collect(m, root, &c) < 0) {
+                s->oom = true;
+                return;
+        }
+        if (c.error) {
+                struct status_row *row = add_row(s, "etcd members", NULL);
+                if (row) {
+                        row->detail = strdup(c.error);
+                        row->target = strdup("127.0.0.1:2379");
+                }
+        }
+        for (size_t i = 0; i < c.n; i++) {
+                const struct etcd_member *e = &c.members[i];
+                _cleanup_free_ char *label =
+                    strjoin3("etcd member ", e->name[0] ? e->name : "?", NULL);
+                struct status_row *row = label ? add_row(s, label, NULL) : NULL;
+                if (!row)
+                        break;
+                row->ok = e->healthy;
+                row->target = strdup(e->client_url ? e->client_url : "-");
+                asprintf_safe(&row->detail, "id %016" PRIx64 "%s, %s", e->id,
+                              e->leader ? ", leader" : "",
+                              e->healthy  ? "healthy"
+                              : e->detail ? e->detail
+                                          : "not healthy");
+        }
+        etcd_cluster_done(&c);
+}
+
 int status_collect(const struct model *m, const char *root, struct status *s)
 {
         *s = (struct status){.all_ok = true};
@@ -163,12 +225,18 @@ int status_collect(const struct model *m, const char *root, struct status *s)
         if (ca.error == -ENOMEM)
                 s->oom = true;
         const struct component *api = component_api();
-        if (api && model_runs(m, api))
+        bool api_here = api && model_runs(m, api);
+        bool etcd_here = model_runs_etcd(m);
+        if (api_here && etcd_here)
+                apiserver_etcd_row(s, &ca);
+        if (api_here)
                 version_row(s, m, &ca, "version (local)", "127.0.0.1");
         version_row(s, m, &ca, "version (public)", m->cfg.cluster.public_address);
         backend_rows(s, m, &ca);
         free(ca.pem);
         free(ca.path);
+        if (etcd_here)
+                etcd_rows(s, m, root);
         for (size_t i = 0; i < s->n; i++)
                 s->all_ok = s->all_ok && (s->rows[i].ok || s->rows[i].info);
         return s->oom ? -ENOMEM : 0;

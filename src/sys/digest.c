@@ -212,6 +212,41 @@ int digest_parse_sidecar(const char *text, size_t len, enum digest_alg alg, cons
         return digest_normalize_hex(alg, hex, ret);
 }
 
+int digest_parse_sums(const char *text, size_t len, enum digest_alg alg, const char *name,
+                      char ret[DIGEST_HEX_MAX])
+{
+        if (memchr(text, 0, len))
+                return -EBADMSG;
+        for (const char *p = text; p < text + len;) {
+                const char *nl = memchr(p, '\n', (size_t)(text + len - p));
+                size_t l = nl ? (size_t)(nl - p) : (size_t)(text + len - p);
+                /* every line must be well formed, not only ours: a damaged list is not read */
+                if (l > 0) {
+                        int r = digest_parse_sidecar(p, l, alg, NULL, ret);
+                        if (r < 0)
+                                return r;
+                        const char *fname = p + digest_hex_len(alg);
+                        size_t flen = l - digest_hex_len(alg);
+                        while (flen > 0 && (*fname == ' ' || *fname == '\t' || *fname == '*')) {
+                                fname++;
+                                flen--;
+                        }
+                        if (flen > 0 && fname[flen - 1] == '\r')
+                                flen--;
+                        if (flen == strlen(name) && memcmp(fname, name, flen) == 0)
+                                return 0;
+                }
+                p += l + 1;
+        }
+        return -ENOENT;
+}
+
+int digest_sha1_raw(const void *data, size_t len, unsigned char ret[20])
+{
+        unsigned int n = 0;
+        return EVP_Digest(data, len, ret, &n, EVP_sha1(), NULL) == 1 && n == 20 ? 0 : -EIO;
+}
+
 int base64_decode(const char *in, char **ret, size_t *ret_len)
 {
         size_t l = strlen(in);

@@ -26,6 +26,13 @@ static inline void digest_freep(struct digest **d)
         digest_free(*d);
 }
 
+/* A checksum list (SHA256SUMS: "<hex>  <name>" per line): the digest of the line naming name
+ * exactly. -ENOENT when no line does, -EBADMSG when a line is malformed. */
+int digest_parse_sums(const char *text, size_t len, enum digest_alg alg, const char *name,
+                      char ret[DIGEST_HEX_MAX]);
+/* SHA-1, raw: not for verifying anything, only to compute an identifier that is defined with
+ * it (an etcd member ID). */
+int digest_sha1_raw(const void *data, size_t len, unsigned char ret[20]);
 int digest_buffer(enum digest_alg alg, const void *data, size_t len, char ret[DIGEST_HEX_MAX]);
 /* Hashes an open file from its current position to the end. */
 int digest_fd(int fd, enum digest_alg alg, char ret[DIGEST_HEX_MAX]);

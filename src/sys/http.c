@@ -2,12 +2,123 @@
  * many at once over the multi interface (HTTP/2 multiplexed when the server offers it). */
 #include "http.h"
 
+/* The functions below are called through pointers: curl's type-checking macros would wrap
+ * their names. The option types are checked by the tests that run every transfer. */
+#define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
+
+/* libcurl is loaded when a transfer or a probe first needs it, not at start: it brings some
+ * 35 libraries (GnuTLS, Kerberos, LDAP, libssh2...) whose mapping and constructors were most
+ * of a no-op apply's run time. Done like archive.c: one pointer per function, resolved once. */
+#define HTTP_SONAME "libcurl.so.4"
+#define CURL_SYMBOLS(X)                                                                            \
+        X(curl_easy_cleanup)                                                                       \
+        X(curl_easy_getinfo)                                                                       \
+        X(curl_easy_init)                                                                          \
+        X(curl_easy_perform)                                                                       \
+        X(curl_easy_setopt)                                                                        \
+        X(curl_easy_strerror)                                                                      \
+        X(curl_free)                                                                               \
+        X(curl_global_init)                                                                        \
+        X(curl_multi_add_handle)                                                                   \
+        X(curl_multi_cleanup)                                                                      \
+        X(curl_multi_info_read)                                                                    \
+        X(curl_multi_init)                                                                         \
+        X(curl_multi_perform)                                                                      \
+        X(curl_multi_poll)                                                                         \
+        X(curl_multi_remove_handle)                                                                \
+        X(curl_multi_setopt)                                                                       \
+        X(curl_slist_append)                                                                       \
+        X(curl_slist_free_all)                                                                     \
+        X(curl_url)                                                                                \
+        X(curl_url_cleanup)                                                                        \
+        X(curl_url_get)                                                                            \
+        X(curl_url_set)                                                                            \
+        X(curl_version)
+
+#define DECLARE_SYM(name) static __typeof__(name) *sym_##name;
+CURL_SYMBOLS(DECLARE_SYM)
+#undef DECLARE_SYM
+
+/* Why libcurl could not be had, kept for every later caller: dlerror() says it only once. */
+static char *load_error;
+static int load_result;
+static void *handle; /* kept, so the library is seen to stay in use */
+
+/* Once per run, whichever thread asks first (the tarball stream fetches on a thread of its
+ * own): libcurl loaded and initialised, or load_error saying why (the soname and the package
+ * to install). The library stays loaded for the rest of the run. */
+static void load_curl(void)
+{
+        void *h = dlopen(HTTP_SONAME, RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+                const char *why = dlerror();
+                asprintf_safe(&load_error, "cannot load %s (%s): install libcurl4", HTTP_SONAME,
+                              why ? why : "no reason given");
+                load_result = -ELIBACC;
+                return;
+        }
+#define RESOLVE_SYM(name)                                                                          \
+        sym_##name = (__typeof__(sym_##name))dlsym(h, #name);                                      \
+        if (!sym_##name) {                                                                         \
+                asprintf_safe(&load_error, "%s lacks %s: libcurl 7.85 or later is needed",         \
+                              HTTP_SONAME, #name);                                                 \
+                dlclose(h);                                                                        \
+                load_result = -ELIBACC;                                                            \
+                return;                                                                            \
+        }
+        CURL_SYMBOLS(RESOLVE_SYM)
+#undef RESOLVE_SYM
+        if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                /* not closed: curl may have started threads */
+                asprintf_safe(&load_error, "%s did not initialise (curl_global_init)", HTTP_SONAME);
+                load_result = -ELIBACC;
+        }
+        handle = h;
+}
+
+/* 0 once libcurl is there; else -ELIBACC, with load_error saying why. */
+static int http_init(void)
+{
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, load_curl);
+        return load_result;
+}
+
+/* curl.h defines these three as macros of themselves, for its own reasons */
+#undef curl_easy_getinfo
+#undef curl_easy_setopt
+#undef curl_multi_setopt
+#define curl_easy_cleanup        sym_curl_easy_cleanup
+#define curl_easy_getinfo        sym_curl_easy_getinfo
+#define curl_easy_init           sym_curl_easy_init
+#define curl_easy_perform        sym_curl_easy_perform
+#define curl_easy_setopt         sym_curl_easy_setopt
+#define curl_easy_strerror       sym_curl_easy_strerror
+#define curl_free                sym_curl_free
+#define curl_multi_add_handle    sym_curl_multi_add_handle
+#define curl_multi_cleanup       sym_curl_multi_cleanup
+#define curl_multi_info_read     sym_curl_multi_info_read
+#define curl_multi_init          sym_curl_multi_init
+#define curl_multi_perform       sym_curl_multi_perform
+#define curl_multi_poll          sym_curl_multi_poll
+#define curl_multi_remove_handle sym_curl_multi_remove_handle
+#define curl_multi_setopt        sym_curl_multi_setopt
+#define curl_slist_append        sym_curl_slist_append
+#define curl_slist_free_all      sym_curl_slist_free_all
+#define curl_url                 sym_curl_url
+#define curl_url_cleanup         sym_curl_url_cleanup
+#define curl_url_get             sym_curl_url_get
+#define curl_url_set             sym_curl_url_set
+#define curl_version             sym_curl_version
 
 struct progress_ctx {
         http_progress_t fn;
@@ -22,20 +133,10 @@ struct easy_ctx {
         char errbuf[CURL_ERROR_SIZE];
 };
 
-static int http_init(void)
-{
-        static int initialized = 0;
-        if (!initialized) {
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                        return -EIO;
-                initialized = 1;
-        }
-        return 0;
-}
-
 const char *http_library_version(void)
 {
-        return curl_version();
+        /* "kubestrap version" names the libcurl it would use, so it loads it */
+        return http_init() >= 0 ? curl_version() : load_error;
 }
 
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -290,8 +391,16 @@ int http_run(struct http_transfer *t, size_t n, const struct http_options *o,
              http_progress_t progress, void *userdata)
 {
         int r = http_init();
-        if (r < 0)
-                return r;
+        if (r < 0) {
+                /* each transfer says why, so the reason reaches the user with its URL; none is
+                 * worth another attempt */
+                for (size_t i = 0; i < n; i++) {
+                        http_transfer_reset(&t[i]);
+                        t[i].result = r;
+                        asprintf_safe(&t[i].error, "%s", load_error);
+                }
+                return 0;
+        }
         CURLM *m = curl_multi_init();
         struct easy_ctx *ctx = calloc(n ? n : 1, sizeof(*ctx));
         if (!m || !ctx) {
@@ -374,8 +483,10 @@ int http_call_run(struct http_call *c)
         struct mem_sink m = {.max = 1 << 20};
         struct curl_slist *headers = NULL;
         int r = http_init();
-        if (r < 0)
+        if (r < 0) {
+                asprintf_safe(&c->error, "%s", load_error);
                 return r;
+        }
         CURL *e = curl_easy_init();
         if (!e)
                 return -ENOMEM;

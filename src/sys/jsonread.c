@@ -153,3 +153,42 @@ int jevent_with_host(const struct jevent *e, const char *host, char **ret)
         *ret = copy;
         return 0;
 }
+
+/* A member of another event as an event of its own: it holds a reference of its own. */
+static int wrap(json_object *v, struct jevent **ret)
+{
+        struct jevent *n = malloc(sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        n->obj = json_object_get(v);
+        *ret = n;
+        return 0;
+}
+
+int jevent_object_at(const struct jevent *e, const char *key, size_t i, struct jevent **ret)
+{
+        json_object *a = member(e, key, json_type_array);
+        json_object *v =
+            a && i < json_object_array_length(a) ? json_object_array_get_idx(a, i) : NULL;
+        if (!v)
+                return -ENOENT;
+        if (!json_object_is_type(v, json_type_object))
+                return -EBADMSG;
+        return wrap(v, ret);
+}
+
+const char *jevent_str_at(const struct jevent *e, const char *key, size_t i)
+{
+        json_object *a = member(e, key, json_type_array);
+        json_object *v =
+            a && i < json_object_array_length(a) ? json_object_array_get_idx(a, i) : NULL;
+        return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+int jevent_object(const struct jevent *e, const char *key, struct jevent **ret)
+{
+        json_object *v = member(e, key, json_type_object);
+        if (!v)
+                return -ENOENT;
+        return wrap(v, ret);
+}

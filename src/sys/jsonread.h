@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct jevent;
 
@@ -22,6 +23,13 @@ const char *jevent_str(const struct jevent *e, const char *key);
 long long jevent_int(const struct jevent *e, const char *key, long long def);
 /* A top-level boolean member, or def when it is missing or not a boolean. */
 bool jevent_bool(const struct jevent *e, const char *key, bool def);
+/* Element i of the array member key, when it is an object, as a jevent of its own (freed by
+ * the caller): -ENOENT past the end or without the array, -EBADMSG for another type. */
+int jevent_object_at(const struct jevent *e, const char *key, size_t i, struct jevent **ret);
+/* Element i of the array member key when it is a string, else NULL. */
+const char *jevent_str_at(const struct jevent *e, const char *key, size_t i);
+/* The object member key as a jevent of its own; -ENOENT when missing or another type. */
+int jevent_object(const struct jevent *e, const char *key, struct jevent **ret);
 /* The event's scalar members but "event" and "host" as "key=value key=value", in their order,
  * for a person; nested values are shown as "key=…". */
 int jevent_to_text(const struct jevent *e, char **ret);

@@ -150,6 +150,30 @@ p0=$(proxy_lines)
 https_proxy=$PROXY no_proxy='' curl -s -o /dev/null --max-time 5 https://127.0.0.1:6443/healthz || true
 tap_is "$(targets "$p0")" 127.0.0.1:6443 "while curl in the same environment is tunnelled to 127.0.0.1:6443"
 
+# --- [etcd]: its release tarball and SHA256SUMS go through the same tunnel --------------------
+# (a real etcd release layout, built from Debian's binaries; skipped without them)
+if command -v etcd >/dev/null && command -v etcdctl >/dev/null; then
+        EV=v3.4.23 ET=etcd-v3.4.23-linux-amd64.tar.gz
+        mkdir -p "$WORK/etcd-rel/etcd-$EV-linux-amd64" "$MIRROR_WWW/etcd/$EV"
+        cp /usr/bin/etcd /usr/bin/etcdctl "$WORK/etcd-rel/etcd-$EV-linux-amd64/"
+        tar -C "$WORK/etcd-rel" -czf "$MIRROR_WWW/etcd/$EV/$ET" "etcd-$EV-linux-amd64"
+        (cd "$MIRROR_WWW/etcd/$EV" && sha256sum "$ET" > SHA256SUMS)
+        chmod -R a+rX "$MIRROR_WWW/etcd"
+        printf '\n[etcd]\nversion = %s\nbase-url = %s/etcd\nname = controller-0\n' "$EV" "$MIRROR_URL" > "$WORK/etcd.conf.add"
+        cat "$CONF" "$WORK/etcd.conf.add" > "$WORK/etcd.conf"; chmod 0644 "$WORK/etcd.conf"
+        R=$WORK/root-etcd-proxy
+        mkdir "$R"
+        n0=$(requests) p0=$(proxy_lines)
+        https_proxy=$PROXY no_proxy='' ks -c "$WORK/etcd.conf" --root "$R" apply
+        tap_is "$RC" 0 "apply with [etcd] through the proxy succeeds"
+        tap_is "$(targets "$p0" | wc -l)" "$(connections "$n0")" "every connection, etcd's too, went through the tunnel"
+        tap_is "$(tail -n +$((n0 + 1)) "$MIRROR_ACCESS_LOG" | grep -c "/etcd/$EV/\(SHA256SUMS\|$ET\) HTTP")" 2 \
+                "etcd's SHA256SUMS and tarball were among them"
+        tap_ok "etcd is byte-identical to Debian's" cmp /usr/bin/etcd "$R/usr/local/bin/etcd"
+else
+        for _ in 1 2 3 4; do tap_skip "[etcd] through the proxy" "Debian's etcd is not installed"; done
+fi
+
 # --- a proxy that refuses the tunnel: named as such, and not retried -------------------------
 # The same proxy, now allowing CONNECT to port 443 only: the mirror's port is refused (403).
 proxy_stop

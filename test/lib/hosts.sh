@@ -414,6 +414,16 @@ _hosts_lock() {
     fi
 }
 
+# hosts_unlocked CMD...: runs CMD without the lock's descriptor, for what may outlive the test
+# (a tmux server): holding it would keep every later run waiting for the lock.
+hosts_unlocked() {
+    if [ -n "${_HOSTS_LOCK_FD:-}" ]; then
+        "$@" {_HOSTS_LOCK_FD}>&-
+    else
+        "$@"
+    fi
+}
+
 _hosts_unlock() {
     [ -n "${_HOSTS_LOCK_FD:-}" ] || return 0
     exec {_HOSTS_LOCK_FD}>&-

@@ -64,8 +64,10 @@ for line in open(sys.argv[1], encoding="utf-8"):
 
 # --- tmux: one synchronized pane per host, the seed's way ---------------------------------------
 if command -v tmux >/dev/null; then
+        # A tmux server outlives its client: it must not inherit the test hosts' lock, or a run
+        # that dies before kill-server leaves every later run waiting for the lock.
         export KUBESTRAP_TMUX_SOCKET=ks-test-$$
-        ks tmux --type 'hostname; echo done-$((6*7))' controller-0 controller-1 controller-2
+        hosts_unlocked ks tmux --type 'hostname; echo done-$((6*7))' controller-0 controller-1 controller-2
         tap_is "$RC" 0 "kubestrap tmux opens the window"
         panes=$(tmux -L "$KUBESTRAP_TMUX_SOCKET" list-panes -t kubestrap:controllers -F '#{pane_id}')
         tap_is "$(printf '%s\n' "$panes" | wc -l)" 3 "one pane per host"
@@ -94,7 +96,7 @@ if command -v tmux >/dev/null; then
         } > "$wd/tmux20.conf"
         chmod 0644 "$wd/tmux20.conf"
         export KUBESTRAP_TMUX_SOCKET=ks-test20-$$
-        tmux -L "$KUBESTRAP_TMUX_SOCKET" -f /dev/null new-session -d -s keep
+        hosts_unlocked tmux -L "$KUBESTRAP_TMUX_SOCKET" -f /dev/null new-session -d -s keep
         tmux -L "$KUBESTRAP_TMUX_SOCKET" set-option -g remain-on-exit on
         set +e; "$KUBESTRAP" -c "$wd/tmux20.conf" tmux > "$wd/out" 2>&1; RC=$?; set -e
         tap_is "$RC" 0 "kubestrap tmux with 20 hosts"

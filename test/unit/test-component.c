@@ -37,7 +37,8 @@ static void test_rows(void)
         FOREACH_COMPONENT (c) {
                 apis += c->serves_api;
                 ok(endswith(c->unit, ".service"), "%s: unit %s is a service", c->name, c->unit);
-                ok(!!c->binary != !!c->package, "%s: one provider, a binary or a package", c->name);
+                ok(!!c->binary + !!c->package + !!c->artifact == 1,
+                   "%s: one provider, a binary, a package or an artifact of its own", c->name);
                 bool bin_known = !c->binary;
                 for (int b = 0; c->binary && b < _BINARY_MAX; b++)
                         bin_known = bin_known || streq(binary_names[b], c->binary);
@@ -113,7 +114,8 @@ static void test_order(void)
                         respects = respects && d && before;
                 }
         ok(respects, "start order puts every component after what it needs");
-        is_str(order[0]->name, "kube-apiserver", "the API server starts first");
+        is_str(order[0]->name, "etcd", "etcd starts first (when [etcd] turns it on)");
+        is_str(order[1]->name, "kube-apiserver", "then the API server");
         is_int(component_start_order(order, n_components - 1), -ENOBUFS, "short array refused");
         free(order);
 }

@@ -133,9 +133,11 @@ static void test_state_release(void)
 static void test_waves(void)
 {
         const struct component *api = component_api();
-        ok(api && service_wave(api) == 0, "kube-apiserver is in the first wave");
+        const struct component *etcd = component_find("etcd");
+        ok(etcd && service_wave(etcd) == 0, "etcd is in the first wave");
+        ok(api && service_wave(api) == 1, "kube-apiserver is in the next, once etcd is healthy");
         FOREACH_COMPONENT (c) {
-                if (c == api || c->role != api->role)
+                if (c == api || c == etcd || c->role != api->role)
                         continue; /* a load balancer's haproxy runs on hosts of its own */
                 ok(service_wave(c) > service_wave(api),
                    "%s restarts after kube-apiserver is healthy", c->name);

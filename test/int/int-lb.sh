@@ -111,6 +111,22 @@ tap_unlike "$list" 'key|kubeconfig|encryption-config' "and no key, kubeconfig or
 ks -c "$CONF" --host controller-0 fetch --bundle "$WORK/ctl.ks"
 tap_like "$(tar -tf "$WORK/ctl.ks")" '/pki/ca-key\.pem$' "a controller's bundle still has its keys"
 
+# the same inventory with [etcd]: the controllers run etcd, the load balancer none of it
+cp "$WORK/inventory.conf" "$CONF"
+printf '\n[etcd]\nversion = v3.4.23\n' >> "$CONF"
+mkdir -p "$WORK/lb2"
+ks -c "$CONF" --root "$WORK/lb2" --host lb-0 apply
+tap_is "$RC" 0 "apply on the lb host with [etcd] (--root)"
+[ "$RC" = 0 ] || tap_diag "$ERR"
+tap_is "$(cd "$WORK/lb2" && find . -type f ! -path './var/lib/kubestrap/*' | sort | tr '\n' ' ')" \
+        "./etc/haproxy/haproxy.cfg ./var/lib/kubernetes/ca.pem " \
+        "it still gets haproxy.cfg and the cluster CA only: no etcd binary, unit or key"
+# a directory at etcd's data-dir there is not kubestrap's: no etcd runs on a load balancer
+mkdir -p "$WORK/lb2/var/lib/etcd/member"
+ks -c "$CONF" --root "$WORK/lb2" --host lb-0 reset --dry-run --purge-etcd-data
+tap_is "$RC" 0 "reset --dry-run --purge-etcd-data on the lb host"
+tap_unlike "$OUT$ERR" 'etcd' "names no etcd data directory to keep or remove"
+
 # cloud-init's config has no inventory: it would make the lb host a controller
 ks -c "$CONF" --host lb-0 cloud-init
 tap_is "$RC" 2 "cloud-init for the lb host is refused"

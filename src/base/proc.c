@@ -27,7 +27,10 @@ int proc_run_with(char *const argv[], const struct proc_options *o, char **ret_o
         posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
         if (!o || !o->stdout_only)
                 posix_spawn_file_actions_adddup2(&fa, pfd[1], STDERR_FILENO);
-        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        if (o && o->stdin_fd > 0)
+                posix_spawn_file_actions_adddup2(&fa, o->stdin_fd, STDIN_FILENO);
+        else
+                posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         pid_t pid;
         int r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
         posix_spawn_file_actions_destroy(&fa);

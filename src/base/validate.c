@@ -357,6 +357,18 @@ int validate_name(const char *s, const char **ret_reason)
         return 0;
 }
 
+int validate_gcp_name(const char *s, const char **ret_reason)
+{
+        size_t n = strlen(s);
+        bool ok = n >= 1 && n <= 63 && s[0] >= 'a' && s[0] <= 'z' && s[n - 1] != '-';
+        for (const char *p = s; ok && *p; p++)
+                ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-';
+        if (!ok)
+                return fail(ret_reason, "expected a Google Cloud name: a lower-case letter, then "
+                                        "lower-case letters, digits and '-' (at most 63)");
+        return 0;
+}
+
 int validate_flag_name(const char *s, const char **ret_reason)
 {
         if (!*s || s[0] == '-')

@@ -22,5 +22,8 @@ int validate_version_or_marker(const char *s, const char **ret_reason);
 int validate_abs_path(const char *s, const char **ret_reason);
 int validate_uint(const char *s, unsigned min, unsigned max, const char **ret_reason);
 int validate_name(const char *s, const char **ret_reason);
+/* A Google Cloud resource name (network, region): a lower-case letter, then lower-case letters,
+ * digits and '-', not ending in '-', at most 63 characters. Safe as one shell word. */
+int validate_gcp_name(const char *s, const char **ret_reason);
 int validate_flag_name(const char *s, const char **ret_reason);
 int validate_flag_value(const char *s, const char **ret_reason);

@@ -94,6 +94,14 @@ static int cmd_cloud_init(struct cmd_ctx *ctx)
         int r = cmd_load_model(ctx, &m);
         if (r != EXIT_OK)
                 return r;
+        /* the config it writes has no inventory: the node would boot as a controller */
+        if (m->role != NODE_CONTROLLER) {
+                log_error("cloud-init: [host %s] has role = %s; cloud-init provisions "
+                          "controllers (provision a load balancer with fanout, or apply --host)",
+                          ctx->host, node_role_to_string(m->role));
+                model_free(m);
+                return EXIT_USAGE;
+        }
         _cleanup_strv_free_ char **over = NULL;
         _cleanup_free_ char *ini = NULL;
         /* on the node, the files are where this user-data puts them */

@@ -90,16 +90,37 @@ static int resolve_marker(struct model *m, char *const *verb_argv)
         return EXIT_OK;
 }
 
+/* The bundle for the hosts of m's role, into a new file of ours. */
+static int write_bundle(const struct model *m, const char *path, const char *config_path,
+                        char **ret_error)
+{
+        _cleanup_close_ int fd =
+            open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        return bundle_write(fd, m, config_path, NULL, 0, ret_error);
+}
+
 /* A new etcd cluster is healthy only once a quorum of its members runs, and a new member's
  * start job (Type=notify) only returns then: a rolling apply would wait on its first host for
  * ever. So --serial first runs "apply --etcd-bootstrap" on every host at once, which installs
  * and starts etcd alone where its data directory holds no member yet and leaves every other
  * host alone; then the rolling pass finds etcd healthy, and a member with data only ever
  * restarts in it, one at a time. Returns an exit code. */
-static int etcd_first_pass(const struct model *m, const struct host *const *hosts, size_t n,
+static int etcd_first_pass(const struct model *m, const struct host *const *all, size_t n_all,
                            const struct fanout_options *o)
 {
-        if (!o->serial || !m->etcd || n < 2 || !streq(o->verb_argv[0], "apply"))
+        if (!o->serial || !m->etcd || !streq(o->verb_argv[0], "apply"))
+                return EXIT_OK;
+        /* only the controllers run a member: a load balancer has no etcd to bring up */
+        _cleanup_free_ const struct host **hosts = calloc(n_all ? n_all : 1, sizeof(*hosts));
+        if (!hosts)
+                return log_error_errno(-ENOMEM, "fanout: %m"), EXIT_RUN_FAILED;
+        size_t n = 0;
+        for (size_t k = 0; k < n_all; k++)
+                if (all[k]->role == NODE_CONTROLLER)
+                        hosts[n++] = all[k];
+        if (n < 2)
                 return EXIT_OK;
         _cleanup_strv_free_ char **argv = NULL;
         int r = 0;
@@ -134,6 +155,8 @@ static int etcd_first_pass(const struct model *m, const struct host *const *host
                           bad);
                 return EXIT_RUN_FAILED;
         }
+        /* where the first pass ends and the roll begins, for whoever reads the output */
+        report_note("fanout: etcd's first pass is done on %zu host(s); now one host at a time", n);
         return EXIT_OK;
 }
 
@@ -188,7 +211,7 @@ static int cmd_fanout(struct cmd_ctx *ctx)
 
         /* One bundle for all: config, PKI, templates (each node fetches its binaries). It and
          * ssh's control sockets live in a directory only we can enter. */
-        _cleanup_free_ char *dir = NULL, *path = NULL, *err = NULL;
+        _cleanup_free_ char *dir = NULL, *path = NULL, *lb_path = NULL, *err = NULL;
         r = fanout_private_dir(&dir);
         if (r < 0) {
                 log_error_errno(r, "fanout: cannot make a private directory for ssh: %m");
@@ -196,12 +219,18 @@ static int cmd_fanout(struct cmd_ctx *ctx)
                 return EXIT_RUN_FAILED;
         }
         path = path_join(dir, "bundle");
-        int fd = path ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
-        r = !path    ? -ENOMEM
-            : fd < 0 ? -errno
-                     : bundle_write(fd, m, ctx->config_path, NULL, 0, &err);
-        if (fd >= 0)
-                close(fd);
+        r = path ? write_bundle(m, path, ctx->config_path, &err) : -ENOMEM;
+        /* a load balancer's own, without the keys it has no use for */
+        bool lb = false;
+        for (size_t k = 0; k < n; k++)
+                lb = lb || hosts[k]->role == NODE_LB;
+        if (r >= 0 && lb) {
+                lb_path = path_join(dir, "bundle-lb");
+                enum node_role was = m->role;
+                m->role = NODE_LB;
+                r = lb_path ? write_bundle(m, lb_path, ctx->config_path, &err) : -ENOMEM;
+                m->role = was;
+        }
         if (r < 0) {
                 log_error("fanout: cannot make the bundle: %s", err ? err : strerror(-r));
                 fanout_private_dir_remove(dir);
@@ -209,6 +238,7 @@ static int cmd_fanout(struct cmd_ctx *ctx)
                 return EXIT_RUN_FAILED;
         }
         o.bundle_path = path;
+        o.lb_bundle_path = lb_path;
         o.private_dir = dir;
         if (cmd_opt(ctx, "group") && !(g.held = calloc(n ? n : 1, sizeof(*g.held)))) {
                 log_error_errno(-ENOMEM, "fanout: %m");

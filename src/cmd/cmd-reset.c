@@ -60,7 +60,8 @@ static int cmd_reset(struct cmd_ctx *ctx)
         if (r < 0)
                 goto out;
         /* nothing installed, but etcd's data may still be there (kept by an earlier reset) */
-        bool etcd_data = m->etcd && target_open_dir(&t, m->cfg.etcd.data_dir, false, &data_fd) >= 0;
+        bool etcd_data =
+            model_runs_etcd(m) && target_open_dir(&t, m->cfg.etcd.data_dir, false, &data_fd) >= 0;
         if (st->n == 0 && !etcd_data) {
                 report_reset_nothing(t.root);
                 r = 0;

@@ -33,6 +33,7 @@ static const struct command *const commands[] = {
         &cmd_tmux_entry,
         &cmd_cloud_init_entry,
         &cmd_cache_entry,
+        &cmd_lb_entry,
         &cmd_validate_entry,
         &cmd_version_entry,
 };

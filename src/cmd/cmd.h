@@ -72,6 +72,7 @@ extern const struct command cmd_fanout_entry;
 extern const struct command cmd_tmux_entry;
 extern const struct command cmd_cloud_init_entry;
 extern const struct command cmd_cache_entry;
+extern const struct command cmd_lb_entry;
 extern const struct command cmd_validate_entry;
 extern const struct command cmd_version_entry;
 

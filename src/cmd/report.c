@@ -515,6 +515,8 @@ void report_status(const struct status *s)
                         json_int(&e, "restarts", r->restarts);
                         json_str(&e, "target", r->target);
                         json_bool(&e, "ok", r->ok);
+                        if (r->info)
+                                json_bool(&e, "counted", false);
                         json_str(&e, "detail", r->detail);
                         json_end(&e);
                 }
@@ -527,8 +529,11 @@ void report_status(const struct status *s)
                 if (r->pid)
                         snprintf(pid, sizeof(pid), "%u", r->pid);
                 printf("%-24s %-32s %-17s %7s %s %s (%s)\n", r->component, r->unit,
-                       r->state ? r->state : "-", pid, r->ok ? "ok  " : "FAIL", r->detail,
-                       r->target ? r->target : "-");
+                       r->state ? r->state : "-", pid,
+                       r->ok     ? "ok  "
+                       : r->info ? "down"
+                                 : "FAIL",
+                       r->detail, r->target ? r->target : "-");
         }
         fflush(stdout);
 }

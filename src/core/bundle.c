@@ -100,6 +100,9 @@ int bundle_write(int out_fd, const struct model *m, const char *config_path,
         }
         const char *pki = m->cfg.pki.source_dir;
         for (size_t i = 0; i < n_pki_files && r >= 0; i++) {
+                /* a load balancer's bundle carries the cluster CA, none of the keys */
+                if (m->role != NODE_CONTROLLER && !model_needs_pki(m, pki_files[i].name))
+                        continue;
                 const char *name = model_pki_name(m, pki_files[i].name);
                 _cleanup_free_ char *as = strjoin3("pki/", name, NULL);
                 /* admin's files are only needed for the cluster-level steps */

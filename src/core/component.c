@@ -27,8 +27,8 @@ static const struct flag_rule apiserver_flag_rules[] = {
     {FLAG_NEEDS_ETCD_TLS, {0, 0}, "etcd-keyfile", "etcd-servers is plain http"},
 };
 static const struct component_template apiserver_templates[] = {
-    {TEMPLATE_UNIT, "kube-apiserver.service", NULL, TEMPLATE_ALWAYS},
-    {TEMPLATE_FLAGS, "kube-apiserver.flags", NULL, TEMPLATE_ALWAYS},
+    {TEMPLATE_UNIT, "kube-apiserver.service", NULL, WHEN_ALWAYS},
+    {TEMPLATE_FLAGS, "kube-apiserver.flags", NULL, WHEN_ALWAYS},
 };
 static const char *const apiserver_pki[] = {"ca.pem",
                                             "ca-key.pem",
@@ -43,8 +43,8 @@ static const struct component_port cm_ports[] = {{10257, "health"}};
 static const struct component_probe cm_probes[] = {
     {10257, "/healthz", PROBE_TLS_INSECURE, NULL, {0, 0}, NULL}};
 static const struct component_template cm_templates[] = {
-    {TEMPLATE_UNIT, "kube-controller-manager.service", NULL, TEMPLATE_ALWAYS},
-    {TEMPLATE_FLAGS, "kube-controller-manager.flags", NULL, TEMPLATE_ALWAYS},
+    {TEMPLATE_UNIT, "kube-controller-manager.service", NULL, WHEN_ALWAYS},
+    {TEMPLATE_FLAGS, "kube-controller-manager.flags", NULL, WHEN_ALWAYS},
 };
 static const char *const cm_pki[] = {"ca.pem", "ca-key.pem", "service-account-key.pem",
                                      "kube-controller-manager.kubeconfig", NULL};
@@ -66,9 +66,9 @@ static const struct component_value sched_values[] = {
     {"config-api", {25, 0}, "kubescheduler.config.k8s.io/v1"},
 };
 static const struct component_template sched_templates[] = {
-    {TEMPLATE_UNIT, "kube-scheduler.service", NULL, TEMPLATE_ALWAYS},
-    {TEMPLATE_FLAGS, "kube-scheduler.flags", NULL, TEMPLATE_ALWAYS},
-    {TEMPLATE_CONFIG, "kube-scheduler.yaml", NULL, TEMPLATE_ALWAYS},
+    {TEMPLATE_UNIT, "kube-scheduler.service", NULL, WHEN_ALWAYS},
+    {TEMPLATE_FLAGS, "kube-scheduler.flags", NULL, WHEN_ALWAYS},
+    {TEMPLATE_CONFIG, "kube-scheduler.yaml", NULL, WHEN_ALWAYS},
 };
 static const char *const sched_pki[] = {"kube-scheduler.kubeconfig", NULL};
 
@@ -77,7 +77,7 @@ static const struct component_port nginx_ports[] = {{80, "health proxy"}};
 static const struct component_probe nginx_probes[] = {
     {80, "/healthz", PROBE_PLAIN_HTTP, "kubernetes.default.svc.cluster.local", {0, 0}, NULL}};
 static const struct component_template nginx_templates[] = {
-    {TEMPLATE_SITE, "nginx-healthz.conf", "kubernetes.default.svc.cluster.local", TEMPLATE_ALWAYS},
+    {TEMPLATE_SITE, "nginx-healthz.conf", "kubernetes.default.svc.cluster.local", WHEN_ALWAYS},
 };
 static const char *const nginx_pki[] = {"ca.pem", NULL};
 static const char *const nginx_check[] = {"nginx", "-t", NULL};
@@ -88,14 +88,42 @@ static const struct component_port etcd_ports[] = {{2379, "client"}, {2380, "pee
 static const struct component_probe etcd_probes[] = {
     {2379, "/health", PROBE_ETCD_CLIENT, NULL, {0, 0}, "\"health\":\"true\""}};
 static const struct component_template etcd_templates[] = {
-    {TEMPLATE_UNIT, "etcd.service", NULL, TEMPLATE_ETCD_TLS},
-    {TEMPLATE_UNIT, "etcd-http.service", "etcd.service", TEMPLATE_ETCD_HTTP},
+    {TEMPLATE_UNIT, "etcd.service", NULL, WHEN_ETCD_TLS},
+    {TEMPLATE_UNIT, "etcd-http.service", "etcd.service", WHEN_ETCD_HTTP},
 };
 static const char *const etcd_pki[] = {NULL};
 static const char *const etcd_own_pki[] = {"ca.pem", "kubernetes.pem", "kubernetes-key.pem", NULL};
 
 static const char *const after_apiserver[] = {"kube-apiserver", NULL};
 static const char *const after_etcd[] = {"etcd", NULL};
+
+/* haproxy on a load balancer host (role = lb) in front of the inventory's controllers. Its
+ * health gate: every backend UP in haproxy's own view (the stats socket the template opens),
+ * then /version through the load balancer, as the seed checks it. */
+static const struct component_port haproxy_ports[] = {{6443, "API through the load balancer"}};
+static const struct component_probe haproxy_probes[] = {
+    {0, "/run/haproxy/admin.sock", PROBE_LB_BACKENDS, NULL, {0, 0}, NULL},
+    {6443, "/version", PROBE_LB_VERSION, NULL, {0, 0}, NULL},
+};
+static const struct component_template haproxy_templates[] = {
+    {TEMPLATE_CONFIG, "haproxy.cfg", NULL, WHEN_ALWAYS},
+};
+static const char *const haproxy_pki[] = {"ca.pem", NULL};
+/* on the staged file, through its descriptor: a config haproxy refuses is never published */
+static const char *const haproxy_check[] = {"haproxy", "-c", "-f", "{}", NULL};
+
+/* keepalived, when [lb] virtual-ip is set: the address moves to another lb host when this one's
+ * haproxy stops. It listens on no port (VRRP is an IP protocol); its gate: /version through the
+ * virtual IP, wherever it is held. */
+static const struct component_probe keepalived_probes[] = {
+    {6443, "/version", PROBE_LB_VIP, NULL, {0, 0}, NULL},
+};
+static const struct component_template keepalived_templates[] = {
+    {TEMPLATE_CONFIG, "keepalived.conf", NULL, WHEN_ALWAYS},
+};
+static const char *const keepalived_pki[] = {"ca.pem", NULL};
+static const char *const keepalived_check[] = {"keepalived", "-t", "-f", "{}", NULL};
+static const char *const after_haproxy[] = {"haproxy", NULL};
 
 #define ROW_ARRAYS(prefix)                                                                         \
         .ports = prefix##_ports, .n_ports = ELEMENTSOF(prefix##_ports), .probes = prefix##_probes, \
@@ -104,13 +132,13 @@ static const char *const after_etcd[] = {"etcd", NULL};
 
 const struct component components[] = {
     {
+        .when = WHEN_ETCD,
         .name = "etcd",
         .label = "etcd",
         .unit = "etcd.service",
         .renders_unit = true,
         .restart = RESTART_FULL,
         ROW_ARRAYS(etcd),
-        .section = "etcd",
         .artifact = "etcd",
         .pki_dir = "paths.etcd-dir",
         .own_pki = etcd_own_pki,
@@ -164,8 +192,57 @@ const struct component components[] = {
         ROW_ARRAYS(nginx),
         .after = after_apiserver,
     },
+    {
+        .role = NODE_LB,
+        .name = "haproxy",
+        .label = "haproxy (load balancer)",
+        .unit = "haproxy.service",
+        .package = "haproxy",
+        .install_hint = "apt-get install haproxy",
+        .purpose = "it balances the API servers behind [cluster] public-address",
+        .check_staged = haproxy_check,
+        /* Debian's unit reloads by USR2 to the master: new workers, no dropped listener */
+        .restart = RESTART_RELOAD,
+        .config_dir = "paths.haproxy-dir",
+        ROW_ARRAYS(haproxy),
+    },
+    {
+        .role = NODE_LB,
+        .when = WHEN_LB_VIP,
+        .name = "keepalived",
+        .label = "keepalived (virtual IP)",
+        .unit = "keepalived.service",
+        .package = "keepalived",
+        .install_hint = "apt-get install keepalived",
+        .purpose = "it holds [lb] virtual-ip on one of the load balancers",
+        .check_staged = keepalived_check,
+        .restart = RESTART_RELOAD,
+        .config_dir = "paths.keepalived-dir",
+        .probes = keepalived_probes,
+        .n_probes = ELEMENTSOF(keepalived_probes),
+        .templates = keepalived_templates,
+        .n_templates = ELEMENTSOF(keepalived_templates),
+        .pki = keepalived_pki,
+        .after = after_haproxy,
+    },
 };
 const size_t n_components = ELEMENTSOF(components);
+
+const char *node_role_to_string(enum node_role r)
+{
+        return r == NODE_LB ? "lb" : "controller";
+}
+
+int node_role_from_string(const char *s, enum node_role *ret)
+{
+        if (streq(s, "controller"))
+                *ret = NODE_CONTROLLER;
+        else if (streq(s, "lb"))
+                *ret = NODE_LB;
+        else
+                return -EINVAL;
+        return 0;
+}
 
 const struct component *component_find(const char *name)
 {

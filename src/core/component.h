@@ -16,6 +16,13 @@
         X(SCHEDULER, "kube-scheduler")                                                             \
         X(KUBECTL, "kubectl")
 
+/* What a host of the inventory is for ([host NAME] role): a controller runs the control plane,
+ * a load balancer only what fronts it. Each component runs on one role. */
+enum node_role {
+        NODE_CONTROLLER,
+        NODE_LB,
+};
+
 /* Kubernetes minor versions, both ends included; 0 leaves that end open. */
 struct minor_range {
         unsigned from, until;
@@ -26,6 +33,9 @@ enum probe_tls {
         PROBE_TLS_CLUSTER_CA, /* https, verified against the cluster CA in <lib-dir> */
         PROBE_TLS_INSECURE,   /* https, self-signed serving certificate */
         PROBE_PLAIN_HTTP,     /* http with a Host header, as a load balancer asks */
+        PROBE_LB_BACKENDS,    /* every backend UP in haproxy's stats socket (path: the socket) */
+        PROBE_LB_VERSION,     /* https://<public-address>:port/path, cluster CA: through the LB */
+        PROBE_LB_VIP,         /* the same through [lb] virtual-ip: one lb host holds it */
         /* etcd's client port: https verified against the CA in [paths] etcd-dir, with the
          * client certificate there (--client-cert-auth); plain http when etcd-servers is */
         PROBE_ETCD_CLIENT,
@@ -55,19 +65,21 @@ enum template_kind {
         TEMPLATE_SITE,
 };
 
-/* Which etcd a template is for: the chapter's TLS cluster or the current edition's single
- * plain-http member (etcd-servers = http://...). */
-enum template_when {
-        TEMPLATE_ALWAYS,
-        TEMPLATE_ETCD_TLS,
-        TEMPLATE_ETCD_HTTP,
+/* When a component row runs (on the hosts of its role) or one of its templates is rendered:
+ * one rule for both, decided by model_when(). */
+enum when {
+        WHEN_ALWAYS,
+        WHEN_ETCD,      /* an [etcd] section is there: kubestrap runs etcd */
+        WHEN_ETCD_TLS,  /* etcd-servers is https: the chapter's TLS cluster */
+        WHEN_ETCD_HTTP, /* etcd-servers is plain http: the current edition's single member */
+        WHEN_LB_VIP,    /* [lb] virtual-ip is set: an address moves between the lb hosts */
 };
 
 struct component_template {
         enum template_kind kind;
         const char *name; /* file under templates/ */
         const char *dest; /* installed name; NULL: the template's name */
-        enum template_when when;
+        enum when when;
 };
 
 /* A version rule on a default flag, applied before the operator's edits (who can still add the
@@ -101,9 +113,11 @@ enum restart_mode {
 };
 
 struct component {
-        const char *name;  /* also its [NAME] flag-edit section when it has flags */
-        const char *label; /* for status tables */
-        const char *unit;  /* "kube-apiserver.service" */
+        enum node_role role; /* the hosts it runs on */
+        enum when when;      /* and only then (model_runs) */
+        const char *name;    /* also its [NAME] flag-edit section when it has flags */
+        const char *label;   /* for status tables */
+        const char *unit;    /* "kube-apiserver.service" */
         /* Provided by a downloaded binary (one of binary_names) or by a distribution package
          * that kubestrap only checks for and never installs. */
         const char *binary;
@@ -111,6 +125,9 @@ struct component {
         const char *install_hint;        /* "apt-get install nginx-light" */
         const char *purpose;             /* why it is needed, for "not installed" messages */
         const char *const *check_config; /* argv that checks its config before (re)loading */
+        /* argv that checks its staged config file before it is published; "{}" stands for
+         * the staged file's path (haproxy -c -f {}) */
+        const char *const *check_staged;
         bool renders_unit; /* kubestrap writes the unit file; else it manages an existing one */
         bool serves_api;   /* the Kubernetes API: version checks and RBAC go here */
         enum restart_mode restart;
@@ -130,8 +147,6 @@ struct component {
          * layout maps them: model_pki_name) */
         const char *const *pki;
         const char *const *after; /* names of components it needs running first */
-        /* The config section whose presence turns it on ("etcd"); NULL: always on. */
-        const char *section;
         /* Its own release artifact (a tarball with its own version and URL layout, release.h),
          * NULL: none; and PKI files copied into a directory of its own (model key), by their
          * kthw-2021 names, only when it speaks TLS. */
@@ -153,6 +168,8 @@ const struct component *component_api(void);
 unsigned component_api_port(void);
 /* Position in the table, for arrays kept per component (flag edits). */
 size_t component_index(const struct component *c);
+const char *node_role_to_string(enum node_role r);
+int node_role_from_string(const char *s, enum node_role *ret);
 /* A template of kind, or NULL. */
 const struct component_template *component_template(const struct component *c,
                                                     enum template_kind kind);

@@ -194,7 +194,8 @@ int etcd_data_member(struct target *t, const char *data_dir, uint64_t *ret_node,
 
 int etcd_prepare(struct model *m, struct target *t, char **ret_error)
 {
-        if (!m->etcd)
+        /* a load balancer runs no member */
+        if (!model_runs_etcd(m))
                 return 0;
         uint64_t id, node = 0, cluster = 0;
         int r = etcd_member_id(m->cfg.etcd.initial_cluster, m->cfg.etcd.name,

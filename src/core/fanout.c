@@ -193,7 +193,10 @@ static int start_child(const struct model *m, const struct fanout_options *o, st
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
         /* every host reads the bundle from the start: its own open of the file */
-        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, o->bundle_path, O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO,
+                                         h->role == NODE_LB && o->lb_bundle_path ? o->lb_bundle_path
+                                                                                 : o->bundle_path,
+                                         O_RDONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, po[1], STDOUT_FILENO);
         posix_spawn_file_actions_adddup2(&fa, pe[1], STDERR_FILENO);
         r = -posix_spawnp(&c->pid, "ssh", &fa, NULL, argv, environ);

@@ -21,8 +21,9 @@ struct fanout_options {
         bool serial;      /* one at a time, the next only after the previous succeeded */
         long max_fail;    /* stop starting hosts once more than this many failed (-1: never) */
         char **verb_argv; /* the remote verb and its arguments */
-        const char *bundle_path; /* the bundle every host reads on stdin */
-        const char *private_dir; /* from fanout_private_dir(): ssh's control sockets */
+        const char *bundle_path;    /* the bundle every controller reads on stdin */
+        const char *lb_bundle_path; /* a load balancer's: the same without the keys */
+        const char *private_dir;    /* from fanout_private_dir(): ssh's control sockets */
         /* Each line a host writes, as it comes: e is the line parsed, NULL when it is not one
          * of our events or came on stderr. */
         void (*on_line)(const struct fanout_host *fh, const struct jevent *e, const char *line,

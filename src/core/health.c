@@ -8,6 +8,7 @@
 
 #include "http.h"
 #include "fileio.h"
+#include "lb.h"
 #include "util.h"
 #include "versions.h"
 
@@ -75,14 +76,23 @@ static int probe_init(const struct model *m, const char *root, const struct comp
                             .host_header = cp->host_header,
                             .insecure = cp->tls == PROBE_TLS_INSECURE,
                             .http = http,
+                            .lb_stats = cp->tls == PROBE_LB_BACKENDS,
                             .expect = cp->expect};
-        int r = default_port
+        const char *host =
+            cp->tls == PROBE_LB_VIP ? m->cfg.lb.virtual_ip : m->cfg.cluster.public_address;
+        bool v6 = strchr(host, ':') != NULL;
+        int r = p->lb_stats ? ((p->url = strdup(cp->path)) ? 0 : -ENOMEM)
+                : cp->tls == PROBE_LB_VERSION || cp->tls == PROBE_LB_VIP
+                    ? asprintf_safe(&p->url, "https://%s%s%s:%u%s", v6 ? "[" : "", host,
+                                    v6 ? "]" : "", cp->port, cp->path)
+                : default_port
                     ? asprintf_safe(&p->url, "%s://127.0.0.1%s", http ? "http" : "https", cp->path)
                     : asprintf_safe(&p->url, "%s://127.0.0.1:%u%s", http ? "http" : "https",
                                     cp->port, cp->path);
         if (r < 0)
                 return -ENOMEM;
-        if (cp->tls == PROBE_TLS_CLUSTER_CA) {
+        if (cp->tls == PROBE_TLS_CLUSTER_CA || cp->tls == PROBE_LB_VERSION ||
+            cp->tls == PROBE_LB_VIP) {
                 p->ca_error = health_read_ca(m, root, &p->ca_pem, &p->ca_pem_len, &p->ca_path);
                 if (p->ca_error == -ENOMEM)
                         return -ENOMEM;
@@ -97,13 +107,13 @@ int health_probes_for(const struct model *m, const char *root, struct probe **re
         size_t n = 0, k = 0;
         /* Only the paths the configured release serves (versions.c). */
         FOREACH_COMPONENT (c)
-                for (size_t i = 0; model_component_on(m, c) && i < c->n_probes; i++)
+                for (size_t i = 0; model_runs(m, c) && i < c->n_probes; i++)
                         n += version_has_probe(m, &c->probes[i]);
         struct probe *p = calloc(n ? n : 1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
         FOREACH_COMPONENT (c)
-                for (size_t i = 0; model_component_on(m, c) && i < c->n_probes; i++) {
+                for (size_t i = 0; model_runs(m, c) && i < c->n_probes; i++) {
                         if (!version_has_probe(m, &c->probes[i]))
                                 continue;
                         if (probe_init(m, root, c, &c->probes[i], &p[k++]) < 0) {
@@ -129,8 +139,31 @@ void health_probes_free(struct probe *p, size_t n)
         free(p);
 }
 
+/* haproxy's own view: every server of the API servers' backend UP. */
+static int probe_lb_stats(struct probe *p)
+{
+        struct lb_server *s = NULL;
+        size_t n = 0;
+        bool all = false;
+        free(p->detail);
+        p->detail = NULL;
+        int r = lb_stats_read(p->url, LB_BACKEND, &s, &n);
+        if (r < 0) {
+                asprintf_safe(&p->detail, "haproxy's stats socket: %s", strerror(-r));
+                return -EAGAIN;
+        }
+        _cleanup_free_ char *d = lb_servers_describe(s, n, &all);
+        lb_servers_free(s, n);
+        p->healthy = all;
+        if (!all)
+                asprintf_safe(&p->detail, "backend %s: %s", LB_BACKEND, d ? d : "?");
+        return all ? 0 : -EAGAIN;
+}
+
 int health_probe_once(struct probe *p)
 {
+        if (p->lb_stats)
+                return probe_lb_stats(p);
         if (p->ca_error < 0) {
                 free(p->detail);
                 p->detail = NULL;

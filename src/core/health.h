@@ -20,6 +20,7 @@ struct probe {
         char *ca_path;
         bool insecure;              /* self-signed serving certificate */
         bool http;                  /* plain HTTP, as a load balancer asks (the nginx proxy) */
+        bool lb_stats;              /* url is haproxy's stats socket: every backend UP */
         char *cert_file, *key_file; /* a client certificate (etcd's --client-cert-auth) */
         const char *expect;         /* the answer must hold this, or NULL */
 
@@ -30,8 +31,9 @@ struct probe {
         long long healthy_after_usec;
 };
 
-/* Every component's probes, in table order. The cluster CA is read from the node's lib-dir inside
- * root (NULL: "/"), never from the machine running kubestrap when root is another tree. */
+/* Every probe of the components that run on the model's host role, in table order. The cluster CA
+ * is read from the node's lib-dir inside root (NULL: "/"), never from the machine running kubestrap
+ * when root is another tree. */
 int health_probes_for(const struct model *m, const char *root, struct probe **ret, size_t *ret_n);
 /* Reads the cluster CA (<lib-dir>/ca.pem or ca.crt, by [pki] layout) inside root through the target
  * (no symlink followed). ret_path: the path as seen from here, for messages, also on failure (may

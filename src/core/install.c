@@ -13,6 +13,7 @@
 #include "archive.h"
 #include "cache.h"
 #include "signature.h"
+#include "proc.h"
 #include "tarball.h"
 #include "util.h"
 
@@ -525,6 +526,75 @@ void install_sweep_staging(struct plan *p, struct target *t)
         cache_sweep(t, p->cache_dir);
 }
 
+/* What a checker said that matters, on one line: its "[ALERT]" lines (haproxy's errors; its
+ * NOTICE lines only name its version), or everything when it has none. */
+static char *alert_lines(const char *out)
+{
+        struct buf b = {0};
+        int r = 0;
+        for (const char *l = out; l && *l && r >= 0;) {
+                size_t len = strcspn(l, "\n");
+                if (len && memmem(l, len, "[ALERT]", 7))
+                        r = buf_printf(&b, "%s%.*s", b.len ? "; " : "", (int)len, l);
+                l += len + (l[len] == '\n');
+        }
+        if (r < 0 || !b.len) {
+                buf_done(&b);
+                return NULL;
+        }
+        return buf_steal(&b);
+}
+
+/* A component's own check of a staged config file (haproxy -c -f), run on the staged file
+ * through its descriptor (as /dev/stdin): what it refuses is never published, and nothing is
+ * reloaded. */
+static int check_staged(struct target *t, struct staged *s, size_t n, char **ret_error)
+{
+        for (size_t i = 0; i < n; i++) {
+                const struct component *c = s[i].it->component;
+                if (s[i].it->kind != ITEM_FILE || !s[i].tmp || !c || !c->check_staged)
+                        continue;
+                _cleanup_close_ int fd =
+                    openat(s[i].dirfd, s[i].tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                _cleanup_strv_free_ char **argv = NULL;
+                int r = 0;
+                for (const char *const *a = c->check_staged; *a && r >= 0; a++)
+                        r = strv_extend(&argv, streq(*a, "{}") ? "/dev/stdin" : *a);
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *out = NULL;
+                _cleanup_free_ char *shown = target_display(t, s[i].it->path);
+                struct proc_options o = {.stdin_fd = fd};
+                r = proc_run_with(argv, &o, &out);
+                if (r == -ENOENT) {
+                        asprintf_safe(ret_error, "%s is not installed; %s: install it (%s)",
+                                      c->package ? c->package : argv[0], c->purpose,
+                                      c->install_hint);
+                        return -ENOENT;
+                }
+                if (r < 0)
+                        return r;
+                if (r != 0) {
+                        _cleanup_free_ char *alerts = alert_lines(out);
+                        _cleanup_(buf_donep) struct buf cmd = {0};
+                        for (char **a = argv; *a; a++)
+                                (void)buf_printf(&cmd, "%s%s", a == argv ? "" : " ", *a);
+                        asprintf_safe(ret_error,
+                                      "%s rejects the configuration staged for %s (%s); nothing "
+                                      "was published or reloaded: %s",
+                                      c->name, shown ? shown : s[i].it->path,
+                                      cmd.data ? cmd.data : argv[0],
+                                      alerts ? alerts
+                                      : out  ? out
+                                             : "");
+                        return -EINVAL;
+                }
+        }
+        return 0;
+}
+
 int install_apply(struct plan *p, struct target *t, struct state *st, const struct install_hooks *h,
                   char **ret_error)
 {
@@ -564,6 +634,8 @@ int install_apply(struct plan *p, struct target *t, struct state *st, const stru
                 failed_path = NULL;
                 r = fill_downloads(p, t, s, n, h, ret_error);
         }
+        if (r >= 0)
+                r = check_staged(t, s, n, ret_error);
         if (r >= 0 && h && h->before_publish) {
                 r = h->before_publish(h->userdata);
                 if (r < 0)

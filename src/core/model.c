@@ -65,6 +65,9 @@ enum vtype {
         T_TEXT,
         T_BYTES,
         T_DEADLINE,
+        T_GCP_NAME,
+        T_IP,
+        T_INTERVAL,
         T_ETCD_VERSION,
         T_INITIAL_CLUSTER,
         T_SIGNATURES,
@@ -178,11 +181,21 @@ static const struct key_spec schema[] = {
     {"pki", "layout", T_PKI_LAYOUT, "", false, STR(pki.layout)},
     {"fanout", "ssh-options", T_TEXT, "", true, STR(fanout.ssh_options)},
     {"fanout", "remote-command", T_TEXT, "kubestrap", false, STR(fanout.remote_command)},
+    /* The seed's network, and its region as gcloud's own setting ("" prints the seed's
+     * $(gcloud config get-value compute/region)). */
+    {"lb", "network", T_GCP_NAME, "kubernetes-the-hard-way", false, STR(lb.network)},
+    {"lb", "region", T_GCP_NAME, "", false, STR(lb.region)},
+    /* haproxy's "inter": a stopped API server leaves rotation after two failed checks */
+    {"lb", "check-interval", T_INTERVAL, "1000", false, UINT(lb.check_interval)},
+    {"lb", "virtual-ip", T_IP, "", false, STR(lb.virtual_ip)},
+    {"lb", "interface", T_NAME, "eth0", false, STR(lb.interface)},
     {"paths", "bin-dir", T_PATH, "/usr/local/bin", false, STR(paths.bin_dir)},
     {"paths", "lib-dir", T_PATH, "/var/lib/kubernetes", false, STR(paths.lib_dir)},
     {"paths", "config-dir", T_PATH, "/etc/kubernetes/config", false, STR(paths.config_dir)},
     {"paths", "unit-dir", T_PATH, "/etc/systemd/system", false, STR(paths.unit_dir)},
     {"paths", "nginx-dir", T_PATH, "/etc/nginx", false, STR(paths.nginx_dir)},
+    {"paths", "haproxy-dir", T_PATH, "/etc/haproxy", false, STR(paths.haproxy_dir)},
+    {"paths", "keepalived-dir", T_PATH, "/etc/keepalived", false, STR(paths.keepalived_dir)},
     {"paths", "template-dir", T_PATH, "/etc/kubestrap/templates", false, STR(paths.template_dir)},
     {"paths", "state-dir", T_PATH, "/var/lib/kubestrap", false, STR(paths.state_dir)},
     {"paths", "cache-dir", T_PATH, "/var/cache/kubestrap", false, STR(paths.cache_dir)},
@@ -201,7 +214,7 @@ static const struct key_spec schema[] = {
 };
 
 static const char *const base_sections[] = {
-    "cluster", "node", "download", "health", "fanout", "pki", "paths", "etcd",
+    "cluster", "node", "download", "health", "fanout", "lb", "pki", "paths", "etcd",
 };
 
 /* A component whose flags kubestrap renders is configured in a section named after it. */
@@ -299,6 +312,7 @@ bool model_key_at(size_t i, struct model_key *ret)
         static const struct model_key host_keys[] = {
             {"host NAME", "address", "ssh-address", NULL, false},
             {"host NAME", "internal-ip", "ip-or-auto", "", false},
+            {"host NAME", "role", "text", "controller", false},
         };
         if (i < ELEMENTSOF(host_keys)) {
                 *ret = host_keys[i];
@@ -545,6 +559,16 @@ static int check_value(struct loader *l, const struct key_spec *k, const char *v
                 r = streq(value, "binaries") || streq(value, "tarball") ? 0 : -EINVAL;
                 why = "expected 'binaries' or 'tarball'";
                 break;
+        case T_GCP_NAME:
+                r = validate_gcp_name(value, &why);
+                break;
+        case T_IP:
+                r = validate_ip(value, &why);
+                break;
+        case T_INTERVAL:
+                r = validate_uint(value, 100, 60000, NULL);
+                why = "expected milliseconds from 100 to 60000";
+                break;
         case T_ETCD_VERSION:
                 r = validate_version(value, &why);
                 break;
@@ -647,6 +671,17 @@ static int add_host_key(struct loader *l, const char *section, const char *name,
         struct host *h = host_get(l, name, line);
         if (!h)
                 return -ENOMEM;
+        if (streq(key, "role")) {
+                if (h->role_set) {
+                        add_error(l, line, section, key, "duplicate key");
+                        return 0;
+                }
+                if (node_role_from_string(value, &h->role) < 0)
+                        add_error(l, line, section, key,
+                                  "invalid value '%s': expected controller or lb", value);
+                h->role_set = true;
+                return 0;
+        }
         char **slot = streq(key, "address")       ? &h->address
                       : streq(key, "internal-ip") ? &h->internal_ip
                                                   : NULL;
@@ -658,7 +693,7 @@ static int add_host_key(struct loader *l, const char *section, const char *name,
                         add_error(l, line, section, key, "unknown key (did you mean '%s'?)", s);
                 else
                         add_error(l, line, section, key,
-                                  "unknown key (a host has address and internal-ip)");
+                                  "unknown key (a host has address, internal-ip and role)");
                 return 0;
         }
         if (*slot) {
@@ -846,8 +881,13 @@ static int resolve_etcd(struct loader *l)
         }
         if (!m->cfg.etcd.initial_cluster[0]) {
                 struct buf b = {0};
+                size_t n_members = 0;
                 for (size_t i = 0; i < m->n_hosts && r >= 0; i++) {
                         const struct host *h = &m->hosts[i];
+                        /* a load balancer runs no etcd member */
+                        if (h->role != NODE_CONTROLLER)
+                                continue;
+                        n_members++;
                         if (!h->internal_ip || streq(h->internal_ip, "auto")) {
                                 _cleanup_free_ char *sect = strjoin3("host ", h->name, NULL);
                                 add_error(l, h->line, sect ? sect : "host", "internal-ip",
@@ -855,10 +895,10 @@ static int resolve_etcd(struct loader *l)
                                           "internal-ip: give an address, or set initial-cluster");
                                 continue;
                         }
-                        r = buf_printf(&b, "%s%s=https://%s:2380", i ? "," : "", h->name,
+                        r = buf_printf(&b, "%s%s=https://%s:2380", b.len ? "," : "", h->name,
                                        h->internal_ip);
                 }
-                if (r >= 0 && m->n_hosts == 0)
+                if (r >= 0 && n_members == 0)
                         r = http ? buf_printf(&b, "%s=http://127.0.0.1:2380", m->cfg.etcd.name)
                                  : buf_printf(&b, "%s=https://%s:2380", m->cfg.etcd.name, ip);
                 _cleanup_free_ char *ic = r >= 0 ? buf_steal(&b) : NULL;
@@ -895,13 +935,6 @@ static int resolve_etcd(struct loader *l)
         if (!servers)
                 return -ENOMEM;
         return var_set(m, "cluster.etcd-servers", servers, 0);
-}
-
-bool model_component_on(const struct model *m, const struct component *c)
-{
-        if (m->only_etcd && !streq(c->name, "etcd"))
-                return false;
-        return !c->section || (streq(c->section, "etcd") && m->etcd);
 }
 
 /* Values derived from the validated ones: the internal IP for 'auto', pins, checksum. */
@@ -1120,9 +1153,10 @@ int model_select_host(struct model *m, const char *name, char **ret_error)
                                        &(struct err_where){.file = m->config_path, .host = name});
                 return -ENOENT;
         }
-        /* a run for one host of the inventory is that member of the etcd cluster */
+        m->role = h->role;
+        /* a run for one controller of the inventory is that member of the etcd cluster */
         struct var *en = var_find(m, "etcd.name");
-        if (m->etcd && en && !en->line) {
+        if (m->etcd && h->role == NODE_CONTROLLER && en && !en->line) {
                 int r = var_set(m, "etcd.name", name, 0);
                 if (r < 0)
                         return r;
@@ -1147,6 +1181,87 @@ int model_select_host(struct model *m, const char *name, char **ret_error)
                 return var_set(m, "node.internal-ip", addr, h->line);
         }
         return var_set(m, "node.internal-ip", h->internal_ip, h->line);
+}
+
+bool model_when(const struct model *m, enum when w)
+{
+        switch (w) {
+        case WHEN_ALWAYS:
+                return true;
+        case WHEN_ETCD:
+                return m->etcd;
+        case WHEN_ETCD_TLS:
+                return version_etcd_tls(m);
+        case WHEN_ETCD_HTTP:
+                return !version_etcd_tls(m);
+        case WHEN_LB_VIP:
+                return m->cfg.lb.virtual_ip && m->cfg.lb.virtual_ip[0];
+        }
+        return false;
+}
+
+bool model_runs(const struct model *m, const struct component *c)
+{
+        if (c->role != m->role || !model_when(m, c->when))
+                return false;
+        /* fanout --serial's first pass brings etcd up alone */
+        return !m->only_etcd || c->when == WHEN_ETCD;
+}
+
+bool model_runs_etcd(const struct model *m)
+{
+        FOREACH_COMPONENT (c)
+                if (c->when == WHEN_ETCD && model_runs(m, c))
+                        return true;
+        return false;
+}
+
+int model_hosts_of(const struct model *m, enum node_role role, const struct host ***ret,
+                   size_t *ret_n)
+{
+        const struct host **l = calloc(m->n_hosts ? m->n_hosts : 1, sizeof(*l));
+        size_t n = 0;
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_hosts; i++)
+                if (m->hosts[i].role == role)
+                        l[n++] = &m->hosts[i];
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}
+
+int model_controllers(const struct model *m, const char *what, const struct host ***ret,
+                      size_t *ret_n, char **ret_error)
+{
+        int r = model_hosts_of(m, NODE_CONTROLLER, ret, ret_n);
+        if (r >= 0 && *ret_n == 0) {
+                free(*ret);
+                *ret = NULL;
+                asprintf_safe(ret_error,
+                              "%s: no [host NAME] with role = controller: %s come from the "
+                              "inventory",
+                              m->config_path, what);
+                return -EINVAL;
+        }
+        return r;
+}
+
+bool model_needs_pki(const struct model *m, const char *name_2021)
+{
+        FOREACH_COMPONENT (c)
+                for (const char *const *f = c->pki; model_runs(m, c) && f && *f; f++)
+                        if (streq(*f, name_2021))
+                                return true;
+        return false;
+}
+
+const char *model_host_ip(const struct host *h)
+{
+        if (h->internal_ip && !streq(h->internal_ip, "auto"))
+                return h->internal_ip;
+        const char *at = strrchr(h->address, '@');
+        return at ? at + 1 : h->address;
 }
 
 struct model *model_free(struct model *m)

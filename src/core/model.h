@@ -58,11 +58,13 @@ struct pin {
         char hex[DIGEST_HEX_MAX];
 };
 
-/* One controller of the inventory: "[host NAME]" with address (ssh target) and internal-ip. */
+/* One host of the inventory: "[host NAME]" with address (ssh target), internal-ip and role. */
 struct host {
         char *name;
         char *address;
         char *internal_ip; /* NULL: the node's own ([node] internal-ip) */
+        enum node_role role;
+        bool role_set;
         unsigned line;
 };
 
@@ -111,10 +113,14 @@ struct config {
                 const char *ssh_options, *remote_command;
         } fanout;
         struct {
-                const char *bin_dir, *lib_dir, *config_dir, *unit_dir, *nginx_dir, *template_dir,
-                    *state_dir, *cache_dir, *etcd_dir;
+                const char *network, *region, *virtual_ip, *interface;
+                unsigned check_interval; /* ms between haproxy's health checks of a backend */
+        } lb;
+        struct {
+                const char *bin_dir, *lib_dir, *config_dir, *unit_dir, *nginx_dir, *haproxy_dir,
+                    *keepalived_dir, *template_dir, *state_dir, *cache_dir, *etcd_dir;
         } paths;
-        /* [etcd]: only read when the section is there (model_etcd_on) */
+        /* [etcd]: only read when the section is there (model.etcd) */
         struct {
                 const char *version, *base_url, *mirrors, *name, *initial_cluster, *cluster_token,
                     *data_dir;
@@ -133,6 +139,7 @@ struct model {
         struct pin pins[_BINARY_MAX];
         struct host *hosts;
         size_t n_hosts;
+        enum node_role role; /* this run's: its --host's role, else controller */
         char **warnings;     /* keys that are accepted but do nothing any more, named */
         bool etcd;           /* an [etcd] section is there: kubestrap runs etcd */
         struct pin etcd_pin; /* [download] digest.etcd: the etcd release tarball's digest */
@@ -151,7 +158,27 @@ const struct host *model_host(const struct model *m, const char *name);
 /* The configuration as INI text: every key set in the file (defaults left out), flag edits,
  * and overrides given as "section.key=value" (no inventory). Values are validated already. */
 int model_write_ini(const struct model *m, char *const *overrides, char **ret);
-/* Applies the [host NAME] overrides (internal-ip) for a run on that host. */
+/* Whether component c runs on this run's host: its role, its `when` holds, and not a run about
+ * etcd alone (apply --etcd-bootstrap) unless it is etcd. The one on/off rule of a row. */
+bool model_runs(const struct model *m, const struct component *c);
+/* Whether this run's host runs etcd: a row that [etcd] turns on runs here (a controller). */
+bool model_runs_etcd(const struct model *m);
+/* Whether a row's or a template's `when` holds for this configuration. */
+bool model_when(const struct model *m, enum when w);
+/* The inventory's hosts of a role, in file order; *ret_n may be 0. */
+int model_hosts_of(const struct model *m, enum node_role role, const struct host ***ret,
+                   size_t *ret_n);
+/* The inventory's controllers, for what is built from them (the load balancer's backends, the
+ * target pool's instances): -EINVAL with *ret_error saying so, naming `for`, when there is
+ * none. */
+int model_controllers(const struct model *m, const char *what, const struct host ***ret,
+                      size_t *ret_n, char **ret_error);
+/* Whether a component that runs on the model's host role reads PKI file name_2021 (a load
+ * balancer: the cluster CA only). */
+bool model_needs_pki(const struct model *m, const char *name_2021);
+/* The address another host reaches h at: its internal-ip, else its ssh address's host. */
+const char *model_host_ip(const struct host *h);
+/* Applies the [host NAME] overrides (internal-ip, role) for a run on that host. */
 int model_select_host(struct model *m, const char *name, char **ret_error);
 /* Replaces a value after loading (e.g. the PKI directory of an unpacked bundle). */
 int model_set(struct model *m, const char *name, const char *value);
@@ -163,8 +190,6 @@ enum pki_layout model_pki_layout(const struct model *m);
 /* A PKI file's name in the model's layout, from its kthw-2021 name; other names unchanged. */
 const char *model_pki_name(const struct model *m, const char *name_2021);
 
-/* A component is on unless its row names a section the configuration does not have. */
-bool model_component_on(const struct model *m, const struct component *c);
 /* One key of the configuration, as kubestrap.conf(5) documents it. */
 struct model_key {
         const char *section; /* "host NAME": any [host ...] section */

@@ -443,7 +443,8 @@ static int add_pki(const struct model *m, struct plan *p, char **ret_error)
 {
         const char *lib = m->cfg.paths.lib_dir;
         for (size_t i = 0; i < n_pki_files; i++) {
-                if (pki_files[i].admin)
+                /* a load balancer gets the cluster CA only, to check /version through it */
+                if (pki_files[i].admin || !model_needs_pki(m, pki_files[i].name))
                         continue;
                 /* the [pki] layout's names, in the source and in <lib-dir> alike */
                 const char *name = model_pki_name(m, pki_files[i].name);
@@ -474,7 +475,7 @@ static int add_component_files(const struct model *m, struct plan *p, char **ret
 {
         int r = 0;
         FOREACH_COMPONENT (c) {
-                if (!model_component_on(m, c))
+                if (!model_runs(m, c))
                         continue;
                 if (streq(c->name, "etcd")) {
                         struct item *it =
@@ -546,13 +547,15 @@ int plan_build(const struct model *m, const struct render_result *rr, const stru
         p->version = m->only_etcd ? NULL : strdup(m->cfg.cluster.version);
         p->cache_dir = strdup(m->cfg.paths.cache_dir);
         int r = p->cache_dir && (p->version || m->only_etcd) ? 0 : -ENOMEM;
+        bool controller = m->role == NODE_CONTROLLER;
         const char *dirs[] = {m->cfg.paths.config_dir, m->cfg.paths.lib_dir};
-        for (size_t i = 0; i < ELEMENTSOF(dirs) && r >= 0 && !m->only_etcd; i++)
+        for (size_t i = controller ? 0 : 1; i < ELEMENTSOF(dirs) && r >= 0 && !m->only_etcd; i++)
                 if (!plan_add(p, ITEM_DIR, dirs[i], 0755, ROLE_DIRECTORY))
                         r = -ENOMEM;
         if (r >= 0)
                 r = signature_policy_new(m, m->cfg.cluster.version, &p->sig, ret_error);
-        if (r >= 0)
+        /* a load balancer runs no Kubernetes binary */
+        if (r >= 0 && controller)
                 r = add_binaries(m, st, p, ret_error);
         if (r >= 0 && !m->only_etcd)
                 r = add_pki(m, p, ret_error);

@@ -181,9 +181,9 @@ static void check_ports(struct preflight *p, const struct model *m)
         struct buf all = {0};
         size_t n_ports = 0, k = 0;
         FOREACH_COMPONENT (c)
-                n_ports += model_component_on(m, c) ? c->n_ports : 0;
+                n_ports += model_runs(m, c) ? c->n_ports : 0;
         FOREACH_COMPONENT (c)
-                for (size_t i = 0; model_component_on(m, c) && i < c->n_ports; i++, k++) {
+                for (size_t i = 0; model_runs(m, c) && i < c->n_ports; i++, k++) {
                         unsigned port = c->ports[i].port;
                         (void)buf_printf(&all, "%s%u",
                                          k == 0             ? ""
@@ -531,7 +531,7 @@ int preflight_run(const struct model *m, const char *root, bool live, char *cons
                 check_ports(p, m);
                 check_swap(p);
                 FOREACH_COMPONENT (c) {
-                        if (!c->package)
+                        if (!c->package || !model_runs(m, c))
                                 continue;
                         if (have_program(c->package))
                                 add(p, c->package, CHECK_PASS, c->install_hint, "%s is installed",
@@ -541,10 +541,13 @@ int preflight_run(const struct model *m, const char *root, bool live, char *cons
                                     "%s is not installed (%s)", c->package, c->purpose);
                 }
         }
-        check_pki(p, m);
-        check_dns(p, m);
-        check_etcd_disk(p, m, live);
-        check_etcd_data(p, m, root);
+        /* a load balancer holds only the cluster CA, and runs no etcd */
+        if (m->role == NODE_CONTROLLER) {
+                check_pki(p, m);
+                check_dns(p, m);
+                check_etcd_disk(p, m, live);
+                check_etcd_data(p, m, root);
+        }
         for (size_t i = 0; i < p->n; i++) {
                 struct check_result *c = &p->results[i];
                 if (c->status == CHECK_FAIL &&

@@ -35,6 +35,7 @@ struct lookup_ctx {
         const struct model *m;
         const char *flags;
         const struct component *component;
+        const char *lb_servers;
 };
 
 /* Besides the config's "section.key": {{ flags }}, {{ component }}, the component's versioned
@@ -46,6 +47,10 @@ static const char *lookup(const char *name, bool *ret_raw, void *userdata)
         if (c->flags && streq(name, "flags")) {
                 *ret_raw = true; /* built from values escaped one by one */
                 return c->flags;
+        }
+        if (c->lb_servers && streq(name, "lb-servers")) {
+                *ret_raw = true; /* built from validated host names and addresses */
+                return c->lb_servers;
         }
         if (c->component && streq(name, "component"))
                 return c->component->name;
@@ -417,8 +422,7 @@ static const struct component_template *unit_template(const struct model *m,
                 const struct component_template *ct = &c->templates[i];
                 if (ct->kind != TEMPLATE_UNIT)
                         continue;
-                if (ct->when == TEMPLATE_ALWAYS ||
-                    (ct->when == TEMPLATE_ETCD_TLS) == version_etcd_tls(m))
+                if (model_when(m, ct->when))
                         return ct;
         }
         return NULL;
@@ -489,6 +493,35 @@ static int render_site(const struct model *m, struct target *t, const struct com
         return r;
 }
 
+int render_lb_servers(const struct model *m, char **ret, char **ret_error)
+{
+        _cleanup_free_ const struct host **ctl = NULL;
+        size_t n = 0;
+        int r = model_controllers(m, "the load balancer's backends", &ctl, &n, ret_error);
+        if (r < 0)
+                return r;
+        struct buf b = {0};
+        bool v6 = false;
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                v6 = strchr(model_host_ip(ctl[i]), ':') != NULL;
+                r = buf_printf(&b, "%s\tserver %s %s%s%s:%u", i ? "\n" : "", ctl[i]->name,
+                               v6 ? "[" : "", model_host_ip(ctl[i]), v6 ? "]" : "",
+                               component_api_port());
+        }
+        if (r < 0 || !(*ret = buf_steal(&b))) {
+                buf_done(&b);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Where a component's config files go: its own directory (haproxy's), else config-dir. */
+static const char *config_file_dir(const struct model *m, const struct component *c)
+{
+        const char *d = c->config_dir ? model_get(m, c->config_dir) : NULL;
+        return d ? d : m->cfg.paths.config_dir;
+}
+
 int render_all(const struct model *m, struct target *t, struct render_result **ret,
                char **ret_error)
 {
@@ -496,28 +529,33 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
         if (!res)
                 return -ENOMEM;
         int r = 0;
+        _cleanup_free_ char *servers = NULL;
+        if (m->role == NODE_LB)
+                r = render_lb_servers(m, &servers, ret_error);
 
-        /* Units first, then config files, then sites: the plan lists them in this order. */
+        /* Units first, then config files, then sites: the plan lists them in this order. Only
+         * what runs on this host's role. */
         FOREACH_COMPONENT (c)
-                if (r >= 0 && c->renders_unit && model_component_on(m, c))
+                if (r >= 0 && c->renders_unit && model_runs(m, c))
                         r = render_unit(m, t, c, res, ret_error);
         FOREACH_COMPONENT (c)
-                for (size_t i = 0; r >= 0 && model_component_on(m, c) && i < c->n_templates; i++) {
+                for (size_t i = 0; r >= 0 && model_runs(m, c) && i < c->n_templates; i++) {
                         const struct component_template *ct = &c->templates[i];
-                        if (ct->kind != TEMPLATE_CONFIG)
+                        if (ct->kind != TEMPLATE_CONFIG || !model_when(m, ct->when))
                                 continue;
-                        struct lookup_ctx ctx = {.m = m, .component = c};
+                        struct lookup_ctx ctx = {.m = m, .component = c, .lb_servers = servers};
                         char *text = NULL, *src = NULL;
                         r = render_one(m, t, ct->name, &ctx, TEMPLATE_ESCAPE_NONE, &text, &src,
                                        ret_error);
                         if (r >= 0)
-                                r = add_file(res, m->cfg.paths.config_dir,
+                                r = add_file(res, config_file_dir(m, c),
                                              ct->dest ? ct->dest : ct->name, text, 0644, src, c,
                                              TEMPLATE_CONFIG, NULL);
                 }
         FOREACH_COMPONENT (c)
-                for (size_t i = 0; r >= 0 && model_component_on(m, c) && i < c->n_templates; i++)
-                        if (c->templates[i].kind == TEMPLATE_SITE)
+                for (size_t i = 0; r >= 0 && model_runs(m, c) && i < c->n_templates; i++)
+                        if (c->templates[i].kind == TEMPLATE_SITE &&
+                            model_when(m, c->templates[i].when))
                                 r = render_site(m, t, c, &c->templates[i], res, ret_error);
         if (r < 0) {
                 render_result_free(res);

@@ -33,6 +33,9 @@ int render_all(const struct model *m, struct target *t, struct render_result **r
                char **ret_error);
 struct render_result *render_result_free(struct render_result *r);
 
+/* The load balancer's backend lines ("\tserver NAME ADDRESS:PORT", one per line), from the
+ * inventory's controllers; -EINVAL with *ret_error when it has none. */
+int render_lb_servers(const struct model *m, char **ret, char **ret_error);
 /* Exposed for tests: applies edits to a rendered flags list and formats the ExecStart tail. */
 int render_flags(const struct model *m, const struct component *c, const char *flags_name,
                  const char *flags_text, char **ret_block, char **ret_error);

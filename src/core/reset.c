@@ -154,7 +154,7 @@ static int remove_tree_at(int parent, const char *name, unsigned depth)
 
 int reset_etcd_data(const struct model *m, struct target *t, bool purge, struct reset_result *res)
 {
-        if (!m->etcd)
+        if (!model_runs_etcd(m))
                 return 0;
         const char *dir = m->cfg.etcd.data_dir;
         _cleanup_close_ int dfd = -1;

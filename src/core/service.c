@@ -308,10 +308,10 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
         r = component_start_order(order, n);
         if (r < 0)
                 goto finish;
-        /* only the components this configuration runs (etcd with [etcd]) */
+        /* only what runs on this host's role (a load balancer: haproxy) */
         size_t kept = 0;
         for (size_t k = 0; k < n; k++)
-                if (model_component_on(m, order[k]))
+                if (model_runs(m, order[k]))
                         order[kept++] = order[k];
         n = kept;
         for (size_t k = 0; k < n; k++) {
@@ -462,11 +462,13 @@ int service_converge(const struct model *m, const struct plan *p, const struct s
                 unit_status_done(&st);
         }
 
-        /* etcd alone (--etcd-bootstrap) has no API server to take the objects */
-        r = m->only_etcd ? 0 : rbac_ensure(m, &rep->rbac_applied, ret_error);
+        /* the cluster-level step goes through an API server of this host; etcd alone
+         * (--etcd-bootstrap) has none to take the objects */
+        r = m->role == NODE_CONTROLLER && !m->only_etcd
+                ? rbac_ensure(m, &rep->rbac_applied, ret_error)
+                : 0;
         if (r < 0)
                 goto finish;
-        r = 0;
 finish:
         health_probes_free(probes, n_probes);
         bus_close(b);

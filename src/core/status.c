@@ -11,6 +11,7 @@
 #include "etcd.h"
 #include "health.h"
 #include "http.h"
+#include "fileio.h"
 #include "log.h"
 #include "util.h"
 
@@ -38,7 +39,65 @@ static char *git_version(const char *json)
         return e ? strndup(p + 1, (size_t)(e - p - 1)) : NULL;
 }
 
-static void version_row(struct status *s, const struct model *m, const struct probe *api,
+/* The cluster CA: the node's, else [pki] source-dir's (a workstation running verify, where
+ * lib-dir holds none). */
+struct ca {
+        char *pem, *path;
+        size_t len;
+        int error;
+};
+
+static void ca_read(const struct model *m, const char *root, struct ca *ca)
+{
+        ca->error = health_read_ca(m, root, &ca->pem, &ca->len, &ca->path);
+        /* another root is a node's tree: its own CA or none, never the source's */
+        if (ca->error >= 0 || ca->error == -ENOMEM || (root && *root && !streq(root, "/")))
+                return;
+        _cleanup_free_ char *src = path_join(m->cfg.pki.source_dir, model_pki_name(m, "ca.pem"));
+        if (src && read_file_trusted(src, 1 << 20, &ca->pem, &ca->len) >= 0)
+                ca->error = 0;
+}
+
+/* Each controller of the inventory as the load balancer checks it: its /readyz on the
+ * secure port, from wherever this runs. */
+static void backend_rows(struct status *s, const struct model *m, const struct ca *ca)
+{
+        _cleanup_free_ const struct host **ctl = NULL;
+        size_t n = 0;
+        if (model_hosts_of(m, NODE_CONTROLLER, &ctl, &n) < 0) {
+                s->oom = true;
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *label = strjoin3("backend ", ctl[i]->name, NULL);
+                struct status_row *r = label ? add_row(s, label, NULL) : NULL;
+                if (!r)
+                        return;
+                const char *ip = model_host_ip(ctl[i]);
+                bool v6 = strchr(ip, ':') != NULL;
+                asprintf_safe(&r->target, "https://%s%s%s:%u/readyz", v6 ? "[" : "", ip,
+                              v6 ? "]" : "", component_api_port());
+                struct http_call c = {.url = r->target,
+                                      .ca_pem = ca->pem,
+                                      .ca_pem_len = ca->len,
+                                      /* without the CA: the state, as haproxy's check sees it */
+                                      .insecure_tls = ca->error < 0,
+                                      .timeout_ms = 2000};
+                int q = r->target ? http_call_run(&c) : -ENOMEM;
+                r->ok = q >= 0 && c.status == 200;
+                /* on the load balancer they are its backends: all must be UP */
+                r->info = m->role != NODE_LB;
+                if (r->ok)
+                        r->detail = strdup("UP");
+                else if (q >= 0)
+                        asprintf_safe(&r->detail, "DOWN (HTTP %ld)", c.status);
+                else
+                        asprintf_safe(&r->detail, "DOWN (%s)", c.error ? c.error : strerror(-q));
+                http_call_done(&c);
+        }
+}
+
+static void version_row(struct status *s, const struct model *m, const struct ca *ca,
                         const char *label, const char *host)
 {
         struct status_row *r = add_row(s, label, NULL);
@@ -47,16 +106,14 @@ static void version_row(struct status *s, const struct model *m, const struct pr
         bool v6 = strchr(host, ':') != NULL;
         asprintf_safe(&r->target, "https://%s%s%s:%u/version", v6 ? "[" : "", host, v6 ? "]" : "",
                       component_api_port());
-        if (api->ca_error < 0) {
+        if (ca->error < 0) {
                 r->ok = false;
-                asprintf_safe(&r->detail, "cannot read the cluster CA %s: %s", api->ca_path,
-                              strerror(-api->ca_error));
+                asprintf_safe(&r->detail, "cannot read the cluster CA %s: %s", ca->path,
+                              strerror(-ca->error));
                 return;
         }
-        struct http_call c = {.url = r->target,
-                              .ca_pem = api->ca_pem,
-                              .ca_pem_len = api->ca_pem_len,
-                              .timeout_ms = 3000};
+        struct http_call c = {
+            .url = r->target, .ca_pem = ca->pem, .ca_pem_len = ca->len, .timeout_ms = 3000};
         int q = r->target ? http_call_run(&c) : -ENOMEM;
         _cleanup_free_ char *v = q >= 0 && c.status == 200 ? git_version(c.response) : NULL;
         const char *want = m->cfg.cluster.version;
@@ -75,15 +132,15 @@ static void version_row(struct status *s, const struct model *m, const struct pr
 /* The API server's own view of etcd: the "[+]etcd ok" or "[-]etcd failed" line of
  * /readyz?verbose (the Kubernetes API health endpoints' documented listing). An API server that
  * lists no etcd check (or does not serve the listing) gets no row: nothing is known then. */
-static void apiserver_etcd_row(struct status *s, const struct probe *api)
+static void apiserver_etcd_row(struct status *s, const struct ca *ca)
 {
-        if (api->ca_error < 0)
+        if (ca->error < 0)
                 return;
         _cleanup_free_ char *url = NULL;
         if (asprintf_safe(&url, "https://127.0.0.1:%u/readyz?verbose", component_api_port()) < 0)
                 return;
         struct http_call c = {
-            .url = url, .ca_pem = api->ca_pem, .ca_pem_len = api->ca_pem_len, .timeout_ms = 3000};
+            .url = url, .ca_pem = ca->pem, .ca_pem_len = ca->len, .timeout_ms = 3000};
         int q = http_call_run(&c);
         const char *line = q >= 0 && c.response ? strstr(c.response, "]etcd ") : NULL;
         if (line && line - c.response >= 2 && line[-2] == '[') {
@@ -160,22 +217,28 @@ int status_collect(const struct model *m, const char *root, struct status *s)
                 row->detail = strdup(row->ok ? "ok" : probes[i].detail ? probes[i].detail : "?");
         }
         bus_close(b);
-        /* /version is asked of the API server with the same cluster CA as its probe */
-        const struct probe *api = NULL;
-        for (size_t i = 0; i < n && !api; i++)
-                if (probes[i].component->serves_api)
-                        api = &probes[i];
-        if (api && m->etcd)
-                apiserver_etcd_row(s, api);
-        if (api) {
-                version_row(s, m, api, "version (local)", "127.0.0.1");
-                version_row(s, m, api, "version (public)", m->cfg.cluster.public_address);
-        }
         health_probes_free(probes, n);
-        if (m->etcd)
+        /* /version with the cluster CA: here when this host serves the API, and through the
+         * public address (the load balancer) from any host */
+        struct ca ca = {0};
+        ca_read(m, root, &ca);
+        if (ca.error == -ENOMEM)
+                s->oom = true;
+        const struct component *api = component_api();
+        bool api_here = api && model_runs(m, api);
+        bool etcd_here = model_runs_etcd(m);
+        if (api_here && etcd_here)
+                apiserver_etcd_row(s, &ca);
+        if (api_here)
+                version_row(s, m, &ca, "version (local)", "127.0.0.1");
+        version_row(s, m, &ca, "version (public)", m->cfg.cluster.public_address);
+        backend_rows(s, m, &ca);
+        free(ca.pem);
+        free(ca.path);
+        if (etcd_here)
                 etcd_rows(s, m, root);
         for (size_t i = 0; i < s->n; i++)
-                s->all_ok = s->all_ok && s->rows[i].ok;
+                s->all_ok = s->all_ok && (s->rows[i].ok || s->rows[i].info);
         return s->oom ? -ENOMEM : 0;
 }
 

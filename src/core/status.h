@@ -13,6 +13,8 @@ struct status_row {
         unsigned pid, restarts;
         char *target; /* the URL probed */
         bool ok;
+        bool info;    /* shown, not counted: another host's state (a backend, seen from a
+                       * controller) does not fail this host's verify */
         char *detail; /* "ok", a version, or why not */
 };
 

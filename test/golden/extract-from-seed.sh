@@ -24,6 +24,19 @@ extract /etc/systemd/system/kube-controller-manager.service kube-controller-mana
 extract /etc/systemd/system/kube-scheduler.service kube-scheduler.service
 extract /etc/kubernetes/config/kube-scheduler.yaml kube-scheduler.yaml
 extract "> kubernetes.default.svc.cluster.local" kubernetes.default.svc.cluster.local
+# The load balancer's gcloud commands (run from the workstation): the seed's block from the
+# health check to the forwarding rule, the public address filled in as above.
+{
+        printf '{\n'
+        awk '/^  gcloud compute http-health-checks create/ { on = 1 }
+             on { print }
+             on && fw && !/\\$/ { exit }
+             /forwarding-rules create/ { fw = 1 }' "$seed" |
+                sed "s/\${KUBERNETES_PUBLIC_ADDRESS}/$KUBERNETES_PUBLIC_ADDRESS/"
+        printf '}\n'
+} > "$out/gcloud-load-balancer.sh"
+grep -q 'forwarding-rules create' "$out/gcloud-load-balancer.sh" ||
+        { echo "no load balancer block in $seed" >&2; exit 1; }
 if [ -n "$etcd_chapter" ]; then
         extract /etc/systemd/system/etcd.service etcd.service "$etcd_chapter"
 fi

@@ -38,7 +38,7 @@ tap_is "$RC" 0 "--help: exit 0"
 tap_like "$OUT" '^Usage: kubestrap ' "--help: usage on stdout"
 tap_is "$ERR" "" "--help: nothing on stderr"
 verbs=$(printf '%s\n' "$OUT" | sed -n '/^Verbs/,/^$/p' | awk 'NF && !/^Verbs/ { print $1 }')
-tap_is "$(printf '%s\n' "$verbs" | wc -l)" 14 "--help lists the fourteen verbs"
+tap_is "$(printf '%s\n' "$verbs" | wc -l)" 15 "--help lists the fifteen verbs"
 for v in $verbs; do
         ks "$v" --help
         tap_is "$RC" 0 "$v --help: exit 0"

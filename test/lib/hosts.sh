@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# test/lib/hosts.sh - booted Debian test hosts for system tests: up to three
+# test/lib/hosts.sh - booted Debian test hosts for system tests: up to four
 # systemd-nspawn containers (real systemd as PID 1, sshd, nginx), each in its
 # own network namespace behind a veth on a test bridge.
 #
@@ -13,8 +13,8 @@
 #   host_reboot 2
 #
 # Addressing: bridge ksbr0 = 10.240.0.1/24 on the machine; host I is
-# controller-I at 10.240.0.1I in network namespace ks-controller-I (veth
-# ksv-cI on the bridge, eth0 inside).  No NAT, no route outward, no IPv6: the
+# controller-I at 10.240.0.1I (host 3: lb-0 at 10.240.0.20) in network
+# namespace ks-controller-I (veth ksv-cI on the bridge, eth0 inside).  No NAT, no route outward, no IPv6: the
 # hosts can only talk to each other and to 10.240.0.1.
 #
 # hosts_up exports, for each host I:
@@ -60,12 +60,13 @@ _HOSTS_NETNS_MARK=/run/lock/kubestrap-test-hosts.netns-mount
 
 HOSTS_BRIDGE=ksbr0
 HOSTS_BRIDGE_IP=10.240.0.1
-HOSTS_MAX=3
+# hosts 0-2 are controller-0..2; host 3 is lb-0, the load balancer (role = lb)
+HOSTS_MAX=4
 
 # The packages of the base (see /work/shared/notes/testhosts.md), and the
 # runtime libraries kubestrap links against, so that a binary built on the
 # machine runs inside.
-_HOSTS_PACKAGES="systemd systemd-sysv dbus libpam-systemd nginx-light openssh-server ca-certificates curl iproute2 procps"
+_HOSTS_PACKAGES="systemd systemd-sysv dbus libpam-systemd nginx-light openssh-server ca-certificates curl iproute2 procps haproxy"
 _HOSTS_RUNTIME_LIBS="libcurl4 libarchive13 libsystemd0 libssl3 libjson-c5 libyaml-0-2"
 
 # Units that only slow down or fail in a container.
@@ -92,7 +93,18 @@ _hosts_deadline() {
     awk -v n="$(_hosts_now)" -v s="$1" 'BEGIN { printf "%.6f", n + s }'
 }
 
-_hosts_ip() { printf '10.240.0.1%s' "$1"; }
+_hosts_ip() {
+    case $1 in
+    3) printf '10.240.0.20' ;;
+    *) printf '10.240.0.1%s' "$1" ;;
+    esac
+}
+_hosts_name() {
+    case $1 in
+    3) printf 'lb-0' ;;
+    *) printf 'controller-%s' "$1" ;;
+    esac
+}
 _hosts_ns() { printf 'ks-controller-%s' "$1"; }
 _hosts_veth() { printf 'ksv-c%s' "$1"; }
 
@@ -245,8 +257,8 @@ _hosts_prepare_base() {
         printf '127.0.0.1\tlocalhost\n'
         printf '::1\t\tlocalhost ip6-localhost ip6-loopback\n'
         printf '%s\tks-test-gateway\n' "$HOSTS_BRIDGE_IP"
-        for i in 0 1 2; do
-            printf '%s\tcontroller-%s\n' "$(_hosts_ip "$i")" "$i"
+        for i in 0 1 2 3; do
+            printf '%s\t%s\n' "$(_hosts_ip "$i")" "$(_hosts_name "$i")"
         done
     } >"$r/etc/hosts"
     for u in $_HOSTS_MASK; do
@@ -472,7 +484,8 @@ _hosts_fs_up() {
     if [ -L "$d/merged/etc/hostname" ]; then
         rm -f "$d/merged/etc/hostname"
     fi
-    printf 'controller-%s\n' "$i" >"$d/merged/etc/hostname"
+    _hosts_name "$i" >"$d/merged/etc/hostname"
+    printf '\n' >>"$d/merged/etc/hostname"
     [ -s "$HOSTS_WORKDIR/host-$i.uuid" ] || uuidgen >"$HOSTS_WORKDIR/host-$i.uuid"
     export "HOST_ROOT_$i=$d/merged" "HOST_IP_$i=$(_hosts_ip "$i")"
 }
@@ -481,7 +494,7 @@ _hosts_fs_up() {
 _hosts_start() {
     local i=$1 ns name cg r pid uuid
     ns=$(_hosts_ns "$i")
-    name=controller-$i
+    name=$(_hosts_name "$i")
     cg=$ns
     uuid=$(cat "$HOSTS_WORKDIR/host-$i.uuid")
     _hosts_cgroup_remove "$i" || return 1
@@ -610,11 +623,11 @@ _hosts_master_stop() {
     rm -f "$HOSTS_WORKDIR/host-$i.ssh.pid" "$HOSTS_WORKDIR/ssh-$ip"
 }
 
-# hosts_up N WORKDIR: boots controller-0..controller-(N-1).
+# hosts_up N WORKDIR: boots hosts 0..N-1 (controller-0..2, then lb-0).
 hosts_up() {
     local n=${1:-} wd=${2:-} i t0 all=''
     case $n in
-    [1-3]) ;;
+    [1-4]) ;;
     *) _hosts_err "usage: hosts_up N(1-$HOSTS_MAX) WORKDIR"; return 1 ;;
     esac
     [ -n "$wd" ] || { _hosts_err "usage: hosts_up N WORKDIR"; return 1; }
@@ -659,7 +672,7 @@ hosts_up() {
 _hosts_leader_of() {
     local v l=''
     case ${1:-} in
-    [0-2]) v=HOST_LEADER_$1 && l=${!v:-} ;;
+    [0-3]) v=HOST_LEADER_$1 && l=${!v:-} ;;
     esac
     if [ -z "$l" ] || ! _hosts_alive "$l"; then
         _hosts_err "host ${1:-?} is not running"
@@ -680,12 +693,12 @@ host_exec() {
         HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"
 }
 
-# host_ssh I CMD...: ssh root@10.240.0.1I CMD... (words joined as by ssh).
+# host_ssh I CMD...: ssh root@HOST_IP_I CMD... (words joined as by ssh).
 host_ssh() {
     local i=${1:-}
     shift || true
     case $i in
-    [0-2]) ;;
+    [0-3]) ;;
     *) _hosts_err "host_ssh: bad host '$i'"; return 255 ;;
     esac
     # shellcheck disable=SC2086,SC2029 # option string; CMD runs remotely

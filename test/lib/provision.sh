@@ -84,17 +84,18 @@ prov_kubestrap() {
         host_exec "$i" env KUBESTRAP_TEMPLATES=/usr/local/share/kubestrap/templates kubestrap "$@"
 }
 
-# prov_fanout_conf OUT WD: the operator workstation's config for 'kubestrap fanout' to hosts
-# 0..2 (controller-I at HOST_IP_I): the example config pointed at the mirror, the PKI in
-# WD/pki, the hosts' ssh key, ssh control sockets in WD, and a three-member etcd.
+# prov_fanout_conf OUT WD [PUBLIC]: the operator workstation's config for 'kubestrap fanout' to
+# hosts 0..2 (controller-I at HOST_IP_I): the example config pointed at the mirror, the PKI in
+# WD/pki, the hosts' ssh key, ssh control sockets in WD, a three-member etcd; public-address
+# PUBLIC (default: controller-0's address).
 prov_fanout_conf() {
-        local out=$1 d=$2 i ip
+        local out=$1 d=$2 public=${3:-$HOST_IP_0} i ip
         sed -e "s|^base-url = .*|base-url = $MIRROR_EXTRA_URL|" "${PROV_ETCD_SED[@]}" \
             -e "s|^;ca-file = .*|ca-file = $MIRROR_CA|" \
             -e "s|^;signature-roots = .*|signature-roots = $MIRROR_SIGSTORE/roots.pem|" \
             -e "s|^;ct-log-keys = .*|ct-log-keys = $MIRROR_SIGSTORE/ct-log-keys.pem|" \
             -e "s|^source-dir = .*|source-dir = $d/pki|" \
-            -e "s|^public-address = .*|public-address = $HOST_IP_0|" \
+            -e "s|^public-address = .*|public-address = $public|" \
             "$top_srcdir/examples/controller-0.conf" > "$out" || return 1
         cat >> "$out" <<EOF
 
@@ -115,9 +116,10 @@ EOF
         chmod 0644 "$out"
 }
 
-# prov_fanout_up WD CONF: what a fan-out to hosts 0..2 needs: the mirror, a PKI for the three
-# addresses in WD/pki, the kubestrap binary (and nothing else) in each host, and the
-# workstation's config CONF (prov_fanout_conf).
+# prov_fanout_up WD CONF [PUBLIC]: what a fan-out to hosts 0..2 needs: the mirror, a PKI for the
+# three addresses (and PUBLIC, the public address: controller-0's by default) in WD/pki, the
+# kubestrap binary (and nothing else) in each host, and the workstation's config CONF
+# (prov_fanout_conf).
 # prov_one_up DIR CONF: host 0 provisioned from the mirror in DIR: a PKI for its address,
 # CONF for it, and kubestrap, the config and the PKI copied in (sys-apply, sys-rollback).
 prov_one_up() {
@@ -129,9 +131,17 @@ prov_one_up() {
 }
 
 prov_fanout_up() {
-        local d=$1 i
+        local d=$1 public=${3:-$HOST_IP_0} i
         prov_mirror_up "$d" || return 1
-        "$top_srcdir/scripts/make-pki" "$d/pki" "$HOST_IP_0,$HOST_IP_1,$HOST_IP_2" "$HOST_IP_0" >/dev/null || return 1
+        "$top_srcdir/scripts/make-pki" "$d/pki" "$HOST_IP_0,$HOST_IP_1,$HOST_IP_2" "$public" >/dev/null || return 1
         for i in 0 1 2; do host_copy_in "$i" "$KUBESTRAP" /usr/local/sbin/kubestrap || return 1; done
-        prov_fanout_conf "$2" "$d"
+        prov_fanout_conf "$2" "$d" "$public"
+}
+
+# prov_lb_up WD CONF: prov_fanout_up's three controllers behind a fourth host, lb-0 (host 3,
+# role = lb), whose address is the cluster's public address (in the API server's SANs).
+prov_lb_up() {
+        prov_fanout_up "$1" "$2" "$HOST_IP_3" || return 1
+        host_copy_in 3 "$KUBESTRAP" /usr/local/sbin/kubestrap || return 1
+        printf '\n[host lb-0]\naddress = root@%s\nrole = lb\n' "$HOST_IP_3" >> "$2"
 }

@@ -38,8 +38,10 @@ tap_ok "nothing was copied to the hosts but the binary" host_exec 0 test ! -e /e
 
 ks --output json fanout controller-0 controller-1 controller-2 -- verify
 tap_is "$RC" 0 "fan-out verify passes everywhere"
-tap_is "$(printf '%s\n' "$OUT" | grep -c '^{"host":"controller-[012]","event":"status"')" 36 \
-        "JSON events carry the host (twelve checks per host: seven; etcd's /health, its three members and the API server's view of it)"
+tap_is "$(printf '%s\n' "$OUT" | grep -c '^{"host":"controller-[012]","event":"status"')" 48 \
+        "JSON events carry the host (sixteen checks per host: seven; etcd's /health, its three members and the API server's view of it; the inventory's four backends)"
+tap_is "$(printf '%s\n' "$OUT" | grep '"component":"backend controller-9"' | grep -cE '"ok": *false, *"counted": *false')" 3 \
+        "the backend that is down is shown on each host, and not counted against its verify"
 tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"host",.*"result":"ok"')" 3 "one result event per host"
 
 # A host that prints terminal controls and bytes that are not UTF-8 (issue 10, finding 12):
@@ -55,6 +57,7 @@ hrc=$?
 "$KUBESTRAP" -c "$hconf" --output json fanout controller-0 -- plan > "$wd/hostile.json" 2>/dev/null
 set -e
 tap_is "$hrc" 0 "a host printing controls: the fan-out itself still succeeds"
+[ "$hrc" = 0 ] || tap_diag "$(cat "$wd/hostile.err" "$wd/hostile.out")"
 tap_ok "a host printing controls: no raw ESC or BEL reaches the terminal" \
         sh -c "! grep -q -P '[\x1b\x07]' '$wd/hostile.out' '$wd/hostile.err'"
 tap_like "$(cat "$wd/hostile.out")" '^controller-0: \\x1b\[31mred\\xff$' "the controls are shown escaped"

@@ -23,11 +23,12 @@ static void test_unique(void)
                         units = units && !streq(a->unit, b->unit);
                         for (size_t i = 0; i < a->n_ports; i++)
                                 for (size_t j = 0; j < b->n_ports; j++)
-                                        ports = ports && a->ports[i].port != b->ports[j].port;
+                                        ports = ports && (a->role != b->role ||
+                                                          a->ports[i].port != b->ports[j].port);
                 }
         ok(names, "component names are unique");
         ok(units, "component units are unique");
-        ok(ports, "component ports are unique");
+        ok(ports, "component ports are unique on each role's hosts");
 }
 
 static void test_rows(void)
@@ -51,7 +52,10 @@ static void test_rows(void)
                 ok(c->n_probes > 0, "%s: has a health probe", c->name);
                 bool probe_ports = true;
                 for (size_t i = 0; i < c->n_probes; i++) {
-                        bool found = false;
+                        /* a unix socket (haproxy's stats) or the virtual IP is no port of
+                         * its own */
+                        bool found = c->probes[i].tls == PROBE_LB_BACKENDS ||
+                                     c->probes[i].tls == PROBE_LB_VIP;
                         for (size_t j = 0; j < c->n_ports; j++)
                                 found = found || c->ports[j].port == c->probes[i].port;
                         probe_ports = probe_ports && found;
@@ -65,6 +69,13 @@ static void test_rows(void)
                         pki_known = pki_known && found;
                 }
                 ok(pki_known, "%s: its PKI files are among [pki] source-dir's", c->name);
+                bool same_role = true;
+                for (const char *const *a = c->after; a && *a; a++)
+                        same_role =
+                            same_role && component_find(*a) && component_find(*a)->role == c->role;
+                ok(same_role, "%s: what it starts after runs on the same hosts", c->name);
+                ok(!c->check_staged || strv_contains((char **)c->check_staged, "{}"),
+                   "%s: its staged-file check names the file ({})", c->name);
         }
         is_int((int)apis, 1, "exactly one component serves the API");
         is_int((int)component_api_port(), 6443, "the API port comes from its row");

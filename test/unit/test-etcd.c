@@ -167,7 +167,7 @@ static void test_model(void)
                 return;
         }
         ok(m->etcd, "[etcd] turns etcd on");
-        ok(model_component_on(m, component_find("etcd")), "its row is on");
+        ok(model_runs(m, component_find("etcd")), "its row is on");
         is_str(m->cfg.etcd.name, "controller-1", "name: the host whose internal-ip is the node's");
         is_str(m->cfg.etcd.initial_cluster,
                "controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380",
@@ -187,7 +187,7 @@ static void test_model(void)
                                       "etcd-servers = https://10.0.0.1:2379\n"
                                       "[node]\ninternal-ip = 10.0.0.1\n[pki]\nsource-dir = /r\n";
         is_int(model_load_string("t.conf", without, &m, &errors), 0, "without [etcd]");
-        ok(m && !m->etcd && !model_component_on(m, component_find("etcd")), "etcd is off");
+        ok(m && !m->etcd && !model_runs(m, component_find("etcd")), "etcd is off");
         model_free(m);
 
         static const char no_version[] = "[cluster]\nversion = v1.21.0\npublic-address = 1.2.3.4\n"
@@ -199,6 +199,45 @@ static void test_model(void)
         is_str(errors ? errors[0] : NULL, "t.conf: [etcd] version: required key is missing",
                "names the key");
         errors = strv_free(errors);
+}
+
+/* etcd and a load balancer in one inventory: one on/off rule (model_runs) for both rows. The lb
+ * host is no member of the cluster, runs no etcd even with [etcd], and its keepalived row only
+ * runs with [lb] virtual-ip. */
+static void test_with_lb(void)
+{
+        static const char conf[] = "[cluster]\nversion = v1.21.0\npublic-address = 10.240.0.20\n"
+                                   "[node]\ninternal-ip = 10.240.0.10\n[pki]\nsource-dir = /r\n"
+                                   "[etcd]\nversion = v3.4.23\n"
+                                   "[host controller-0]\naddress = 10.240.0.10\n"
+                                   "internal-ip = 10.240.0.10\n"
+                                   "[host lb-0]\naddress = 10.240.0.20\ninternal-ip = 10.240.0.20\n"
+                                   "role = lb\n"
+                                   "[host controller-1]\naddress = 10.240.0.11\n"
+                                   "internal-ip = 10.240.0.11\n";
+        struct model *m = NULL;
+        char **errors = NULL;
+        is_int(model_load_string("t.conf", conf, &m, &errors), 0, "[etcd] with an lb host loads");
+        errors = strv_free(errors);
+        if (!m)
+                return;
+        const struct component *etcd = component_find("etcd");
+        const struct component *haproxy = component_find("haproxy");
+        const struct component *keepalived = component_find("keepalived");
+        is_str(m->cfg.etcd.initial_cluster,
+               "controller-0=https://10.240.0.10:2380,controller-1=https://10.240.0.11:2380",
+               "initial-cluster: the controllers only, not the load balancer");
+        ok(model_runs(m, etcd) && model_runs_etcd(m) && !model_runs(m, haproxy),
+           "a controller runs etcd, not haproxy");
+        char *err = NULL;
+        is_int(model_select_host(m, "lb-0", &err), 0, "--host lb-0");
+        ok(!model_runs(m, etcd) && !model_runs_etcd(m), "the load balancer runs no etcd");
+        ok(model_runs(m, haproxy) && !model_runs(m, keepalived),
+           "it runs haproxy; keepalived only with [lb] virtual-ip");
+        is_str(m->cfg.etcd.name, "controller-0", "and is no member's name");
+        is_int(model_set(m, "lb.virtual-ip", "10.240.0.30"), 0, "virtual-ip set");
+        ok(model_runs(m, keepalived), "keepalived runs with it");
+        model_free(m);
 }
 
 int main(void)
@@ -214,6 +253,7 @@ int main(void)
         test_sums();
         test_initial_cluster();
         test_model();
+        test_with_lb();
         rm_rf(root);
         return done_testing();
 }

@@ -46,9 +46,10 @@ tap_is "$(printf '%s\n' "$OUT" | grep -c '"event":"host",.*"result":"ok"')" 3 "o
 
 # A host that prints terminal controls and bytes that are not UTF-8 (issue 10, finding 12):
 # the operator's terminal sees them escaped, and --output json stays valid UTF-8 JSON, since
-# fanout reads the host's lines with a JSON parser and writes every event anew.
+# fanout reads the host's lines with a JSON parser and writes every event anew. (The key goes
+# into the first [fanout] section only: the config may have more than one.)
 hconf=$wd/hostile-output.conf
-sed -e '/^remote-command/d' -e 's/^\[fanout\]$/&\nremote-command = printf "\\033[31mred\\377\\n{\\"event\\":\\"error\\",\\"message\\":\\"\\033]0;title\\007\\"}\\n"; kubestrap/' \
+sed -e '/^remote-command/d' -e '0,/^\[fanout\]$/s//&\nremote-command = printf "\\033[31mred\\377\\n{\\"event\\":\\"error\\",\\"message\\":\\"\\033]0;title\\007\\"}\\n"; kubestrap/' \
         "$conf" > "$hconf"
 chmod 0644 "$hconf"
 set +e

@@ -126,6 +126,7 @@ static void test_state_release(void)
                 free(s.entries[i].path);
                 free(s.entries[i].url);
                 free(s.entries[i].digest_url);
+                free(s.entries[i].signed_by);
         }
         free(s.entries);
 }

@@ -216,7 +216,8 @@ int reset_run(const struct model *m, struct target *t, struct state *st, bool us
         }
 
         /* Files and links, then directories deepest first, and only while empty. */
-        qsort(st->entries, st->n, sizeof(st->entries[0]), deeper_first);
+        if (st->n) /* an empty state has no array to sort (qsort wants one) */
+                qsort(st->entries, st->n, sizeof(st->entries[0]), deeper_first);
         /* What is still on the machine afterwards: exactly what the state keeps listing. */
         stays = calloc(st->n ? st->n : 1, sizeof(*stays));
         if (!stays)
@@ -295,7 +296,8 @@ int reset_preview(const struct model *m, struct target *t, struct state *st,
         int r = state_file ? recorded_units(m, st, &res->units) : -ENOMEM;
         if (r < 0)
                 return r;
-        qsort(st->entries, st->n, sizeof(st->entries[0]), deeper_first);
+        if (st->n) /* an empty state has no array to sort (qsort wants one) */
+                qsort(st->entries, st->n, sizeof(st->entries[0]), deeper_first);
         bool state_goes = false;
         for (int pass = 0; pass < 2; pass++) {
                 /* as reset_run: the state goes when no file stays (directories that are not
